@@ -1,0 +1,49 @@
+// Small behaviours shared by every page: pop-ups (<dialog>) and copy buttons.
+// Without JavaScript every control still works as a link or a form.
+(function () {
+  "use strict";
+
+  document.addEventListener("click", function (event) {
+    var opener = event.target.closest("[data-dialog-open]");
+    if (opener) {
+      var dialog = document.getElementById(opener.dataset.dialogOpen);
+      if (dialog) {
+        event.preventDefault();
+        if (dialog.open) dialog.close();
+        dialog.showModal();
+      }
+      return;
+    }
+    var closer = event.target.closest("[data-dialog-close]");
+    if (closer && closer.closest("dialog")) {
+      event.preventDefault();
+      closer.closest("dialog").close();
+      return;
+    }
+    // A click on the backdrop (the dialog element itself, outside its content) closes it.
+    if (event.target.tagName === "DIALOG" && event.target.open) {
+      var box = event.target.getBoundingClientRect();
+      var inside = event.clientX >= box.left && event.clientX <= box.right &&
+        event.clientY >= box.top && event.clientY <= box.bottom;
+      if (!inside) event.target.close();
+      return;
+    }
+    var copy = event.target.closest("[data-copy]");
+    if (copy) {
+      navigator.clipboard.writeText(copy.dataset.copy).then(function () {
+        var label = copy.textContent;
+        copy.textContent = "Copied";
+        setTimeout(function () { copy.textContent = label; }, 1500);
+      });
+    }
+  });
+
+  // A dialog marked data-show-on-swap opens as a pop-up when htmx fills it, replacing any other.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (target.matches("dialog[data-show-on-swap]")) {
+      document.querySelectorAll("dialog[open]").forEach(function (d) { d.close(); });
+      target.showModal();
+    }
+  });
+})();

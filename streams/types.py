@@ -1,0 +1,34 @@
+"""Stream types: each kind of stream is one registered class.
+
+A type's app registers it in its ``AppConfig.ready``; the streams page lists every registered
+type in the *Create Stream API* pop-up, behind the beta gate when the type names a feature.
+Adding a type is adding a class, not editing the streams app.
+"""
+
+from django.urls import reverse
+
+
+class StreamType:
+    slug: str
+    name: str
+    description: str
+    beta_feature: str | None = None
+
+    def create_url(self) -> str:
+        return reverse("streams:create", args=[self.slug])
+
+
+_registry: dict[str, StreamType] = {}
+
+
+def register(stream_type: type[StreamType]) -> type[StreamType]:
+    _registry[stream_type.slug] = stream_type()
+    return stream_type
+
+
+def find(slug: str) -> StreamType | None:
+    return _registry.get(slug)
+
+
+def all_types() -> list[StreamType]:
+    return list(_registry.values())

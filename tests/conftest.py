@@ -1,0 +1,89 @@
+"""Personas and service fixtures shared by the whole suite.
+
+REQUIRE_SERVICES=1 (set by .ci/run) turns a missing PostgreSQL or Redis into a failure instead of
+a skip; REQUIRE_BROWSER=1 does the same for Debian's chromium.
+"""
+
+import pytest
+from django.conf import settings
+
+from tests.factories import AccountFactory, MemberFactory, UserFactory
+from textpeak.accounts import beta
+from textpeak.accounts.models import Member
+from textpeak.accounts.roles import sync_support_group
+from textpeak.env import env_bool
+
+REQUIRE_SERVICES = env_bool("REQUIRE_SERVICES", default=False)
+REQUIRE_BROWSER = env_bool("REQUIRE_BROWSER", default=False)
+
+
+def pytest_configure(config):
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if REQUIRE_SERVICES and "postgresql" not in engine:
+        raise pytest.UsageError(
+            "REQUIRE_SERVICES=1 runs the suite on PostgreSQL: set DATABASE_URL to postgres://…"
+        )
+
+
+def unavailable(reason: str, *, required: bool):
+    """Skip a test that needs something this machine lacks, or fail when it is required."""
+    if required:
+        pytest.fail(f"{reason} (required here)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def account(db):
+    return AccountFactory(name="Acme Ltd")
+
+
+@pytest.fixture
+def owner(account):
+    """An admin of Acme Ltd."""
+    return MemberFactory(
+        account=account, role=Member.Role.ADMIN, user__email="owner@acme.test"
+    ).user
+
+
+@pytest.fixture
+def teammate(account):
+    """Another member of Acme Ltd."""
+    return MemberFactory(account=account, user__email="teammate@acme.test").user
+
+
+@pytest.fixture
+def outsider(db):
+    """A member of a different account, who must never see Acme's data."""
+    return MemberFactory(account__name="Other Co", user__email="outsider@other.test").user
+
+
+@pytest.fixture
+def support(db):
+    """Support staff: Django admin with the Support group's permissions only."""
+    user = UserFactory(email="support@textpeak.test", is_staff=True)
+    user.groups.set([sync_support_group()])
+    return user
+
+
+@pytest.fixture
+def owner_client(client, owner):
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture
+def support_client(client, support):
+    client.force_login(support)
+    return client
+
+
+@pytest.fixture
+def whatsapp_access(account, owner):
+    """Acme Ltd approved for WhatsApp streams, through the real review service."""
+    access_request, _ = beta.beta_access_request(
+        account=account, feature=beta.Feature.WHATSAPP_STREAMS, user=owner
+    )
+    reviewer = UserFactory(is_staff=True)
+    beta.beta_access_review(request_ids=[access_request.id], reviewer=reviewer, approve=True)
+    access_request.refresh_from_db()
+    return access_request

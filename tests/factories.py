@@ -1,0 +1,57 @@
+import factory
+from django.contrib.auth.hashers import make_password
+from factory.django import DjangoModelFactory
+
+from streams.models import Stream, Tag
+from textpeak.accounts.models import Account, Member, User
+
+PASSWORD = "correct-horse-battery"
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"person{n}@example.test")
+    full_name = factory.Faker("name")
+    password = factory.LazyFunction(lambda: make_password(PASSWORD))
+
+
+class AccountFactory(DjangoModelFactory):
+    class Meta:
+        model = Account
+
+    name = factory.Sequence(lambda n: f"Company {n}")
+
+
+class MemberFactory(DjangoModelFactory):
+    class Meta:
+        model = Member
+
+    user = factory.SubFactory(UserFactory)
+    account = factory.SubFactory(AccountFactory)
+    role = Member.Role.MEMBER
+
+
+class TagFactory(DjangoModelFactory):
+    class Meta:
+        model = Tag
+
+    account = factory.SubFactory(AccountFactory)
+    name = factory.Sequence(lambda n: f"tag-{n}")
+
+
+class StreamFactory(DjangoModelFactory):
+    class Meta:
+        model = Stream
+        skip_postgeneration_save = True
+
+    account = factory.SubFactory(AccountFactory)
+    type = "whatsapp"
+    name = factory.Sequence(lambda n: f"Stream {n}")
+    status = Stream.Status.READY
+
+    @factory.post_generation
+    def tags(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.tags.set(extracted)

@@ -1,0 +1,22 @@
+"""Settings for the test suite: the real settings module, with test-only values in the env."""
+
+import os
+import tempfile
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-" + "x" * 40)
+os.environ.setdefault("TEXTPEAK_ENCRYPTION_KEYS", "0b6mN1zPOfvH8Yv0gjMpn5JERorZTnTrhsVNkOtQG-k=")
+os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+# Keep the suite's SQLite files and embedded broker away from the ones `make run` uses.
+os.environ["TEXTPEAK_VAR_DIR"] = tempfile.mkdtemp(prefix="textpeak-tests-")
+
+from textpeak.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+# Tasks the tests publish go to their own queue, never to a worker of `make run`.
+CELERY_TASK_DEFAULT_QUEUE = "textpeak-tests"
+STATIC_ROOT.mkdir(exist_ok=True)  # noqa: F405  (WhiteNoise warns about a missing folder)

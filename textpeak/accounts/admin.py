@@ -1,0 +1,121 @@
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.template.response import TemplateResponse
+
+from textpeak.accounts import beta
+from textpeak.accounts.models import Account, BetaAccessRequest, Member, User
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    ordering = ("email",)
+    list_display = ("email", "full_name", "is_staff", "is_active", "last_login")
+    search_fields = ("email", "full_name")
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Profile", {"fields": ("full_name",)}),
+        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+
+class MemberInline(admin.TabularInline):
+    model = Member
+    extra = 0
+    autocomplete_fields = ("user",)
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ("name", "created_at")
+    search_fields = ("name",)
+    inlines = [MemberInline]
+
+
+@admin.register(Member)
+class MemberAdmin(admin.ModelAdmin):
+    list_display = ("user", "account", "role", "created_at")
+    list_filter = ("role",)
+    search_fields = ("user__email", "account__name")
+    list_select_related = ("user", "account")
+    autocomplete_fields = ("user", "account")
+
+
+class ReviewForm(forms.Form):
+    note = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Optional. A rejection note is shown to the account and sent in the e-mail.",
+    )
+
+
+@admin.register(BetaAccessRequest)
+class BetaAccessRequestAdmin(admin.ModelAdmin):
+    list_display = (
+        "account",
+        "requested_by",
+        "feature",
+        "status",
+        "created_at",
+        "reviewed_by",
+        "reviewed_at",
+    )
+    list_filter = ("status", "feature")
+    search_fields = ("account__name", "requested_by__email")
+    list_select_related = ("account", "requested_by", "reviewed_by")
+    readonly_fields = (
+        "account",
+        "feature",
+        "status",
+        "requested_by",
+        "created_at",
+        "reviewed_by",
+        "reviewed_at",
+        "notified_at",
+    )
+    fields = (*readonly_fields, "note")
+    actions = ["approve", "reject"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False  # requests come from members, through the console
+
+    @admin.action(description="Approve selected requests", permissions=["change"])
+    def approve(self, request, queryset):
+        return self._review(request, queryset, approve=True)
+
+    @admin.action(description="Reject selected requests", permissions=["change"])
+    def reject(self, request, queryset):
+        return self._review(request, queryset, approve=False)
+
+    def _review(self, request, queryset, *, approve):
+        """Ask for an optional note on an intermediate page, then review the pending ones."""
+        form = ReviewForm(request.POST if "confirm" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            count = beta.beta_access_review(
+                request_ids=list(queryset.values_list("id", flat=True)),
+                reviewer=request.user,
+                approve=approve,
+                note=form.cleaned_data["note"],
+            )
+            verb = "Approved" if approve else "Rejected"
+            skipped = queryset.count() - count
+            message = f"{verb} {count} request(s)."
+            if skipped:
+                message += f" {skipped} already reviewed request(s) left as they were."
+            self.message_user(request, message, messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Approve beta access" if approve else "Reject beta access",
+            "opts": self.model._meta,
+            "queryset": queryset.select_related("account", "requested_by"),
+            "form": form,
+            "approve": approve,
+            "action": "approve" if approve else "reject",
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/accounts/betaaccessrequest/review.html", context)

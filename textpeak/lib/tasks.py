@@ -1,0 +1,23 @@
+"""Handing work to Celery once the rows it needs are committed."""
+
+import logging
+from functools import partial
+
+from celery import Task
+from django.db import transaction
+from kombu.exceptions import OperationalError
+
+logger = logging.getLogger(__name__)
+
+
+def _publish(task: Task, args: tuple) -> None:
+    try:
+        task.apply_async(args=args, retry=False)
+    except OperationalError:
+        # The row is already committed: the periodic sweeper for this work will pick it up.
+        logger.warning("Broker unavailable; %s%r left for the sweeper", task.name, args)
+
+
+def enqueue_on_commit(task: Task, *args) -> None:
+    """Enqueue ``task(*args)`` after the current transaction commits (at once outside one)."""
+    transaction.on_commit(partial(_publish, task, args))

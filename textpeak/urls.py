@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from textpeak import health
+
+admin.site.site_header = "TextPeak support"
+admin.site.site_title = "TextPeak support"
+admin.site.index_title = "Accounts, beta access and streams"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="streams:list"), name="home"),
+    path("", include("textpeak.accounts.urls")),
+    path("streams/", include("streams.urls")),
+    path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
+]

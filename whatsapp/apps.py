@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class WhatsAppConfig(AppConfig):
+    name = "whatsapp"
+    verbose_name = "WhatsApp"
+
+    def ready(self):
+        from whatsapp import types  # noqa: F401  (registers the stream type)
