@@ -189,7 +189,15 @@ REDIS_URL = env_str("REDIS_URL")
 BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": 2,
+        "visibility_timeout": 3600,
+        # A publisher retries once, at once: with Redis down a request must not hang for
+        # seconds; the rows are committed and the sweepers enqueue them later.
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+    }
 else:
     BROKER_DIR.mkdir(exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"

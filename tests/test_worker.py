@@ -1,0 +1,111 @@
+"""Background work on a real Celery worker and a real Redis broker.
+
+These run with REDIS_URL set (``.ci/run`` sets it). A worker thread consumes the suite's own
+queue, so the tasks run exactly as in production, after the request's transaction commits.
+"""
+
+import time
+from datetime import timedelta
+
+import pytest
+import redis
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.conftest import REQUIRE_SERVICES, unavailable
+from textpeak.accounts import beta
+from textpeak.accounts.models import BetaAccessRequest
+from textpeak.accounts.tasks import sweep_beta_access_notifications
+from textpeak.celery import app as celery_app
+
+pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
+CHANGELIST = reverse("admin:accounts_betaaccessrequest_changelist")
+
+
+@pytest.fixture
+def redis_broker():
+    if not settings.REDIS_URL:
+        unavailable("REDIS_URL is not set", required=REQUIRE_SERVICES)
+    connection = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1)
+    try:
+        connection.ping()
+    except redis.RedisError as error:
+        unavailable(f"Redis at {settings.REDIS_URL} is unreachable: {error}", required=True)
+    connection.delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+    return connection
+
+
+@pytest.fixture
+def worker(redis_broker):
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+        yield
+
+
+def _point_broker_at(url):
+    celery_app.conf.broker_url = url
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def broker_outage(redis_broker):
+    """``start()`` points publishing at a port where nothing listens, as if Redis had stopped."""
+
+    class Outage:
+        start = staticmethod(lambda: _point_broker_at("redis://127.0.0.1:1/0"))
+        end = staticmethod(lambda: _point_broker_at(settings.CELERY_BROKER_URL))
+
+    yield Outage
+    Outage.end()
+
+
+def _wait_for_mail(count=1, seconds=15):
+    deadline = time.monotonic() + seconds
+    while len(mail.outbox) < count and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return mail.outbox
+
+
+@pytest.fixture
+def pending(account, owner):
+    request, _ = beta.beta_access_request(
+        account=account, feature=beta.Feature.WHATSAPP_STREAMS, user=owner
+    )
+    return request
+
+
+def test_a_worker_emails_the_requester_after_approval_in_admin(support_client, pending, worker):
+    support_client.post(
+        CHANGELIST, {"action": "approve", ACTION_CHECKBOX_NAME: [pending.id], "confirm": "yes"}
+    )
+    outbox = _wait_for_mail()
+    assert [message.to for message in outbox] == [["owner@acme.test"]]
+    pending.refresh_from_db()
+    assert pending.notified_at is not None
+
+
+def test_approval_succeeds_with_the_broker_down_and_the_sweeper_sends_the_email_later(
+    support_client, pending, broker_outage
+):
+    broker_outage.start()
+    started = time.monotonic()
+    response = support_client.post(
+        CHANGELIST, {"action": "approve", ACTION_CHECKBOX_NAME: [pending.id], "confirm": "yes"}
+    )
+    assert response.status_code == 302
+    assert time.monotonic() - started < 2
+    pending.refresh_from_db()
+    assert pending.status == "approved"
+
+    broker_outage.end()
+    BetaAccessRequest.objects.filter(id=pending.id).update(
+        reviewed_at=timezone.now() - timedelta(minutes=5)
+    )
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+        sweep_beta_access_notifications()  # what beat runs every minute
+        assert [message.to for message in _wait_for_mail()] == [["owner@acme.test"]]
