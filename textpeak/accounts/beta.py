@@ -84,7 +84,7 @@ def beta_access_notify(*, request_id: int) -> None:
     """E-mail the requester about the decision, once. Safe to call again after it has run."""
     with transaction.atomic():
         access_request = (
-            BetaAccessRequest.objects.select_for_update()
+            BetaAccessRequest.objects.select_for_update(of=("self",))
             .select_related("account", "requested_by")
             .filter(id=request_id, notified_at=None)
             .exclude(status=Status.PENDING)
