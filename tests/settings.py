@@ -1,6 +1,8 @@
 """Settings for the test suite: the real settings module, with test-only values in the env."""
 
+import atexit
 import os
+import shutil
 import tempfile
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-" + "x" * 40)
@@ -10,8 +12,9 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 # Keep the suite's SQLite files and embedded broker away from the ones `make run` uses.
 os.environ["TEXTPEAK_VAR_DIR"] = tempfile.mkdtemp(prefix="textpeak-tests-")
+atexit.register(shutil.rmtree, os.environ["TEXTPEAK_VAR_DIR"], ignore_errors=True)
 
-from textpeak.settings import *  # noqa: F403
+from textpeak.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

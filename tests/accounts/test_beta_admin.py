@@ -1,9 +1,11 @@
 import pytest
+from axes.models import AccessAttempt
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 
-from tests.factories import AccountFactory, UserFactory
+from tests.factories import PASSWORD, AccountFactory, UserFactory
 from textpeak.accounts import beta
 from textpeak.accounts.models import Account, BetaAccessRequest
 from textpeak.accounts.tasks import notify_beta_access_decision
@@ -152,3 +154,17 @@ def test_a_member_cannot_open_the_admin(client, owner):
 def test_staff_without_the_support_group_cannot_review(client, pending):
     client.force_login(UserFactory(is_staff=True))
     assert client.get(CHANGELIST).status_code == 403
+
+
+def test_support_can_clear_a_login_lockout(support_client, owner):
+    member = Client()
+    for _ in range(5):
+        member.post(reverse("login"), {"username": owner.email, "password": "wrong"})
+    attempts = reverse("admin:axes_accessattempt_changelist")
+    assert owner.email in support_client.get(attempts).content.decode()
+    ids = list(AccessAttempt.objects.values_list("id", flat=True))
+    support_client.post(
+        attempts, {"action": "delete_selected", ACTION_CHECKBOX_NAME: ids, "post": "yes"}
+    )
+    response = member.post(reverse("login"), {"username": owner.email, "password": PASSWORD})
+    assert response.status_code == 302

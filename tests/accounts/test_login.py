@@ -1,4 +1,5 @@
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from tests.factories import PASSWORD, MemberFactory, UserFactory
@@ -85,8 +86,6 @@ def test_it_shows_the_account_and_user_in_the_header(owner_client, owner):
 
 
 def test_it_refuses_a_login_post_without_csrf_token(owner):
-    from django.test import Client
-
     strict = Client(enforce_csrf_checks=True)
     response = strict.post(reverse("login"), {"username": owner.email, "password": PASSWORD})
     assert response.status_code == 403

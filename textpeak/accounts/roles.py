@@ -1,7 +1,8 @@
 """The "Support" group: what support staff may do in Django admin, and nothing more.
 
-Support reviews beta access requests and looks at accounts, members and streams. It cannot add,
-change or delete users, accounts, members or streams.
+Support reviews beta access requests, looks at accounts, members and streams, and clears login
+lockouts (deleting django-axes access attempts). It cannot add, change or delete users,
+accounts, members or streams.
 """
 
 from django.apps import apps
@@ -16,6 +17,8 @@ SUPPORT_PERMISSIONS = [
     ("accounts", "betaaccessrequest", "change"),
     ("streams", "stream", "view"),
     ("streams", "tag", "view"),
+    ("axes", "accessattempt", "view"),
+    ("axes", "accessattempt", "delete"),
 ]
 
 
