@@ -13,6 +13,12 @@ def test_it_sends_anonymous_visitors_to_the_login_page(client):
     assert response.url == "/login/?next=/streams/"
 
 
+def test_it_reloads_the_page_on_the_login_form_when_an_htmx_request_has_no_session(client):
+    response = client.get(reverse("streams:list"), headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == "/login/?next=/streams/"
+
+
 def test_it_logs_a_member_in_with_email_and_password(client, owner):
     response = client.post(reverse("login"), {"username": owner.email, "password": PASSWORD})
     assert response.status_code == 302

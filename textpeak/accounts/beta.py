@@ -15,8 +15,6 @@ from django.utils import timezone
 from textpeak.accounts.models import Account, BetaAccessRequest, Feature, User
 from textpeak.lib.tasks import enqueue_on_commit
 
-__all__ = ["Feature", "beta_access_request", "beta_access_review", "has_access", "require_access"]
-
 Status = BetaAccessRequest.Status
 
 
