@@ -37,3 +37,9 @@ def test_the_sweeper_skips_decisions_already_emailed(account, owner, support):
     beta.beta_access_notify(request_id=request.id)
     cutoff = timezone.now() - timedelta(minutes=2)
     assert beta.decisions_awaiting_notification(older_than=cutoff) == []
+
+
+def test_the_sweeper_gives_up_after_three_days(account, owner, support):
+    _decided(account, owner, support, minutes_ago=4 * 24 * 60)
+    cutoff = timezone.now() - timedelta(minutes=2)
+    assert beta.decisions_awaiting_notification(older_than=cutoff) == []

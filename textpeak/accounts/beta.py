@@ -4,6 +4,8 @@ Members ask for access (``beta_access_request``), support staff decide (``beta_a
 and views and APIs ask ``has_access`` or call ``require_access``.
 """
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
@@ -109,10 +111,16 @@ def beta_access_notify(*, request_id: int) -> None:
         access_request.save(update_fields=["notified_at"])
 
 
-def decisions_awaiting_notification(*, older_than) -> list[int]:
+def decisions_awaiting_notification(*, older_than: datetime) -> list[int]:
+    """Decisions reviewed before ``older_than`` whose e-mail has not gone out; after three days
+    of failures an e-mail is given up (the member still sees the decision in the console)."""
     return list(
         BetaAccessRequest.objects.exclude(status=Status.PENDING)
-        .filter(notified_at=None, reviewed_at__lt=older_than)
+        .filter(
+            notified_at=None,
+            reviewed_at__lt=older_than,
+            reviewed_at__gt=timezone.now() - timedelta(days=3),
+        )
         .values_list("id", flat=True)[:500]
     )
 

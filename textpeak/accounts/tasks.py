@@ -6,8 +6,9 @@ from django.utils import timezone
 from textpeak.accounts import beta
 
 
-@shared_task(acks_late=True)
+@shared_task
 def notify_beta_access_decision(request_id: int) -> None:
+    """E-mail a decision. Not retried by Celery: a failure is picked up by the sweeper below."""
     beta.beta_access_notify(request_id=request_id)
 
 
