@@ -1,4 +1,5 @@
 import pytest
+from axes.models import AccessAttempt
 from django.test import Client
 from django.urls import reverse
 
@@ -103,3 +104,10 @@ def test_a_member_of_another_account_sees_their_own_account_name(client):
     page = client.get(reverse("streams:list")).content.decode()
     assert "Globex" in page
     assert "Acme Ltd" not in page
+
+
+def test_a_locked_out_page_keeps_the_email_and_counts_no_extra_failure(client, owner):
+    for _ in range(6):
+        response = client.post(reverse("login"), {"username": owner.email, "password": "wrong"})
+    assert f'value="{owner.email}"' in response.content.decode()
+    assert AccessAttempt.objects.get().failures_since_start == 6  # one per attempt posted

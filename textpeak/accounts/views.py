@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
 
 from textpeak.accounts import beta
@@ -23,7 +24,7 @@ login = auth_views.LoginView.as_view(
 )
 logout = auth_views.LogoutView.as_view()
 password_change = auth_views.PasswordChangeView.as_view(
-    template_name="accounts/password_change.html", success_url="/password/changed/"
+    template_name="accounts/password_change.html", success_url=reverse_lazy("password_change_done")
 )
 password_change_done = auth_views.PasswordChangeDoneView.as_view(
     template_name="accounts/password_change_done.html"
@@ -33,8 +34,8 @@ password_change_done = auth_views.PasswordChangeDoneView.as_view(
 @login_not_required
 def login_locked_out(request, original_response=None, credentials=None):
     """django-axes calls this when an e-mail and address pair has failed too often."""
-    form = LoginForm(request, data=request.POST or None)
-    form.is_valid()  # fills cleaned data so the e-mail stays in the field
+    # Unbound on purpose: validating would authenticate again and count one more failure.
+    form = LoginForm(request, initial={"username": request.POST.get("username", "")})
     context = {"form": form, "locked_out": True}
     return render(request, "accounts/login.html", context, status=429)
 
