@@ -1,18 +1,25 @@
-import ipaddress
 import uuid
 
 from django.db import models
+from django.db.models import Exists, OuterRef
 from django.db.models.functions import Lower
+from django.urls import reverse
 
-from streams import types
+from streams import networks, types
 from textpeak.accounts.models import Account
+
+MAX_TAGS = 20
+TAG_MAX_LENGTH = 50
+MAX_NETWORKS = 100
+# A message is in flight until WhatsApp has accepted or refused it; see whatsapp.models.Message.
+IN_FLIGHT_STATUS = "queued"
 
 
 class Tag(models.Model):
     """A label an account puts on its streams to find them again."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="tags")
-    name = models.CharField(max_length=50)
+    name = models.CharField(max_length=TAG_MAX_LENGTH)
 
     class Meta:
         ordering = ["name"]
@@ -26,7 +33,13 @@ class Tag(models.Model):
 
 class StreamQuerySet(models.QuerySet):
     def for_account(self, account: Account):
-        return self.filter(account=account)
+        """The account's streams that still exist; deleted ones keep their history, unseen."""
+        return self.filter(account=account, deleted_at__isnull=True)
+
+    def with_sending(self):
+        """Annotate ``is_sending``: the stream has messages queued or in flight."""
+        in_flight = Stream.objects.filter(pk=OuterRef("pk"), messages__status=IN_FLIGHT_STATUS)
+        return self.annotate(is_sending=Exists(in_flight))
 
 
 class Stream(models.Model):
@@ -48,8 +61,16 @@ class Stream(models.Model):
     # Normalised networks ("203.0.113.7/32", "2001:db8::/48"); only used when the ACL is on.
     allowed_networks = models.JSONField(default=list, blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="streams")
+    # How many of the type's setup steps have been saved with Save & Next; Continue opens the next.
+    setup_progress = models.PositiveSmallIntegerField(default=0)
+    # Only a keyed hash of the token is kept (see streams.tokens); the prefix lets people tell
+    # tokens apart. Drafts and deleted streams have no token.
+    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    token_prefix = models.CharField(max_length=12, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Deleting hides the stream and revokes its token; its message history stays.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     objects = StreamQuerySet.as_manager()
 
@@ -60,14 +81,43 @@ class Stream(models.Model):
         return self.name
 
     @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
     def allowed_ips(self) -> list[str]:
-        """The ACL's networks as people write them: a single address without its /32 or /128."""
-        networks = [ipaddress.ip_network(network) for network in self.allowed_networks]
-        return [
-            str(net.network_address) if net.num_addresses == 1 else str(net) for net in networks
-        ]
+        return [networks.display(network) for network in self.allowed_networks]
+
+    @property
+    def display_status(self) -> str:
+        """The status people see: a Ready stream with messages in flight shows as Sending."""
+        is_sending = getattr(self, "is_sending", None)
+        if is_sending is None:
+            is_sending = self.messages.filter(status=IN_FLIGHT_STATUS).exists()
+        if self.status == self.Status.READY and is_sending:
+            return "sending"
+        return self.status
+
+    @property
+    def display_status_label(self) -> str:
+        return STATUS_LABELS[self.display_status]
+
+    @property
+    def continue_url(self) -> str:
+        """The first setup step not yet saved with Save & Next (Continue on a draft)."""
+        steps = types.find(self.type).setup_steps()
+        step = steps[min(self.setup_progress, len(steps) - 1)]
+        return reverse("streams:setup", args=[self.uid, step.slug])
 
     @property
     def type_label(self) -> str:
         stream_type = types.find(self.type)
         return stream_type.name if stream_type else self.type
+
+
+STATUS_LABELS = {
+    "ready": "Ready",
+    "sending": "Sending",
+    "draft": "Draft",
+    "disabled": "Disabled",
+}

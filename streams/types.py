@@ -2,7 +2,8 @@
 
 A type's app registers it in its ``AppConfig.ready``; the streams page lists every registered
 type in the *Create Stream API* pop-up, behind the beta gate when the type names a feature.
-Adding a type is adding a class, not editing the streams app.
+The type owns its wizard steps and side-panel tabs, so the streams app never imports a type's
+app: adding a type is adding a class, not editing the streams app.
 """
 
 from django.urls import reverse
@@ -16,6 +17,14 @@ class StreamType:
 
     def create_url(self) -> str:
         return reverse("streams:create", args=[self.slug])
+
+    def setup_steps(self) -> list:
+        """The wizard's steps (``streams.wizard.Step``), in order; the first is the details."""
+        raise NotImplementedError
+
+    def panel_tabs(self) -> list:
+        """The side panel's tabs (``streams.panel.Tab``), in order; the first is Info."""
+        raise NotImplementedError
 
 
 _registry: dict[str, StreamType] = {}

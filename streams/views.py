@@ -1,11 +1,16 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from streams import selectors, services, types
-from streams.forms import StreamDetailsForm, StreamFilterForm
+from streams.forms import LIST_ACTIONS, StreamDetailsForm, StreamFilterForm, edit_lists
 from streams.models import Stream
+from streams.panel import Panel
+from streams.wizard import Wizard
 from textpeak.accounts import beta
 from textpeak.accounts.access import member_required
 
@@ -25,6 +30,20 @@ def _type_options(account):
             )
         options.append(option)
     return options
+
+
+def _gated_type(account, slug: str) -> types.StreamType:
+    stream_type = types.find(slug)
+    if stream_type is None:
+        raise Http404
+    if stream_type.beta_feature:
+        beta.require_access(account=account, feature=stream_type.beta_feature)
+    return stream_type
+
+
+def _stream(request, uid) -> Stream:
+    """The member's own stream, or 404: another account's stream does not exist for them."""
+    return get_object_or_404(Stream.objects.for_account(request.account), uid=uid)
 
 
 @member_required
@@ -51,23 +70,173 @@ def stream_list(request):
 
 
 @member_required
-def stream_detail(request, uid):
-    stream = get_object_or_404(Stream.objects.for_account(request.account), uid=uid)
-    return render(request, "streams/detail.html", {"stream": stream})
+def stream_create(request, type_slug):
+    stream_type = _gated_type(request.account, type_slug)
+    first = stream_type.setup_steps()[0]
+    wizard = Wizard(request=request, stream_type=stream_type, stream=None, slug=first.slug)
+    return first.view(request, wizard)
 
 
 @member_required
-def stream_create(request, type_slug):
-    stream_type = types.find(type_slug)
+def stream_setup(request, uid, step):
+    stream = _stream(request, uid)
+    stream_type = _gated_type(request.account, stream.type)
+    steps = [s.slug for s in stream_type.setup_steps()]
+    if step not in steps:
+        raise Http404
+    if steps.index(step) > stream.setup_progress:
+        return redirect(stream.continue_url)
+    wizard = Wizard(request=request, stream_type=stream_type, stream=stream, slug=step)
+    return wizard.step.view(request, wizard)
+
+
+def _list_action(request, *, form_action: str):
+    """An Add / remove button of the IP ACL or tags: the updated list (htmx) or the whole form."""
+    data, which, error = edit_lists(request.POST)
+    form = StreamDetailsForm.unbound(data)
+    context = {"form": form, "form_action": form_action, "list_error": error, "list_which": which}
+    if request.htmx:
+        return render(request, f"streams/includes/details_fields.html#{which}", context), context
+    return None, context
+
+
+def details_step(request, wizard: Wizard):
+    """Step 1, Stream API Details, shared by every stream type."""
+    stream = wizard.stream
+    form_action = wizard.url(wizard.step)
+    if request.method == "POST" and any(key in request.POST for key in LIST_ACTIONS):
+        response, context = _list_action(request, form_action=form_action)
+        return response or wizard.render("streams/setup_details.html", context)
+    if request.method == "POST":
+        form = StreamDetailsForm(request.POST, complete=wizard.completing)
+        if form.is_valid():
+            stream = services.stream_save_details(
+                account=request.account,
+                stream=stream,
+                type=wizard.stream_type.slug,
+                **form.details(),
+            )
+            return wizard.saved(stream)
+    else:
+        form = StreamDetailsForm(initial=StreamDetailsForm.initial_for(stream) if stream else None)
+    return wizard.render("streams/setup_details.html", {"form": form, "form_action": form_action})
+
+
+@member_required
+@require_GET
+def tag_suggestions(request):
+    """The Tags field's drop-down: the account's matching tags, and an offer to create one."""
+    query = request.GET.get("tag_query", "").strip()
+    chosen = {name.lower() for name in request.GET.getlist("tag_names")}
+    names = selectors.tag_names(account=request.account, containing=query)
+    exists = query.lower() in chosen or any(name.lower() == query.lower() for name in names)
+    context = {
+        "matches": [name for name in names if name.lower() not in chosen][:8],
+        "new_tag": query if query and not exists else "",
+        "form_action": request.GET.get("form_action", ""),
+    }
+    return render(request, "streams/includes/details_fields.html#suggestions", context)
+
+
+@member_required
+def stream_panel(request, uid, tab=None):
+    stream = _stream(request, uid)
+    stream_type = types.find(stream.type)
     if stream_type is None:
         raise Http404
-    if stream_type.beta_feature:
-        beta.require_access(account=request.account, feature=stream_type.beta_feature)
-    form = StreamDetailsForm(request.POST or None)
-    if form.is_valid():
-        stream = services.stream_create_draft(
-            account=request.account, type=stream_type.slug, **form.cleaned_data
-        )
-        messages.success(request, f"Draft “{stream.name}” saved.")
-        return redirect("streams:list")
-    return render(request, "streams/create.html", {"form": form, "stream_type": stream_type})
+    slugs = [t.slug for t in stream_type.panel_tabs()]
+    if tab is None:
+        tab = slugs[0]
+    elif tab not in slugs or tab == slugs[0]:
+        raise Http404
+    panel = Panel(request=request, stream=stream, stream_type=stream_type, slug=tab)
+    return panel.tab.view(request, panel)
+
+
+def info_tab(request, panel: Panel):
+    """Info: the stream's details, editable in place, and its message statistics."""
+    stream = panel.stream
+    form_action = panel.current_url
+    context = {"statistics": selectors.message_statistics(stream=stream)}
+    if request.method == "POST" and any(key in request.POST for key in LIST_ACTIONS):
+        response, list_context = _list_action(request, form_action=form_action)
+        return response or panel.render("streams/tab_info.html", {**context, **list_context})
+    if request.method == "POST":
+        form = StreamDetailsForm(request.POST, complete=not stream.is_draft)
+        if form.is_valid():
+            services.stream_save_details(account=request.account, stream=stream, **form.details())
+            messages.success(request, "Details saved.")
+            if not panel.in_drawer:
+                return redirect(form_action)
+            form = StreamDetailsForm(initial=StreamDetailsForm.initial_for(stream))
+    else:
+        form = StreamDetailsForm(initial=StreamDetailsForm.initial_for(stream))
+    context.update(form=form, form_action=form_action)
+    return panel.render("streams/tab_info.html", context)
+
+
+def back_to_list(request, message: str) -> HttpResponse:
+    """To the streams list with a message, from a plain or an htmx request."""
+    messages.success(request, message)
+    if request.htmx:
+        return HttpResponseClientRedirect(reverse("streams:list"))
+    return redirect("streams:list")
+
+
+@member_required
+@require_POST
+def stream_disable(request, uid):
+    stream = _stream(request, uid)
+    if stream.status != Stream.Status.READY:
+        return HttpResponse("Only a Ready stream can be disabled.", status=409)
+    services.stream_disable(stream=stream)
+    return back_to_list(
+        request, f"“{stream.name}” is disabled: its token is refused until you enable it."
+    )
+
+
+@member_required
+@require_POST
+def stream_enable(request, uid):
+    stream = _stream(request, uid)
+    if stream.status != Stream.Status.DISABLED:
+        return HttpResponse("Only a Disabled stream can be enabled.", status=409)
+    services.stream_enable(stream=stream)
+    return back_to_list(request, f"“{stream.name}” is enabled.")
+
+
+def _confirm(request, stream, *, template: str) -> HttpResponse:
+    if request.htmx:
+        template += "#dialog"
+    return render(request, template, {"stream": stream})
+
+
+@member_required
+def stream_token_regenerate(request, uid):
+    stream = _stream(request, uid)
+    if stream.is_draft:
+        raise Http404
+    if request.method != "POST":
+        return _confirm(request, stream, template="streams/confirm_regenerate.html")
+    token = services.stream_token_regenerate(stream=stream)
+    return token_response(request, stream, token=token, created=False)
+
+
+@member_required
+def stream_delete(request, uid):
+    stream = _stream(request, uid)
+    if request.method != "POST":
+        return _confirm(request, stream, template="streams/confirm_delete.html")
+    services.stream_delete(stream=stream)
+    return back_to_list(request, f"“{stream.name}” was deleted. Its token no longer works.")
+
+
+def token_response(request, stream: Stream, *, token: str, created: bool) -> HttpResponse:
+    """The pop-up (or, without JavaScript, the page) that shows a new token, once."""
+    template = "streams/token.html"
+    if request.htmx:
+        template += "#dialog"
+    response = render(request, template, {"stream": stream, "token": token, "created": created})
+    # The token is in this response only: keep it out of every cache.
+    response["Cache-Control"] = "no-store"
+    return response

@@ -12,6 +12,8 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="streams:list"), name="home"),
     path("", include("textpeak.accounts.urls")),
     path("streams/", include("streams.urls")),
+    path("streams/<uuid:uid>/webhook/", include("webhooks.urls")),
+    path("webhooks/whatsapp/", include("whatsapp.urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
 ]

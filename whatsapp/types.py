@@ -11,3 +11,29 @@ class WhatsAppStreamType(types.StreamType):
         "and receive your customers' replies on your webhook."
     )
     beta_feature = Feature.WHATSAPP_STREAMS
+
+    def setup_steps(self):
+        from streams.views import details_step
+        from streams.wizard import Step
+        from webhooks.views import webhook_step
+        from whatsapp.views import summary_step, whatsapp_step
+
+        return [
+            Step("details", "Stream API Details", details_step),
+            Step("whatsapp", "WhatsApp Settings", whatsapp_step),
+            Step("webhook", "Incoming Messages Webhook", webhook_step, optional=True),
+            Step("summary", "Stream Summary", summary_step),
+        ]
+
+    def panel_tabs(self):
+        from streams.panel import Tab
+        from streams.views import info_tab
+        from webhooks.views import webhooks_tab
+        from whatsapp.views import api_tab, whatsapp_tab
+
+        return [
+            Tab("info", "Info", info_tab),
+            Tab("whatsapp", "WhatsApp", whatsapp_tab),
+            Tab("webhooks", "Webhooks", webhooks_tab),
+            Tab("api", "Request API", api_tab),
+        ]

@@ -38,6 +38,17 @@
     }
   });
 
+  // Enter in a field marked data-enter-click presses that button (the IP ACL's Add, the first
+  // tag suggestion) instead of submitting the whole form.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter") return;
+    var field = event.target.closest("[data-enter-click]");
+    if (!field) return;
+    event.preventDefault();
+    var button = document.querySelector(field.dataset.enterClick);
+    if (button) button.click();
+  });
+
   // A dialog marked data-show-on-swap opens as a pop-up when htmx fills it, replacing any other.
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target;

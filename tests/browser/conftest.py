@@ -44,7 +44,9 @@ def new_page(browser, live_server, request):
     contexts = []
 
     def open_page():
-        context = browser.new_context(base_url=live_server.url)
+        context = browser.new_context(
+            base_url=live_server.url, permissions=["clipboard-read", "clipboard-write"]
+        )
         context.set_default_timeout(10_000)
         contexts.append(context)
         return context.new_page()

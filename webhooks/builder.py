@@ -1,0 +1,133 @@
+"""The one builder of customer webhook requests.
+
+The wizard's request preview, the Test webhook button and real deliveries all call
+`build_request`, so the preview shows byte for byte what the customer's server receives.
+
+Signing scheme (what a customer verifies): `X-TextPeak-Signature: t=<timestamp>,v1=<hex>`, where
+hex is HMAC-SHA256 with the endpoint's signing secret over `b"<timestamp>." + payload`, and the
+payload is the raw body for POST, or for GET the raw query string (the part of the URL after "?").
+
+GET requests carry the event as query parameters: nested values are flattened to dotted names
+(`media.url`, `location.latitude`; list items by index, `buttons.0`), booleans become
+`true`/`false`, and fields whose value is None are left out. They are appended after any query the
+customer's URL already has, which is kept as typed.
+"""
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+SIGNATURE_HEADER = "X-TextPeak-Signature"
+DELIVERY_HEADER = "X-TextPeak-Delivery"
+USER_AGENT = "TextPeak-Webhooks/1.0"
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    method: str
+    url: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def as_text(self) -> str:
+        """The request as an HTTP/1.1 message, with the JSON body indented for reading."""
+        parts = urlsplit(self.url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        lines = [f"{self.method} {target} HTTP/1.1", f"Host: {parts.netloc}"]
+        lines += [f"{name}: {value}" for name, value in self.headers]
+        text = "\n".join(lines)
+        if self.body:
+            pretty = json.dumps(json.loads(self.body), indent=2, ensure_ascii=False)
+            text += f"\n\n{pretty}"
+        return text
+
+
+def sign(*, secret: str, timestamp: int, payload: bytes) -> str:
+    """The signature header's value; the timestamp is signed too, so a replay can be dated."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256)
+    return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+def build_request(
+    *,
+    method: str,
+    url: str,
+    headers: list[tuple[str, str]],
+    signing_secret: str,
+    event: dict,
+    delivery_id: str,
+    timestamp: int,
+) -> WebhookRequest:
+    if method not in ("GET", "POST"):
+        raise ValueError(f"Webhook method must be GET or POST, not {method!r}")
+    parts = urlsplit(url)
+    query = parts.query
+    if method == "POST":
+        body = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
+        payload = body
+        content_headers = [("Content-Type", "application/json")]
+    else:
+        query = "&".join(filter(None, [query, urlencode(list(_flatten(event)))]))
+        body = b""
+        payload = query.encode()
+        content_headers = []
+    # A fragment is never sent over HTTP; dropping it keeps the preview honest.
+    final_url = urlunsplit(parts._replace(query=query, fragment=""))
+    # HTTP clients send one User-Agent, so the customer's own replaces ours rather than
+    # showing two in the preview.
+    user_agent = [] if _has_header(headers, "User-Agent") else [("User-Agent", USER_AGENT)]
+    return WebhookRequest(
+        method=method,
+        url=final_url,
+        headers=[
+            *user_agent,
+            *content_headers,
+            *headers,
+            (DELIVERY_HEADER, delivery_id),
+            (SIGNATURE_HEADER, sign(secret=signing_secret, timestamp=timestamp, payload=payload)),
+        ],
+        body=body,
+    )
+
+
+def sample_event(*, stream_uid: str, destination_number: str = "15550001111") -> dict:
+    """An incoming text message for previews and the Test webhook button.
+
+    Fixed values, never random or the current time, so a preview does not change on every keystroke.
+    """
+    return {
+        "event": "message.received",
+        "stream_id": stream_uid,
+        "message_uuid": "3f6c2b9e-5d1a-4c8e-9b7f-2a4d6e8c0b1f",
+        "conversation_uuid": "8a1e4c7d-2b5f-4e9a-b3c6-7d0f1e2a5b8c",
+        "received_at": "2025-01-15T09:30:00Z",
+        "source_number": "4915112345678",
+        "destination_number": destination_number,
+        "contact_name": "Anna Schmidt",
+        "type": "text",
+        "text": "Hi! Is my order on its way?",
+        "reply_to": None,
+    }
+
+
+def _has_header(headers: list[tuple[str, str]], name: str) -> bool:
+    return any(header.lower() == name.lower() for header, _ in headers)
+
+
+def _flatten(value: object, name: str = "") -> Iterator[tuple[str, str]]:
+    """Query parameters for an event, following the rule in the module docstring."""
+    if value is None:
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _flatten(item, f"{name}.{key}" if name else str(key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _flatten(item, f"{name}.{index}")
+    elif isinstance(value, bool):
+        yield name, "true" if value else "false"
+    else:
+        yield name, str(value)

@@ -1,0 +1,375 @@
+"""The only module that talks HTTP to Meta's WhatsApp Cloud API (the Graph API).
+
+Callers get dataclasses back, or one of the typed :class:`GraphError` subclasses: Meta's JSON,
+its error codes and ``requests``' exceptions are normalised here, at the edge, and go no further.
+The base URL and API version are read from settings on every call so that tests and local runs
+can point the client at ``whatsapp.fake_graph``.
+
+The access token travels only in the ``Authorization`` header of each request. It is never
+logged, and errors are built so that it cannot reach their messages, even when Meta echoes it
+back (as it does for a malformed token).
+"""
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.cookiejar import DefaultCookiePolicy
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase
+
+logger = logging.getLogger(__name__)
+
+# Opening a connection to Meta takes well under a second; waiting longer only delays the error.
+CONNECT_TIMEOUT = 5.0
+
+_BUSINESS_FIELDS = "id,name,currency,timezone_id"
+_PHONE_NUMBER_FIELDS = "id,display_phone_number,verified_name,quality_rating,throughput"
+_TEMPLATE_FIELDS = "id,name,language,category,status,components"
+_TEMPLATES_PAGE_SIZE = 100
+
+_AUTH_CODES = frozenset({102, 190, 463, 467})
+_PERMISSION_CODES = frozenset({3, 10, *range(200, 300)})
+_RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80007, 130429, 131056})
+_TEMPORARY_CODES = frozenset({1, 2, 131000, 131016})
+
+
+@dataclass(frozen=True)
+class BusinessAccount:
+    id: str
+    name: str
+    currency: str
+    timezone_id: str
+
+
+@dataclass(frozen=True)
+class PhoneNumber:
+    id: str
+    display_phone_number: str
+    verified_name: str
+    quality_rating: str  # "GREEN", "YELLOW", "RED", ...; "" when Meta has none
+    throughput: str  # Meta's throughput.level: "STANDARD", "HIGH", ...; "" when absent
+
+
+@dataclass(frozen=True)
+class MessageTemplate:
+    id: str
+    name: str
+    language: str
+    category: str
+    status: str
+    components: list  # as Meta returns them: a list of dicts
+
+
+class GraphError(Exception):
+    """A Graph API call failed.
+
+    ``message`` is Meta's own ``error.message`` (or says what went wrong on the way to Meta),
+    ``details`` Meta's ``error_data.details``, which often says which parameter was wrong, and
+    ``fbtrace_id`` is what Meta support asks for.
+    """
+
+    retryable: bool = False  # whether the same call may succeed later
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        subcode: int | None = None,
+        http_status: int | None = None,
+        fbtrace_id: str = "",
+        details: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.subcode = subcode
+        self.http_status = http_status
+        self.fbtrace_id = fbtrace_id
+        self.details = details
+
+    def __str__(self) -> str:
+        text = f"{self.message}: {self.details}" if self.details else self.message
+        facts = [
+            f"{label} {value}"
+            for label, value in (
+                ("code", self.code),
+                ("subcode", self.subcode),
+                ("HTTP", self.http_status),
+                ("fbtrace_id", self.fbtrace_id),
+            )
+            if value
+        ]
+        return f"{text} ({', '.join(facts)})" if facts else text
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.message!r}, code={self.code!r}, "
+            f"subcode={self.subcode!r}, http_status={self.http_status!r})"
+        )
+
+
+class AuthError(GraphError):
+    """The access token is invalid or has expired: the business must connect again."""
+
+
+class PermissionDenied(GraphError):
+    """The token is valid but lacks a permission this call needs."""
+
+
+class RateLimited(GraphError):
+    """Meta throttled the app, the business account or the phone number."""
+
+    retryable = True
+
+
+class TemporaryError(GraphError):
+    """Meta failed or could not be reached; the same call may well succeed later."""
+
+    retryable = True
+
+
+class InvalidParameter(GraphError):
+    """Meta refused the request as made (also the fallback for codes not known here)."""
+
+
+def _error_class(code: int | None, http_status: int) -> type[GraphError]:
+    # Meta asks for errors to be handled by ``code``: the HTTP status of one error varies.
+    if code in _AUTH_CODES:
+        return AuthError
+    if code in _PERMISSION_CODES:
+        return PermissionDenied
+    if code in _RATE_LIMIT_CODES:
+        return RateLimited
+    if code in _TEMPORARY_CODES or http_status >= 500:
+        return TemporaryError
+    return InvalidParameter
+
+
+def _unexpected(what: str) -> GraphError:
+    return GraphError(f"Unexpected response from WhatsApp ({what})")
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    # No automatic retries: sending a message is not idempotent, so callers decide what to retry
+    # from the typed errors.
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    # The session is shared by every business: a cookie must not carry from one to another.
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    return session
+
+
+# Shared by all clients so that connections (and their TLS handshakes) to Meta are reused.
+_session = _new_session()
+
+
+class _BearerToken(AuthBase):
+    """Adds the token to one request. Passed as ``auth`` rather than as a header, requests never
+    replaces it with credentials found in a ~/.netrc."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+
+def _node(object_id: str) -> str:
+    """An object id as one path segment: a stray "/" or "?" cannot reach another endpoint."""
+    if not object_id:
+        raise ValueError("A Graph API object id is required.")
+    return quote(object_id, safe="")
+
+
+def _text(item: dict, key: str, *, required: bool = True) -> str:
+    value = item.get(key)
+    if isinstance(value, str):
+        return value
+    if value is None and not required:
+        return ""
+    raise _unexpected(f"no text {key!r}")
+
+
+def _items(body: dict) -> list[dict]:
+    data = body.get("data")
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise _unexpected("no list of objects in 'data'")
+    return data
+
+
+def _business_account(body: dict) -> BusinessAccount:
+    return BusinessAccount(
+        id=_text(body, "id"),
+        name=_text(body, "name"),
+        currency=_text(body, "currency"),
+        timezone_id=_text(body, "timezone_id"),
+    )
+
+
+def _phone_number(item: dict) -> PhoneNumber:
+    throughput = item.get("throughput") or {}
+    if not isinstance(throughput, dict):
+        raise _unexpected("'throughput' is not an object")
+    return PhoneNumber(
+        id=_text(item, "id"),
+        display_phone_number=_text(item, "display_phone_number"),
+        verified_name=_text(item, "verified_name"),
+        quality_rating=_text(item, "quality_rating", required=False),
+        throughput=_text(throughput, "level", required=False),
+    )
+
+
+def _message_template(item: dict) -> MessageTemplate:
+    components = item.get("components", [])
+    if not isinstance(components, list):
+        raise _unexpected("'components' is not a list")
+    return MessageTemplate(
+        id=_text(item, "id"),
+        name=_text(item, "name"),
+        language=_text(item, "language"),
+        category=_text(item, "category"),
+        status=_text(item, "status"),
+        components=components,
+    )
+
+
+class CloudAPIClient:
+    """Calls the Graph API with one business's access token."""
+
+    def __init__(self, access_token: str, *, timeout: float = 10.0) -> None:
+        self._access_token = access_token
+        self._timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(timeout={self._timeout!r})"
+
+    def business_account(self, waba_id: str) -> BusinessAccount:
+        body = self._request("GET", _node(waba_id), params={"fields": _BUSINESS_FIELDS})
+        return _business_account(body)
+
+    def phone_numbers(self, waba_id: str) -> list[PhoneNumber]:
+        items = self._paged(f"{_node(waba_id)}/phone_numbers", {"fields": _PHONE_NUMBER_FIELDS})
+        return [_phone_number(item) for item in items]
+
+    def message_templates(self, waba_id: str) -> list[MessageTemplate]:
+        params = {"fields": _TEMPLATE_FIELDS, "limit": _TEMPLATES_PAGE_SIZE}
+        items = self._paged(f"{_node(waba_id)}/message_templates", params)
+        return [_message_template(item) for item in items]
+
+    def subscribe_app(self, waba_id: str, *, callback_url: str, verify_token: str) -> None:
+        """Subscribe our app to the business's webhooks, delivered to ``callback_url``."""
+        body = self._request(
+            "POST",
+            f"{_node(waba_id)}/subscribed_apps",
+            json={"override_callback_uri": callback_url, "verify_token": verify_token},
+        )
+        if body.get("success") is not True:
+            raise _unexpected("the subscription did not report success")
+
+    def _paged(self, path: str, params: dict[str, Any]) -> Iterator[dict]:
+        """The items of every page of an edge, following Meta's ``after`` cursors."""
+        params = dict(params)
+        seen: set[str] = set()
+        while True:
+            body = self._request("GET", path, params=params)
+            yield from _items(body)
+            paging = body.get("paging")
+            # Meta leaves out ``next`` on the last page, though ``cursors.after`` is still there.
+            if not isinstance(paging, dict) or "next" not in paging:
+                return
+            cursors = paging.get("cursors")
+            after = cursors.get("after") if isinstance(cursors, dict) else None
+            if not isinstance(after, str) or after in seen:
+                raise _unexpected("paging without a new 'after' cursor")
+            seen.add(after)
+            params["after"] = after
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+    ) -> dict[str, Any]:
+        """Call ``{WHATSAPP_GRAPH_URL}/{version}/{path}``; the JSON object Meta answered."""
+        try:
+            return self._send(method, path, params=params, json=json)
+        except GraphError as exc:
+            level = logging.INFO if exc.retryable else logging.WARNING
+            logger.log(level, "WhatsApp %s /%s failed: %s", method, path, exc)
+            raise
+
+    def _send(
+        self, method: str, path: str, *, params: dict[str, Any] | None, json: Any
+    ) -> dict[str, Any]:
+        url = f"{settings.WHATSAPP_GRAPH_URL}/{settings.WHATSAPP_API_VERSION}/{path}"
+        try:
+            response = _session.request(
+                method,
+                url,
+                params=params,
+                json=json,
+                auth=_BearerToken(self._access_token),
+                timeout=(min(CONNECT_TIMEOUT, self._timeout), self._timeout),
+                allow_redirects=False,
+            )
+        except requests.ConnectionError as exc:  # includes ConnectTimeout
+            raise TemporaryError("WhatsApp could not be reached") from exc
+        except requests.Timeout as exc:
+            raise TemporaryError(
+                f"WhatsApp did not answer within {self._timeout:g} seconds"
+            ) from exc
+        except requests.exceptions.ChunkedEncodingError as exc:
+            raise TemporaryError("The connection to WhatsApp broke mid-answer") from exc
+
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code >= 400:
+            raise self._error(response.status_code, body)
+        if not 200 <= response.status_code < 300:
+            raise _unexpected(f"HTTP {response.status_code}")
+        if not isinstance(body, dict):
+            raise _unexpected("not a JSON object")
+        return body
+
+    def _error(self, http_status: int, body: Any) -> GraphError:
+        """The typed error for a failed response, with the access token redacted."""
+        error = body.get("error") if isinstance(body, dict) else None
+        if not isinstance(error, dict):
+            # Not Meta's shape: usually a proxy or load balancer in front of the Graph API.
+            cls = TemporaryError if http_status >= 500 else InvalidParameter
+            return cls(f"WhatsApp answered HTTP {http_status}", http_status=http_status)
+        error_data = error.get("error_data")
+        details = error_data.get("details") if isinstance(error_data, dict) else None
+        code = _int_or_none(error.get("code"))
+        return _error_class(code, http_status)(
+            self._redact(error.get("message") or f"WhatsApp answered HTTP {http_status}"),
+            code=code,
+            subcode=_int_or_none(error.get("error_subcode")),
+            http_status=http_status,
+            fbtrace_id=str(error.get("fbtrace_id") or ""),
+            details=self._redact(details or ""),
+        )
+
+    def _redact(self, text: Any) -> str:
+        text = str(text)
+        return text.replace(self._access_token, "[token]") if self._access_token else text
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

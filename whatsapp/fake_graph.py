@@ -1,0 +1,703 @@
+"""A fake of Meta's WhatsApp Cloud API (the Graph API), for tests and local runs.
+
+Meta cannot be reached from development machines or CI, so this is a real HTTP server on loopback
+that answers in the request and response shapes Meta documents. ``whatsapp.client`` runs against
+it unchanged: its pooled session, timeouts, paging and error handling are all exercised.
+
+In tests (see the ``fake_graph`` fixture)::
+
+    with FakeGraph() as fake:
+        business = fake.add_business()          # a WABA with a phone number and three templates
+        settings.WHATSAPP_GRAPH_URL = fake.url
+        fake.fail_next(WABA_RATE_LIMITED)       # the next request gets Meta's 80007 error
+        fake.latency = 2.0                      # every answer comes 2 s late
+        fake.requests[-1].headers["authorization"]
+
+By hand, with no Django settings needed::
+
+    python -m whatsapp.fake_graph --port 8091
+
+Endpoints live in a small route table keyed by method and edge (``FakeGraph._routes``): a new one,
+such as ``POST /{phone_number_id}/messages``, is one handler and one entry.
+"""
+
+import argparse
+import base64
+import contextlib
+import itertools
+import json
+import logging
+import re
+import secrets
+import socket
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+
+logger = logging.getLogger(__name__)
+
+WABA = "WhatsAppBusinessAccount"
+PHONE_NUMBER = "WhatsAppBusinessPhoneNumber"
+TEMPLATE = "WhatsAppBusinessHSM"
+
+# Fields each node type has; asking for another is an error, as on Meta.
+_FIELDS = {
+    WABA: frozenset({"id", "name", "currency", "timezone_id", "message_template_namespace"}),
+    PHONE_NUMBER: frozenset(
+        {
+            "id",
+            "name",  # Meta names (currency), not (name), when a phone number is read as a WABA
+            "display_phone_number",
+            "verified_name",
+            "quality_rating",
+            "throughput",
+            "code_verification_status",
+            "platform_type",
+            "name_status",
+        }
+    ),
+    TEMPLATE: frozenset(
+        {"id", "name", "language", "category", "status", "components", "rejected_reason"}
+    ),
+}
+# What Meta answers when the request names no ``fields`` (None: every field the object has).
+_DEFAULT_FIELDS: dict[str, tuple[str, ...] | None] = {
+    WABA: ("id", "name"),
+    PHONE_NUMBER: None,
+    TEMPLATE: None,
+}
+_DEFAULT_PAGE_SIZE = 25
+
+_PATH = re.compile(r"/v\d+\.\d+/(?P<node>[^/]+)(?:/(?P<edge>[^/]+))?/?")
+
+
+@dataclass(frozen=True)
+class ErrorReply:
+    """An answer to give instead of the real one.
+
+    By default an error in Meta's JSON shape. With ``body`` set, that text is sent as it is, for
+    what a proxy in front of Meta answers (a plain-text 502), or a malformed success.
+    """
+
+    status: int
+    code: int | None = None
+    message: str = ""
+    subcode: int | None = None
+    error_type: str = "OAuthException"
+    details: str = ""
+    body: str | None = None
+    content_type: str = "text/plain; charset=utf-8"
+
+
+# Meta's answers for the errors callers must tell apart. Meta says to handle errors by code: the
+# HTTP status of one code varies between its documents, so only the codes here are load-bearing.
+INVALID_TOKEN = ErrorReply(
+    status=401, code=190, message="Invalid OAuth access token - Cannot parse access token"
+)
+EXPIRED_TOKEN = ErrorReply(
+    status=401,
+    code=190,
+    subcode=463,
+    message="Error validating access token: Session has expired on Tuesday, 01-Jul-25 "
+    "10:00:00 PDT. The current time is Tuesday, 01-Jul-25 11:00:00 PDT.",
+)
+PERMISSION_DENIED = ErrorReply(status=403, code=200, message="(#200) Permissions error")
+INVALID_PARAMETER = ErrorReply(status=400, code=100, message="(#100) Invalid parameter")
+APP_RATE_LIMITED = ErrorReply(status=429, code=4, message="(#4) Application request limit reached")
+WABA_RATE_LIMITED = ErrorReply(status=429, code=80007, message="(#80007) Rate limit issues")
+THROUGHPUT_LIMITED = ErrorReply(
+    status=429,
+    code=130429,
+    message="(#130429) Rate limit hit",
+    details="Cloud API message throughput has been reached.",
+)
+UNKNOWN_ERROR = ErrorReply(status=500, code=1, message="An unknown error has occurred.")
+SERVICE_UNAVAILABLE = ErrorReply(
+    status=500,
+    code=2,
+    message="An unexpected error has occurred. Please retry your request later.",
+)
+BAD_GATEWAY = ErrorReply(status=502, body="502 Bad Gateway\n")
+
+
+def unknown_object(object_id: str, method: str = "GET") -> ErrorReply:
+    """Meta's answer for an id that does not exist or that the token may not see."""
+    return ErrorReply(
+        status=400,
+        code=100,
+        subcode=33,
+        error_type="GraphMethodException",
+        message=(
+            f"Unsupported {method.lower()} request. Object with ID '{object_id}' does not exist, "
+            "cannot be loaded due to missing permissions, or does not support this operation. "
+            "Please read the Graph API documentation at "
+            "https://developers.facebook.com/docs/graph-api"
+        ),
+    )
+
+
+def nonexisting_field(name: str, node_type: str) -> ErrorReply:
+    """Meta's answer for a field or edge the node does not have (a phone number id as a WABA)."""
+    return ErrorReply(
+        status=400,
+        code=100,
+        message=f"(#100) Tried accessing nonexisting field ({name}) on node type ({node_type})",
+    )
+
+
+def phone_number(
+    *,
+    id: str | None = None,
+    display_phone_number: str = "+1 555-000-1111",
+    verified_name: str = "Acme Ltd",
+    quality_rating: str | None = "GREEN",
+    throughput: str | None = "STANDARD",
+    code_verification_status: str = "VERIFIED",
+) -> dict[str, Any]:
+    """A phone number as Meta returns it; None leaves a field out. The fake assigns a missing id."""
+    number: dict[str, Any] = {
+        "id": id,
+        "display_phone_number": display_phone_number,
+        "verified_name": verified_name,
+        "quality_rating": quality_rating,
+        "throughput": {"level": throughput} if throughput else None,
+        "code_verification_status": code_verification_status,
+        "platform_type": "CLOUD_API",
+    }
+    return {key: value for key, value in number.items() if value is not None}
+
+
+def message_template(
+    name: str,
+    *,
+    id: str | None = None,
+    language: str = "en_US",
+    category: str = "UTILITY",
+    status: str = "APPROVED",
+    body: str = "Hello from Acme Ltd.",
+    components: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A message template as Meta returns it: ``components`` if given, else one BODY ``body``."""
+    template = {
+        "id": id,
+        "name": name,
+        "language": language,
+        "category": category,
+        "status": status,
+        "components": components if components is not None else [{"type": "BODY", "text": body}],
+    }
+    return {key: value for key, value in template.items() if value is not None}
+
+
+def default_templates() -> list[dict[str, Any]]:
+    """Two approved templates, one with variables and one without, and one pending review."""
+    return [
+        message_template(
+            "order_update",
+            components=[
+                {
+                    "type": "BODY",
+                    "text": "Hi {{1}}, your order {{2}} is on its way.",
+                    "example": {"body_text": [["Pablo", "#1042"]]},
+                }
+            ],
+        ),
+        message_template(
+            "hello_world",
+            components=[
+                {"type": "HEADER", "format": "TEXT", "text": "Hello World"},
+                {
+                    "type": "BODY",
+                    "text": "Welcome and congratulations!! This message demonstrates your "
+                    "ability to send a WhatsApp message notification from the Cloud API, hosted "
+                    "by Meta. Thank you for taking the time to test with us.",
+                },
+                {"type": "FOOTER", "text": "WhatsApp Business Platform sample message"},
+            ],
+        ),
+        message_template(
+            "appointment_reminder",
+            status="PENDING",
+            components=[
+                {
+                    "type": "BODY",
+                    "text": "Reminder: your appointment is on {{1}}.",
+                    "example": {"body_text": [["3 June at 10:00"]]},
+                }
+            ],
+        ),
+    ]
+
+
+@dataclass
+class Business:
+    """A WhatsApp Business Account and the token that may use it.
+
+    ``phone_numbers`` and ``templates`` hold Meta-shaped dicts. Tests may change them between
+    requests; objects put there directly need an ``id`` (``add_business`` assigns missing ones).
+    """
+
+    waba_id: str
+    token: str
+    name: str
+    currency: str
+    timezone_id: str
+    phone_numbers: list[dict[str, Any]]
+    templates: list[dict[str, Any]]
+
+    def node(self) -> dict[str, Any]:
+        return {
+            "id": self.waba_id,
+            "name": self.name,
+            "currency": self.currency,
+            "timezone_id": self.timezone_id,
+        }
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """What ``POST /{waba_id}/subscribed_apps`` last received for a business."""
+
+    override_callback_uri: str
+    verify_token: str
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str  # without the query string, e.g. "/v23.0/102000000000001/phone_numbers"
+    query: dict[str, str]
+    headers: dict[str, str]  # names lower-cased
+    json: Any  # the parsed JSON body, or None
+    client_port: int  # the caller's TCP port: the same port means a reused connection
+
+
+@dataclass(frozen=True)
+class _Target:
+    """The object a request is about, found among the token's business's objects."""
+
+    business: Business
+    node_type: str
+    node: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Route:
+    node_types: tuple[str, ...]  # the node types that have this edge
+    handler: Callable[[RecordedRequest, "_Target"], dict[str, Any]]
+
+
+@dataclass
+class _Injected:
+    reply: ErrorReply
+    path: str | None
+    remaining: int
+
+
+@dataclass(frozen=True)
+class _Reply:
+    status: int
+    body: bytes
+    content_type: str
+
+
+class _Rejected(Exception):
+    def __init__(self, reply: ErrorReply) -> None:
+        super().__init__(reply.message)
+        self.reply = reply
+
+
+def _json_reply(payload: dict[str, Any], status: int = 200) -> _Reply:
+    return _Reply(status, json.dumps(payload).encode(), "application/json; charset=UTF-8")
+
+
+def _render(error: ErrorReply) -> _Reply:
+    if error.body is not None:
+        return _Reply(error.status, error.body.encode(), error.content_type)
+    payload: dict[str, Any] = {"message": error.message, "type": error.error_type}
+    payload["code"] = error.code
+    if error.subcode is not None:
+        payload["error_subcode"] = error.subcode
+    if error.details:
+        payload["error_data"] = {"messaging_product": "whatsapp", "details": error.details}
+    payload["fbtrace_id"] = "A" + secrets.token_urlsafe(16)
+    return _json_reply({"error": payload}, error.status)
+
+
+def _select(node: dict[str, Any], node_type: str, fields: str | None) -> dict[str, Any]:
+    """The fields of ``node`` a request asked for; Meta always includes the id."""
+    names = [name.strip() for name in (fields or "").split(",") if name.strip()]
+    for name in names:
+        if name not in _FIELDS[node_type]:
+            raise _Rejected(nonexisting_field(name, node_type))
+    wanted = set(names or _DEFAULT_FIELDS[node_type] or node) | {"id"}
+    return {key: value for key, value in node.items() if key in wanted}
+
+
+def _cursor(index: int) -> str:
+    return base64.urlsafe_b64encode(f"fake-graph:{index}".encode()).decode()
+
+
+def _index(cursor: str) -> int:
+    try:
+        prefix, _, index = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if prefix == "fake-graph":
+            return int(index)
+    except ValueError:
+        pass
+    raise _Rejected(replace(INVALID_PARAMETER, message="(#100) Invalid after cursor"))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    # HTTP/1.1 keeps connections open, so tests can see the client's pool reuse them.
+    protocol_version = "HTTP/1.1"
+    server: "_Server"
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.graph._opened(self.connection)
+
+    def finish(self) -> None:
+        self.server.graph._closed(self.connection)
+        super().finish()
+
+    def do_GET(self) -> None:
+        self.server.graph._handle(self)
+
+    do_POST = do_DELETE = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("fake Graph API: " + format, *args)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], graph: "FakeGraph") -> None:
+        super().__init__(address, _Handler)
+        self.graph = graph
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (as in a read-timeout test) leaves a broken pipe: not news.
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+
+class FakeGraph:
+    """The fake Graph API server and its state. All state is guarded by one lock."""
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._address = (host, port)
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()
+        self._businesses: list[Business] = []
+        self._subscriptions: dict[str, Subscription] = {}
+        self._requests: list[RecordedRequest] = []
+        self._injected: list[_Injected] = []
+        self._waba_ids = itertools.count(102_000_000_000_001)
+        self._phone_ids = itertools.count(109_000_000_000_001)
+        self._template_ids = itertools.count(800_000_000_000_001)
+        # Seconds every answer waits before it is sent; set it to test timeouts.
+        self.latency = 0.0
+        self._routes: dict[tuple[str, str | None], _Route] = {
+            ("GET", None): _Route((WABA, PHONE_NUMBER), self._read_node),
+            ("GET", "phone_numbers"): _Route((WABA,), self._list_phone_numbers),
+            ("GET", "message_templates"): _Route((WABA,), self._list_templates),
+            ("POST", "subscribed_apps"): _Route((WABA,), self._subscribe),
+        }
+
+    # -- lifecycle
+
+    def start(self) -> "FakeGraph":
+        if self._server is not None:
+            raise RuntimeError("The fake Graph API is already running.")
+        self._stopping.clear()
+        self._server = _Server(self._address, self)
+        # A short poll interval: stop() waits up to one, and tests stop a fake each.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-graph",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._stopping.set()
+        self._server.shutdown()
+        # Close kept-alive connections too, so no client's pool reaches this server's state
+        # through one after the fake is gone (a later fake may get the same port).
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        self._server.server_close()
+        self._thread.join()
+        self._server = self._thread = None
+
+    def __enter__(self) -> "FakeGraph":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The base URL to use as ``WHATSAPP_GRAPH_URL``, e.g. "http://127.0.0.1:41234"."""
+        if self._server is None:
+            raise RuntimeError("The fake Graph API is not running.")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # -- state for tests
+
+    def add_business(
+        self,
+        *,
+        waba_id: str | None = None,
+        token: str | None = None,
+        name: str = "Acme Ltd",
+        currency: str = "USD",
+        timezone_id: str = "1",
+        phone_numbers: list[dict[str, Any]] | None = None,
+        templates: list[dict[str, Any]] | None = None,
+    ) -> Business:
+        """A business the fake serves. Ids and the token default to fresh ones; the phone
+        numbers to one verified number; the templates to :func:`default_templates`."""
+        with self._lock:
+            numbers = [phone_number(verified_name=name)] if phone_numbers is None else phone_numbers
+            business = Business(
+                waba_id=waba_id or str(next(self._waba_ids)),
+                token=token or "fake-" + secrets.token_urlsafe(24),
+                name=name,
+                currency=currency,
+                timezone_id=timezone_id,
+                phone_numbers=[
+                    {**number, "id": number.get("id") or str(next(self._phone_ids))}
+                    for number in numbers
+                ],
+                templates=[
+                    {**template, "id": template.get("id") or str(next(self._template_ids))}
+                    for template in (default_templates() if templates is None else templates)
+                ],
+            )
+            taken = {b.waba_id for b in self._businesses} | {
+                number["id"] for b in self._businesses for number in b.phone_numbers
+            }
+            if {business.waba_id, *(n["id"] for n in business.phone_numbers)} & taken:
+                raise ValueError("Another business of this fake already has one of these ids.")
+            self._businesses.append(business)
+            return business
+
+    @property
+    def business(self) -> Business:
+        """The first business added: the only one most tests need."""
+        with self._lock:
+            if not self._businesses:
+                raise LookupError("No business has been added to the fake Graph API.")
+            return self._businesses[0]
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def subscriptions(self) -> dict[str, Subscription]:
+        """The latest subscription of each business, by WABA id."""
+        with self._lock:
+            return dict(self._subscriptions)
+
+    def fail_next(
+        self,
+        reply: ErrorReply | None = None,
+        /,
+        *,
+        path: str | None = None,
+        times: int = 1,
+        **fields: Any,
+    ) -> None:
+        """Answer the next ``times`` requests (whose path contains ``path``, if given) with an
+        error instead, before any check of the token: ``fail_next(WABA_RATE_LIMITED)``,
+        ``fail_next(status=429, code=80007, message="...")`` or ``fail_next(BAD_GATEWAY,
+        path="/phone_numbers")``. Keyword fields override those of ``reply``."""
+        error = replace(reply, **fields) if reply else ErrorReply(**fields)
+        with self._lock:
+            self._injected.append(_Injected(error, path, times))
+
+    # -- serving
+
+    def _opened(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._connections.add(connection)
+
+    def _closed(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._connections.discard(connection)
+
+    def _handle(self, handler: _Handler) -> None:
+        request = self._record(handler)
+        with self._lock:
+            injected = self._take_injected(request.path)
+        if self.latency:
+            self._stopping.wait(self.latency)  # cut short when the fake stops
+        reply = _render(injected) if injected else self._answer(request)
+        handler.send_response(reply.status)
+        handler.send_header("Content-Type", reply.content_type)
+        handler.send_header("Content-Length", str(len(reply.body)))
+        handler.end_headers()
+        handler.wfile.write(reply.body)
+
+    def _record(self, handler: _Handler) -> RecordedRequest:
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        url = urlsplit(handler.path)
+        request = RecordedRequest(
+            method=handler.command,
+            path=url.path,
+            query=dict(parse_qsl(url.query, keep_blank_values=True)),
+            headers={name.lower(): value for name, value in handler.headers.items()},
+            json=body,
+            client_port=handler.client_address[1],
+        )
+        with self._lock:
+            self._requests.append(request)
+        return request
+
+    def _take_injected(self, path: str) -> ErrorReply | None:
+        for injected in self._injected:
+            if injected.path is None or injected.path in path:
+                injected.remaining -= 1
+                if injected.remaining <= 0:
+                    self._injected.remove(injected)
+                return injected.reply
+        return None
+
+    def _answer(self, request: RecordedRequest) -> _Reply:
+        try:
+            with self._lock:
+                return _json_reply(self._dispatch(request))
+        except _Rejected as rejected:
+            return _render(rejected.reply)
+
+    def _dispatch(self, request: RecordedRequest) -> dict[str, Any]:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        business = next(
+            (b for b in self._businesses if scheme.lower() == "bearer" and b.token == token), None
+        )
+        if business is None:
+            raise _Rejected(INVALID_TOKEN)
+        match = _PATH.fullmatch(request.path)
+        if match is None:
+            raise _Rejected(
+                replace(INVALID_PARAMETER, message=f"Unknown path components: {request.path}")
+            )
+        node_id, edge = unquote(match["node"]), match["edge"]
+        target = self._find(business, node_id)
+        route = self._routes.get((request.method, edge))
+        if target is None or (route is None and edge is None):
+            raise _Rejected(unknown_object(node_id, request.method))
+        if route is None or target.node_type not in route.node_types:
+            raise _Rejected(nonexisting_field(edge or "", target.node_type))
+        return route.handler(request, target)
+
+    @staticmethod
+    def _find(business: Business, node_id: str) -> _Target | None:
+        if node_id == business.waba_id:
+            return _Target(business, WABA, business.node())
+        for number in business.phone_numbers:
+            if number["id"] == node_id:
+                return _Target(business, PHONE_NUMBER, number)
+        return None
+
+    def _page(self, request: RecordedRequest, items: list[dict[str, Any]]) -> dict[str, Any]:
+        """One page of an edge, with Meta's cursors; ``next`` only when more pages exist."""
+        try:
+            limit = int(request.query.get("limit") or _DEFAULT_PAGE_SIZE)
+        except ValueError:
+            limit = 0
+        if limit <= 0:
+            raise _Rejected(
+                replace(INVALID_PARAMETER, message="(#100) Param limit must be a number")
+            )
+        after = request.query.get("after")
+        start = _index(after) + 1 if after else 0
+        page = items[start : start + limit]
+        answer: dict[str, Any] = {"data": page}
+        if page:
+            last = start + len(page) - 1
+            answer["paging"] = {"cursors": {"before": _cursor(start), "after": _cursor(last)}}
+            if last + 1 < len(items):
+                query = urlencode({**request.query, "limit": limit, "after": _cursor(last)})
+                answer["paging"]["next"] = f"{self.url}{request.path}?{query}"
+        return answer
+
+    # -- route handlers, called with the lock held
+
+    def _read_node(self, request: RecordedRequest, target: _Target) -> dict[str, Any]:
+        return _select(target.node, target.node_type, request.query.get("fields"))
+
+    def _list_phone_numbers(self, request: RecordedRequest, target: _Target) -> dict[str, Any]:
+        fields = request.query.get("fields")
+        numbers = [_select(n, PHONE_NUMBER, fields) for n in target.business.phone_numbers]
+        return self._page(request, numbers)
+
+    def _list_templates(self, request: RecordedRequest, target: _Target) -> dict[str, Any]:
+        fields = request.query.get("fields")
+        templates = [_select(t, TEMPLATE, fields) for t in target.business.templates]
+        return self._page(request, templates)
+
+    def _subscribe(self, request: RecordedRequest, target: _Target) -> dict[str, Any]:
+        # Meta takes these in the query string, a JSON body or a form (not faked here).
+        params = {**request.query, **(request.json if isinstance(request.json, dict) else {})}
+        callback = params.get("override_callback_uri", "")
+        verify_token = params.get("verify_token", "")
+        if callback and not verify_token:
+            raise _Rejected(
+                replace(INVALID_PARAMETER, message="(#100) The parameter verify_token is required")
+            )
+        self._subscriptions[target.business.waba_id] = Subscription(callback, verify_token)
+        return {"success": True}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m whatsapp.fake_graph",
+        description="Serve a fake WhatsApp Graph API with one seeded business until Ctrl-C.",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8091)
+    parser.add_argument("--waba-id", help="the seeded business's id (default: generated)")
+    parser.add_argument("--token", help="the seeded business's access token (default: random)")
+    args = parser.parse_args(argv)
+    with FakeGraph(host=args.host, port=args.port) as fake:
+        business = fake.add_business(waba_id=args.waba_id, token=args.token)
+        print(f"Fake WhatsApp Graph API on {fake.url} (Ctrl-C stops it)")
+        print(f"  WHATSAPP_GRAPH_URL={fake.url}")
+        print(f"  WABA id:      {business.waba_id}")
+        print(f"  Access token: {business.token}")
+        for number in business.phone_numbers:
+            print(f"  Phone number: {number['display_phone_number']} (id {number['id']})")
+        sys.stdout.flush()
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+from django import forms
+from django.core.validators import RegexValidator
+
+from whatsapp.models import WhatsAppAccount
+
+
+class WhatsAppSettingsForm(forms.Form):
+    """WhatsApp Settings: step 2 of the wizard. Secrets are never rendered back: a blank field
+    keeps the saved value, shown as its last four characters."""
+
+    business_id = forms.CharField(
+        label="WhatsApp Business ID",
+        required=False,
+        max_length=32,
+        validators=[RegexValidator(r"^\d+$", "The WhatsApp Business ID has digits only.")],
+        help_text="The WhatsApp Business Account ID in WhatsApp Manager, under Account tools.",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    access_token = forms.CharField(
+        label="Permanent authentication token",
+        required=False,
+        max_length=1000,
+        strip=True,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+        help_text="A system user's permanent token with whatsapp_business_messaging and "
+        "whatsapp_business_management.",
+    )
+    app_secret = forms.CharField(
+        label="App secret",
+        required=False,
+        max_length=200,
+        strip=True,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+        help_text="Optional. Your Meta app's secret, to check that webhooks really come from Meta.",
+    )
+
+    def __init__(self, *args, account: WhatsAppAccount | None, complete: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.account = account
+        self.complete = complete
+        if account and account.access_token_last4:
+            self.fields[
+                "access_token"
+            ].help_text = f"Saved: •••• {account.access_token_last4}. Leave blank to keep it."
+        if account and account.app_secret_last4:
+            self.fields[
+                "app_secret"
+            ].help_text = f"Saved: •••• {account.app_secret_last4}. Leave blank to keep it."
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.complete:
+            if not cleaned.get("business_id") and "business_id" not in self.errors:
+                self.add_error("business_id", "Enter the WhatsApp Business ID.")
+            has_token = self.account is not None and self.account.access_token_last4
+            if not cleaned.get("access_token") and not has_token:
+                self.add_error("access_token", "Enter the permanent authentication token.")
+        return cleaned
+
+
+class UpdateTokenForm(forms.Form):
+    """The WhatsApp tab's Update token form: a new token, checked with Meta before it is kept."""
+
+    access_token = forms.CharField(
+        label="New permanent authentication token",
+        max_length=1000,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )

@@ -1,0 +1,174 @@
+import re
+import secrets
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from streams.models import IN_FLIGHT_STATUS, Stream
+from textpeak.lib import crypto
+
+
+def _verify_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class WhatsAppAccount(models.Model):
+    """A stream's WhatsApp Business Account: its credentials and what Meta last told us about it.
+
+    The access token and app secret are encrypted at rest and never rendered: pages show the
+    last four characters only.
+    """
+
+    stream = models.OneToOneField(Stream, on_delete=models.CASCADE, related_name="whatsapp")
+    business_id = models.CharField("WhatsApp Business ID", max_length=32, blank=True)
+    business_name = models.CharField(max_length=200, blank=True)
+    access_token_encrypted = models.TextField(blank=True, editable=False)
+    access_token_last4 = models.CharField(max_length=4, blank=True, editable=False)
+    app_secret_encrypted = models.TextField(blank=True, editable=False)
+    app_secret_last4 = models.CharField(max_length=4, blank=True, editable=False)
+    # Meta sends this back when it verifies the stream's callback URL.
+    verify_token = models.CharField(max_length=64, default=_verify_token, editable=False)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    # Set when Meta rejects the token (error 190); cleared by a successful check.
+    token_rejected_at = models.DateTimeField(null=True, blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    callback_registered_at = models.DateTimeField(null=True, blank=True)
+    callback_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "WhatsApp account"
+
+    def __str__(self):
+        return self.business_id or f"Demo account of {self.stream}"
+
+    def set_access_token(self, token: str) -> None:
+        self.access_token_encrypted = crypto.encrypt(token)
+        self.access_token_last4 = token[-4:]
+        self.verified_at = None
+
+    def access_token(self) -> str:
+        return crypto.decrypt(self.access_token_encrypted) if self.access_token_encrypted else ""
+
+    def set_app_secret(self, secret: str) -> None:
+        self.app_secret_encrypted = crypto.encrypt(secret) if secret else ""
+        self.app_secret_last4 = secret[-4:]
+
+    def app_secret(self) -> str:
+        return crypto.decrypt(self.app_secret_encrypted) if self.app_secret_encrypted else ""
+
+
+class Sender(models.Model):
+    """A phone number of the Business Account, as the Cloud API last listed it."""
+
+    whatsapp_account = models.ForeignKey(
+        WhatsAppAccount, on_delete=models.CASCADE, related_name="senders"
+    )
+    phone_number_id = models.CharField(max_length=32)
+    display_phone_number = models.CharField(max_length=32)
+    verified_name = models.CharField(max_length=200, blank=True)
+    quality_rating = models.CharField(max_length=20, blank=True)
+    throughput = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        ordering = ["display_phone_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["whatsapp_account", "phone_number_id"], name="sender_unique_per_account"
+            )
+        ]
+
+    def __str__(self):
+        return self.display_phone_number
+
+    @property
+    def number(self) -> str:
+        """The number in the send API's form: digits only."""
+        return re.sub(r"\D", "", self.display_phone_number)
+
+
+class Template(models.Model):
+    """A message template of the Business Account, as the Cloud API last listed it."""
+
+    whatsapp_account = models.ForeignKey(
+        WhatsAppAccount, on_delete=models.CASCADE, related_name="templates"
+    )
+    template_id = models.CharField(max_length=32, blank=True)
+    name = models.CharField(max_length=512)
+    language = models.CharField(max_length=15)
+    category = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=20, blank=True)
+    components = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["name", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["whatsapp_account", "name", "language"], name="template_unique_per_account"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.language})"
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == "APPROVED"
+
+    @property
+    def body_text(self) -> str:
+        body = next((c for c in self.components if c.get("type") == "BODY"), {})
+        return body.get("text", "")
+
+    @property
+    def variable_count(self) -> int:
+        """How many body variables ({{1}}, {{2}}, …) a message with this template must fill."""
+        return len(set(re.findall(r"\{\{\s*(\w+)\s*\}\}", self.body_text)))
+
+
+class Message(models.Model):
+    """One WhatsApp message sent or received on a stream; the history outlives the stream."""
+
+    class Direction(models.TextChoices):
+        OUTBOUND = "outbound", "Outbound"
+        INBOUND = "inbound", "Inbound"
+
+    class Status(models.TextChoices):
+        QUEUED = IN_FLIGHT_STATUS, "Queued"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        READ = "read", "Read"
+        SENT_FAILED = "sent_failed", "Failed"
+        REJECTED = "rejected", "Rejected"
+        RECEIVED = "received", "Received"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=10, choices=Direction.choices)
+    internal_id = models.CharField(max_length=100, blank=True)
+    sender_number = models.CharField(max_length=32)
+    contact_number = models.CharField(max_length=32)
+    type = models.CharField(max_length=20)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=12, choices=Status.choices)
+    wamid = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    error_code = models.CharField(max_length=20, blank=True)
+    error_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["stream", "-created_at"]),
+            models.Index(fields=["stream", "status"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stream", "internal_id"],
+                condition=~Q(internal_id=""),
+                name="message_internal_id_unique_per_stream",
+            )
+        ]
+
+    def __str__(self):
+        return str(self.uuid)

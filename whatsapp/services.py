@@ -1,0 +1,167 @@
+"""Writes for a stream's WhatsApp account. The network step is ``graph_for``'s object."""
+
+import hmac
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from streams.models import Stream
+from whatsapp.client import (
+    AuthError,
+    CloudAPIClient,
+    GraphError,
+    InvalidParameter,
+    PermissionDenied,
+    RateLimited,
+    TemporaryError,
+)
+from whatsapp.demo import DemoGraph
+from whatsapp.models import Sender, Template, WhatsAppAccount
+
+logger = logging.getLogger(__name__)
+
+
+def graph_for(account: WhatsAppAccount) -> CloudAPIClient | DemoGraph:
+    if account.stream.is_demo:
+        return DemoGraph()
+    return CloudAPIClient(account.access_token())
+
+
+def describe_error(error: GraphError, *, business_id: str) -> str:
+    """What went wrong, in words a person can act on."""
+    if isinstance(error, AuthError):
+        return (
+            f"Meta refused the token: “{error.message}”. Paste a valid permanent token of a "
+            "system user."
+        )
+    if isinstance(error, InvalidParameter | PermissionDenied):
+        return (
+            f"{business_id} is not a WhatsApp Business Account ID, or this token cannot see it. "
+            "Check the ID in WhatsApp Manager and that the token's system user has access to "
+            "the account."
+        )
+    if isinstance(error, RateLimited):
+        return "WhatsApp is limiting requests for this account. Try again in a few minutes."
+    if isinstance(error, TemporaryError):
+        return "WhatsApp could not be reached. Try again in a moment; what you typed is kept."
+    return f"WhatsApp answered unexpectedly: “{error.message}”. Try again in a moment."
+
+
+def callback_url(stream: Stream) -> str:
+    return settings.SITE_URL + reverse("whatsapp:callback", args=[stream.uid])
+
+
+def whatsapp_settings_save(
+    *, stream: Stream, business_id: str = "", access_token: str = "", app_secret: str = ""
+) -> WhatsAppAccount:
+    """Save what was typed on the WhatsApp Settings step; blank secrets keep the saved ones."""
+    account, _ = WhatsAppAccount.objects.get_or_create(stream=stream)
+    if business_id != account.business_id:
+        account.business_id = business_id
+        account.verified_at = None
+    if access_token:
+        account.set_access_token(access_token)
+    if app_secret:
+        account.set_app_secret(app_secret)
+    account.save()
+    return account
+
+
+def whatsapp_account_refresh(*, account: WhatsAppAccount) -> None:
+    """Check the account with the Cloud API and cache its senders and templates.
+
+    Raises ``GraphError`` with nothing cached changed; a token Meta refuses is flagged.
+    """
+    graph = graph_for(account)
+    business_id = account.business_id
+    try:
+        business = graph.business_account(business_id)
+        numbers = graph.phone_numbers(business_id)
+        templates = graph.message_templates(business_id)
+    except AuthError:
+        account.token_rejected_at = timezone.now()
+        account.save(update_fields=["token_rejected_at"])
+        raise
+    with transaction.atomic():
+        now = timezone.now()
+        account.business_name = business.name
+        account.verified_at = account.refreshed_at = now
+        account.token_rejected_at = None
+        account.save()
+        account.senders.exclude(phone_number_id__in=[n.id for n in numbers]).delete()
+        for number in numbers:
+            Sender.objects.update_or_create(
+                whatsapp_account=account,
+                phone_number_id=number.id,
+                defaults={
+                    "display_phone_number": number.display_phone_number,
+                    "verified_name": number.verified_name,
+                    "quality_rating": number.quality_rating,
+                    "throughput": number.throughput,
+                },
+            )
+        current = {(t.name, t.language) for t in templates}
+        for cached in account.templates.all():
+            if (cached.name, cached.language) not in current:
+                cached.delete()
+        for template in templates:
+            Template.objects.update_or_create(
+                whatsapp_account=account,
+                name=template.name,
+                language=template.language,
+                defaults={
+                    "template_id": template.id,
+                    "category": template.category,
+                    "status": template.status,
+                    "components": template.components,
+                },
+            )
+
+
+def whatsapp_account_register_callback(*, account: WhatsAppAccount) -> None:
+    """Ask Meta to send this account's webhooks to the stream's callback URL.
+
+    A failure is recorded for the WhatsApp tab (the user can set the URL in Meta's dashboard
+    or try again), not raised: the stream works for sending either way.
+    """
+    try:
+        graph_for(account).subscribe_app(
+            account.business_id,
+            callback_url=callback_url(account.stream),
+            verify_token=account.verify_token,
+        )
+    except GraphError as error:
+        logger.warning(
+            "Registering the callback of stream %s failed: %s", account.stream.uid, error
+        )
+        account.callback_registered_at = None
+        account.callback_error = describe_error(error, business_id=account.business_id)
+    else:
+        account.callback_registered_at = timezone.now()
+        account.callback_error = ""
+    account.save(update_fields=["callback_registered_at", "callback_error"])
+
+
+def whatsapp_token_update(*, account: WhatsAppAccount, access_token: str) -> str:
+    """Replace the token if WhatsApp accepts it: '' on success, else what went wrong.
+
+    The old token stays in use until the new one is proven, so a typo cannot break sending.
+    """
+    try:
+        CloudAPIClient(access_token).business_account(account.business_id)
+    except GraphError as error:
+        return describe_error(error, business_id=account.business_id)
+    account.set_access_token(access_token)
+    account.save()
+    try:
+        whatsapp_account_refresh(account=account)
+    except GraphError as error:
+        return describe_error(error, business_id=account.business_id)
+    return ""
+
+
+def verify_token_matches(*, account: WhatsAppAccount, token: str) -> bool:
+    return hmac.compare_digest(account.verify_token.encode(), token.encode())

@@ -1,0 +1,142 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpResponse, HttpResponseForbidden
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET
+from django_htmx.http import reswap, retarget
+
+from streams import services as stream_services
+from streams.models import Stream
+from streams.panel import Panel
+from streams.views import back_to_list, token_response
+from streams.wizard import Wizard
+from webhooks.services import webhook_preview
+from whatsapp import services
+from whatsapp.api_examples import api_examples
+from whatsapp.client import GraphError
+from whatsapp.forms import UpdateTokenForm, WhatsAppSettingsForm
+from whatsapp.models import WhatsAppAccount
+
+
+def _account(stream: Stream) -> WhatsAppAccount | None:
+    return WhatsAppAccount.objects.filter(stream=stream).first()
+
+
+def _refresh(account: WhatsAppAccount) -> str:
+    """Check the account with WhatsApp and cache its senders and templates; '' or the error."""
+    try:
+        services.whatsapp_account_refresh(account=account)
+    except GraphError as error:
+        return services.describe_error(error, business_id=account.business_id)
+    return ""
+
+
+def whatsapp_step(request, wizard: Wizard):
+    """Step 2, WhatsApp Settings: Save & Next checks the credentials with the Cloud API."""
+    stream = wizard.stream
+    account = _account(stream)
+    form = WhatsAppSettingsForm(
+        request.POST or None,
+        initial={"business_id": account.business_id} if account else None,
+        account=account,
+        complete=wizard.completing and not stream.is_demo,
+    )
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        if stream.is_demo:
+            account = services.whatsapp_settings_save(stream=stream)
+        else:
+            account = services.whatsapp_settings_save(stream=stream, **form.cleaned_data)
+        error = _refresh(account) if wizard.completing else ""
+        if not error:
+            return wizard.saved(stream)
+        # What was typed is saved (secrets encrypted), so trying again needs no retyping.
+        form = WhatsAppSettingsForm(initial={"business_id": account.business_id}, account=account)
+    context = {"form": form, "account": account, "check_error": error}
+    return wizard.render("whatsapp/setup_whatsapp.html", context)
+
+
+def _summary_context(stream: Stream) -> dict:
+    account = _account(stream)
+    return {
+        "account": account,
+        "senders": account.senders.all() if account else [],
+        "templates": account.templates.all() if account else [],
+        "webhook": webhook_preview(stream=stream),
+        "examples": api_examples(stream),
+    }
+
+
+def summary_step(request, wizard: Wizard):
+    """Step 4, Stream Summary: everything entered, what WhatsApp reports, and Create Stream."""
+    stream = wizard.stream
+    error = refresh_error = ""
+    if request.method == "POST":
+        account = _account(stream)
+        if "refresh" in request.POST:
+            refresh_error = _refresh(account) if account else ""
+        elif account is None or not account.verified_at:
+            error = "Check the WhatsApp Settings with Save & Next before creating the stream."
+            if request.htmx:
+                page = render(request, "whatsapp/setup_summary.html#create-error", {"error": error})
+                return reswap(retarget(page, "#create-error"), "outerHTML")
+        elif not wizard.editing:
+            token = stream_services.stream_activate(stream=stream, steps_done=wizard.number)
+            if token is None:
+                return back_to_list(request, f"“{stream.name}” was already created.")
+            services.whatsapp_account_register_callback(account=account)
+            return token_response(request, stream, token=token, created=True)
+        else:
+            return wizard.saved(stream)
+    context = {**_summary_context(stream), "refresh_error": refresh_error, "error": error}
+    return wizard.render("whatsapp/setup_summary.html", context)
+
+
+def whatsapp_tab(request, panel: Panel):
+    """WhatsApp: the Business Account, senders, templates, Refresh, Update token, callback."""
+    stream = panel.stream
+    account = _account(stream)
+    token_form = UpdateTokenForm()
+    error = ""
+    if request.method == "POST" and account is not None:
+        if "refresh" in request.POST:
+            error = _refresh(account)
+            if not error:
+                messages.success(request, "Senders and templates refreshed from WhatsApp.")
+        elif "register_callback" in request.POST:
+            services.whatsapp_account_register_callback(account=account)
+        elif not stream.is_demo:
+            token_form = UpdateTokenForm(request.POST)
+            if token_form.is_valid():
+                error = services.whatsapp_token_update(
+                    account=account, access_token=token_form.cleaned_data["access_token"]
+                )
+                if not error:
+                    messages.success(request, "Token updated and checked with WhatsApp.")
+                    token_form = UpdateTokenForm()
+        if not error and not panel.in_drawer:
+            return redirect(panel.current_url)
+    context = {
+        **_summary_context(stream),
+        "token_form": token_form,
+        "error": error,
+        "callback_url": services.callback_url(stream),
+    }
+    return panel.render("whatsapp/tab_whatsapp.html", context)
+
+
+def api_tab(request, panel: Panel):
+    """Request API: copyable send API calls for this stream."""
+    return panel.render("whatsapp/tab_api.html", _summary_context(panel.stream))
+
+
+@login_not_required
+@require_GET
+def callback(request, uid):
+    """Meta's callback URL. GET answers Meta's verification of the URL with hub.challenge."""
+    account = get_object_or_404(WhatsAppAccount, stream__uid=uid, stream__deleted_at__isnull=True)
+    if request.GET.get("hub.mode") != "subscribe" or not services.verify_token_matches(
+        account=account, token=request.GET.get("hub.verify_token", "")
+    ):
+        return HttpResponseForbidden("Verification token mismatch", content_type="text/plain")
+    return HttpResponse(request.GET.get("hub.challenge", ""), content_type="text/plain")
