@@ -5,11 +5,11 @@ from streams.models import Stream, Tag
 
 @admin.register(Stream)
 class StreamAdmin(admin.ModelAdmin):
-    list_display = ("name", "account", "type", "status", "is_demo", "created_at")
+    list_display = ("name", "account", "type", "status", "is_demo", "created_at", "deleted_at")
     list_filter = ("status", "type", "is_demo")
-    search_fields = ("name", "uid", "account__name")
+    search_fields = ("name", "uid", "account__name", "token_prefix")
     list_select_related = ("account",)
-    readonly_fields = ("uid", "created_at", "updated_at")
+    readonly_fields = ("uid", "token_prefix", "setup_progress", "created_at", "updated_at")
     autocomplete_fields = ("account",)
     filter_horizontal = ("tags",)
 

@@ -228,7 +228,8 @@ def stream_delete(request, uid):
     if request.method != "POST":
         return _confirm(request, stream, template="streams/confirm_delete.html")
     services.stream_delete(stream=stream)
-    return back_to_list(request, f"“{stream.name}” was deleted. Its token no longer works.")
+    revoked = "" if stream.is_draft else " Its token no longer works."
+    return back_to_list(request, f"“{stream.name}” was deleted.{revoked}")
 
 
 def token_response(request, stream: Stream, *, token: str, created: bool) -> HttpResponse:

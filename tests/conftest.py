@@ -12,6 +12,7 @@ from textpeak.accounts import beta
 from textpeak.accounts.models import Member
 from textpeak.accounts.roles import sync_support_group
 from textpeak.env import env_bool
+from whatsapp.fake_graph import FakeGraph
 
 REQUIRE_SERVICES = env_bool("REQUIRE_SERVICES", default=False)
 REQUIRE_BROWSER = env_bool("REQUIRE_BROWSER", default=False)
@@ -87,3 +88,16 @@ def whatsapp_access(account, owner):
     beta.beta_access_review(request_ids=[access_request.id], reviewer=reviewer, approve=True)
     access_request.refresh_from_db()
     return access_request
+
+
+@pytest.fixture
+def fake_graph(settings):
+    """A running fake Graph API that ``whatsapp.client`` is pointed at.
+
+    One business is seeded with the defaults of ``FakeGraph.add_business``: ``fake_graph.business``
+    gives its ``waba_id``, ``token``, phone numbers and templates. Add more with ``add_business``.
+    """
+    with FakeGraph() as fake:
+        fake.add_business()
+        settings.WHATSAPP_GRAPH_URL = fake.url
+        yield fake

@@ -145,21 +145,27 @@ def whatsapp_account_register_callback(*, account: WhatsAppAccount) -> None:
     account.save(update_fields=["callback_registered_at", "callback_error"])
 
 
-def whatsapp_token_update(*, account: WhatsAppAccount, access_token: str) -> str:
-    """Replace the token if WhatsApp accepts it: '' on success, else what went wrong.
-
-    The old token stays in use until the new one is proven, so a typo cannot break sending.
-    """
+def whatsapp_settings_replace(
+    *, account: WhatsAppAccount, business_id: str, access_token: str = "", app_secret: str = ""
+) -> str:
+    """Change a working account's settings only if WhatsApp accepts them: '' on success, else
+    what went wrong. The stream keeps sending with the old ones until the new ones are proven,
+    so a typo cannot break it (Update token, and Edit of a stream in use)."""
     try:
-        CloudAPIClient(access_token).business_account(account.business_id)
+        CloudAPIClient(access_token or account.access_token()).business_account(business_id)
     except GraphError as error:
-        return describe_error(error, business_id=account.business_id)
-    account.set_access_token(access_token)
-    account.save()
+        return describe_error(error, business_id=business_id)
+    whatsapp_settings_save(
+        stream=account.stream,
+        business_id=business_id,
+        access_token=access_token,
+        app_secret=app_secret,
+    )
+    account.refresh_from_db()
     try:
         whatsapp_account_refresh(account=account)
     except GraphError as error:
-        return describe_error(error, business_id=account.business_id)
+        return describe_error(error, business_id=business_id)
     return ""
 
 

@@ -45,13 +45,19 @@ def whatsapp_step(request, wizard: Wizard):
     if request.method == "POST" and form.is_valid():
         if stream.is_demo:
             account = services.whatsapp_settings_save(stream=stream)
+            error = _refresh(account) if wizard.completing else ""
+        elif wizard.editing and account is not None:
+            error = services.whatsapp_settings_replace(account=account, **form.cleaned_data)
         else:
             account = services.whatsapp_settings_save(stream=stream, **form.cleaned_data)
-        error = _refresh(account) if wizard.completing else ""
+            error = _refresh(account) if wizard.completing else ""
         if not error:
             return wizard.saved(stream)
-        # What was typed is saved (secrets encrypted), so trying again needs no retyping.
-        form = WhatsAppSettingsForm(initial={"business_id": account.business_id}, account=account)
+        # A draft keeps what was typed (secrets encrypted), so trying again needs no retyping.
+        account.refresh_from_db()
+        form = WhatsAppSettingsForm(
+            initial={"business_id": form.cleaned_data.get("business_id", "")}, account=account
+        )
     context = {"form": form, "account": account, "check_error": error}
     return wizard.render("whatsapp/setup_whatsapp.html", context)
 
@@ -108,13 +114,15 @@ def whatsapp_tab(request, panel: Panel):
         elif not stream.is_demo:
             token_form = UpdateTokenForm(request.POST)
             if token_form.is_valid():
-                error = services.whatsapp_token_update(
-                    account=account, access_token=token_form.cleaned_data["access_token"]
+                error = services.whatsapp_settings_replace(
+                    account=account,
+                    business_id=account.business_id,
+                    access_token=token_form.cleaned_data["access_token"],
                 )
                 if not error:
                     messages.success(request, "Token updated and checked with WhatsApp.")
                     token_form = UpdateTokenForm()
-        if not error and not panel.in_drawer:
+        if not error and not token_form.errors and not panel.in_drawer:
             return redirect(panel.current_url)
     context = {
         **_summary_context(stream),

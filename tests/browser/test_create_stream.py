@@ -6,7 +6,6 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import log_in
 from tests.factories import PASSWORD, TagFactory
-from tests.whatsapp.conftest import fake_graph  # noqa: F401  (the fake Graph API fixture)
 
 
 def _start_wizard(page):
@@ -95,7 +94,7 @@ def test_a_real_stream_is_checked_with_whatsapp_until_the_token_is_right(
     new_page,
     owner,
     whatsapp_access,
-    fake_graph,  # noqa: F811
+    fake_graph,
 ):
     business = fake_graph.business
     page = new_page()

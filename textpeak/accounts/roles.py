@@ -17,6 +17,11 @@ SUPPORT_PERMISSIONS = [
     ("accounts", "betaaccessrequest", "change"),
     ("streams", "stream", "view"),
     ("streams", "tag", "view"),
+    ("whatsapp", "whatsappaccount", "view"),
+    ("whatsapp", "sender", "view"),
+    ("whatsapp", "template", "view"),
+    ("whatsapp", "message", "view"),
+    ("webhooks", "webhookendpoint", "view"),
     ("axes", "accessattempt", "view"),
     ("axes", "accessattempt", "delete"),
 ]
