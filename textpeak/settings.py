@@ -68,6 +68,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before sessions and CSRF: API calls carry a stream token, not a cookie.
+    "streams.api_auth.StreamAPIMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -183,6 +185,17 @@ WHATSAPP_GRAPH_URL = env_str("WHATSAPP_GRAPH_URL", "https://graph.facebook.com")
 WHATSAPP_API_VERSION = env_str("WHATSAPP_API_VERSION", "v23.0")
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
 
+# The send API and the sending workers.
+STREAM_API_REQUESTS_PER_SECOND = env_int("STREAM_API_REQUESTS_PER_SECOND", 100)
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 2 * 1024 * 1024)
+SEND_THREADS = env_int("SEND_THREADS", 32)  # concurrent Cloud API calls per worker task
+SEND_MAX_ATTEMPTS = env_int("SEND_MAX_ATTEMPTS", 12)
+SEND_RETRY_BASE_SECONDS = float(env_int("SEND_RETRY_BASE_SECONDS", 2))
+SEND_CLAIM_SECONDS = env_int("SEND_CLAIM_SECONDS", 300)  # a dead worker's messages wait this long
+OUTBOX_SWEEP_AFTER_SECONDS = env_int("OUTBOX_SWEEP_AFTER_SECONDS", 120)
+OUTBOX_SWEEP_LIMIT = 10_000
+DEMO_STATUS_DELAY_SECONDS = 1.0
+
 # Celery. Without REDIS_URL the broker is kombu's filesystem transport under var/: it is
 # shared by every process on this machine, which is what `make run` starts.
 REDIS_URL = env_str("REDIS_URL")
@@ -219,6 +232,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "textpeak.accounts.tasks.sweep_beta_access_notifications",
         "schedule": 60.0,
     },
+    "outbox": {"task": "whatsapp.tasks.sweep_outbox", "schedule": 30.0},
 }
 
 LOGGING = {

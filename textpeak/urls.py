@@ -14,6 +14,7 @@ urlpatterns = [
     path("streams/", include("streams.urls")),
     path("streams/<uuid:uid>/webhook/", include("webhooks.urls")),
     path("webhooks/whatsapp/", include("whatsapp.urls")),
+    path("api/", include("whatsapp.api_urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
 ]

@@ -4,6 +4,10 @@ Demo streams run every service and worker for real; only this object stands in f
 ``whatsapp.client.CloudAPIClient`` at the network step.
 """
 
+import uuid
+
+from django.conf import settings
+
 from whatsapp.client import BusinessAccount, MessageTemplate, PhoneNumber
 
 DEMO_BUSINESS_NAME = "TextPeak Demo Business"
@@ -65,3 +69,11 @@ class DemoGraph:
 
     def subscribe_app(self, waba_id: str, *, callback_url: str, verify_token: str) -> None:
         """Demo streams have no Meta app to register with."""
+
+    def send_message(self, phone_number_id: str, payload: dict) -> str:
+        """Accept the message as WhatsApp would; its statuses follow a moment later."""
+        from whatsapp.tasks import simulate_demo_statuses
+
+        wamid = f"wamid.DEMO{uuid.uuid4().hex}"
+        simulate_demo_statuses.apply_async((wamid,), countdown=settings.DEMO_STATUS_DELAY_SECONDS)
+        return wamid

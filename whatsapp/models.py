@@ -2,8 +2,10 @@ import re
 import secrets
 import uuid
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from streams.models import IN_FLIGHT_STATUS, Stream
 from textpeak.lib import crypto
@@ -69,6 +71,11 @@ class Sender(models.Model):
     verified_name = models.CharField(max_length=200, blank=True)
     quality_rating = models.CharField(max_length=20, blank=True)
     throughput = models.CharField(max_length=20, blank=True)
+    # Workers never send faster than this from the number (WhatsApp's default is 80 per
+    # second, raised by Meta up to 1,000; 20 for numbers shared with the WhatsApp Business app).
+    messages_per_second = models.PositiveSmallIntegerField(
+        default=80, validators=[MinValueValidator(1), MaxValueValidator(1000)]
+    )
 
     class Meta:
         ordering = ["display_phone_number"]
@@ -145,22 +152,45 @@ class Message(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="messages")
     direction = models.CharField(max_length=10, choices=Direction.choices)
+    # The send API request that accepted the message (its ``task_id``).
+    batch_id = models.UUIDField(null=True, blank=True)
     internal_id = models.CharField(max_length=100, blank=True)
     sender_number = models.CharField(max_length=32)
+    # Meta's id of the sending number, which the Cloud API addresses messages from.
+    phone_number_id = models.CharField(max_length=32, blank=True)
     contact_number = models.CharField(max_length=32)
     type = models.CharField(max_length=20)
+    # Outbound: the message in the send API's form; inbound: as normalised from Meta's.
     payload = models.JSONField(default=dict)
+    reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
     status = models.CharField(max_length=12, choices=Status.choices)
     wamid = models.CharField(max_length=200, null=True, blank=True, unique=True)
     error_code = models.CharField(max_length=20, blank=True)
     error_message = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Sending: a queued message is due at ``next_attempt_at``; a worker that claims it holds it
+    # until ``claimed_until``, after which the sweeper may hand it to another worker.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claim_id = models.UUIDField(null=True, blank=True, db_index=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["stream", "-created_at"]),
             models.Index(fields=["stream", "status"]),
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status=IN_FLIGHT_STATUS),
+                name="message_due_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -172,3 +202,22 @@ class Message(models.Model):
 
     def __str__(self):
         return str(self.uuid)
+
+
+class MessageEvent(models.Model):
+    """One step of a message's history: accepted, sent, delivered, read, failed, a retry."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(max_length=12, choices=Message.Status.choices)
+    # When it happened (Meta's timestamp for statuses it reports), not when it was stored.
+    occurred_at = models.DateTimeField(default=timezone.now)
+    error_code = models.CharField(max_length=20, blank=True)
+    error_message = models.TextField(blank=True)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["message", "occurred_at"])]
+
+    def __str__(self):
+        return f"{self.message_id} {self.status}"

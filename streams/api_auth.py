@@ -1,0 +1,104 @@
+"""Authentication of the stream APIs under ``/api/``: the stream token, then the stream's
+IP ACL, its status, the account's access to the stream type, and its request rate.
+
+The token is looked up by its keyed hash (one indexed query, see ``streams.tokens``); the
+address is the connection's (``X-Forwarded-For`` only from ``TRUSTED_PROXIES``). Every
+refusal is a JSON ``{"detail": …}`` the client can show as it is.
+"""
+
+import ipaddress
+import math
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import JsonResponse
+
+from streams import tokens, types
+from streams.models import Stream
+from textpeak.accounts import beta
+from textpeak.lib import ratelimit
+from textpeak.lib.client_ip import client_ip
+
+API_PREFIX = "/api/"
+# The API's documentation is public; everything else under /api/ needs a stream token.
+PUBLIC_PATHS = ("/api/openapi.json", "/api/docs")
+ACCESS_CACHE_SECONDS = 60
+
+
+def _refuse(detail: str, status: int = 403, **headers) -> JsonResponse:
+    return JsonResponse({"detail": detail}, status=status, headers=headers)
+
+
+def _token(request) -> str:
+    value = request.headers.get("Authorization", "").strip()
+    scheme, _, rest = value.partition(" ")
+    return rest.strip() if scheme.lower() == "bearer" else value
+
+
+def _find_stream(token: str) -> Stream | None:
+    if not token.startswith(tokens.PREFIX) or len(token) > 200:
+        return None
+    stream = (
+        Stream.objects.select_related("account")
+        .filter(token_hash__in=tokens.token_hashes(token), deleted_at__isnull=True)
+        .first()
+    )
+    # The lookup matched a hash; comparing it again in constant time costs nothing.
+    if stream is None or not tokens.token_matches(token, stream.token_hash):
+        return None
+    return stream
+
+
+def _ip_allowed(stream: Stream, address: str) -> bool:
+    if not stream.ip_acl_enabled:
+        return True
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(network) for network in stream.allowed_networks)
+
+
+def _has_access(stream: Stream) -> bool:
+    stream_type = types.find(stream.type)
+    if stream_type is None:
+        return False
+    if not stream_type.beta_feature:
+        return True
+    key = f"beta-access:{stream.account_id}:{stream_type.beta_feature}"
+    allowed = cache.get(key)
+    if allowed is None:
+        allowed = beta.has_access(account=stream.account, feature=stream_type.beta_feature)
+        cache.set(key, allowed, ACCESS_CACHE_SECONDS)
+    return allowed
+
+
+class StreamAPIMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        path = request.path_info
+        if not path.startswith(API_PREFIX) or path.startswith(PUBLIC_PATHS):
+            return self.get_response(request)
+        stream = _find_stream(_token(request))
+        if stream is None:
+            return _refuse("Not authenticated")
+        if not _ip_allowed(stream, client_ip(request)):
+            return _refuse("IP address not allowed")
+        if stream.status == Stream.Status.DISABLED:
+            return _refuse("Stream is disabled")
+        if stream.status != Stream.Status.READY:
+            return _refuse("Stream is not ready: finish its setup in the Streams API page")
+        if not _has_access(stream):
+            return _refuse("This account does not have access to this stream type")
+        rate = settings.STREAM_API_REQUESTS_PER_SECOND
+        slot = ratelimit.reserve(f"stream-api:{stream.pk}", rate=rate, burst=rate)
+        if not slot.granted:
+            return _refuse(
+                f"Too many requests: this stream accepts {rate} requests per second",
+                status=429,
+                **{"Retry-After": str(max(1, math.ceil(slot.wait)))},
+            )
+        request.stream = stream
+        return self.get_response(request)

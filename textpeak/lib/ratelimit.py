@@ -1,0 +1,97 @@
+"""Rate limits shared by every process: a GCRA (generic cell rate) bucket per key.
+
+Redis holds the buckets when ``REDIS_URL`` is set; the embedded setup (``make run`` without
+Redis) keeps them in files under ``var/ratelimit/`` behind an exclusive file lock, so the web,
+worker and beat processes still share one limit. An in-memory bucket would not be shared.
+
+``reserve`` hands out the next free slot of a key: with ``burst`` 1 the slots are exactly
+``1 / rate`` seconds apart, so "80 per second" is never exceeded in any second.
+"""
+
+import fcntl
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import redis
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+_GCRA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local max_wait = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local wait = tat - tolerance - now
+if wait < 0 then wait = 0 end
+if wait > max_wait then return {0, tostring(wait)} end
+local ttl = math.ceil((tat + interval - now) * 1000) + 1000
+redis.call('SET', KEYS[1], tostring(tat + interval), 'PX', ttl)
+return {1, tostring(wait)}
+"""
+
+
+@dataclass(frozen=True)
+class Slot:
+    granted: bool
+    # Granted: how long to wait before using the slot. Refused: how long until one is free.
+    wait: float
+
+
+def reserve(key: str, *, rate: float, burst: int = 1, max_wait: float = 0.0) -> Slot:
+    """Reserve the next slot of ``key`` (``rate`` per second, ``burst`` at once), unless the
+    wait for it would exceed ``max_wait``, in which case nothing is reserved."""
+    interval = 1.0 / rate
+    tolerance = (burst - 1) * interval
+    if settings.REDIS_URL:
+        return _reserve_redis(key, interval, tolerance, max_wait)
+    return _reserve_file(key, interval, tolerance, max_wait)
+
+
+@lru_cache(maxsize=1)
+def _redis(url: str) -> "redis.Redis":
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+
+@lru_cache(maxsize=1)
+def _script(url: str):
+    return _redis(url).register_script(_GCRA)
+
+
+def _reserve_redis(key: str, interval: float, tolerance: float, max_wait: float) -> Slot:
+    try:
+        granted, wait = _script(settings.REDIS_URL)(
+            keys=[f"textpeak:rate:{key}"], args=[interval, tolerance, max_wait]
+        )
+    except redis.RedisError:
+        # Refusing all traffic because the limiter is unreachable would be worse than a
+        # moment without a limit (workers cannot fetch tasks from a Redis that is down).
+        logger.warning("Rate limiter unavailable; %s not limited", key)
+        return Slot(granted=True, wait=0.0)
+    return Slot(granted=bool(granted), wait=float(wait))
+
+
+def _reserve_file(key: str, interval: float, tolerance: float, max_wait: float) -> Slot:
+    folder = Path(settings.VAR_DIR) / "ratelimit"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / hashlib.sha256(key.encode()).hexdigest()[:32]
+    with open(path, "a+") as bucket:
+        fcntl.flock(bucket, fcntl.LOCK_EX)
+        bucket.seek(0)
+        stored = bucket.read().strip()
+        now = time.time()
+        tat = max(float(stored) if stored else 0.0, now)
+        wait = max(tat - tolerance - now, 0.0)
+        if wait > max_wait:
+            return Slot(granted=False, wait=wait)
+        bucket.seek(0)
+        bucket.truncate()
+        bucket.write(repr(tat + interval))
+        return Slot(granted=True, wait=wait)

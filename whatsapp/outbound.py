@@ -1,0 +1,213 @@
+"""The send API's messages, validated one by one at the edge.
+
+``parse_message`` turns one element of the request's ``messages`` array into an
+``OutboundMessage`` (what is stored and later sent) or a ``Refusal`` with the error code the
+API answers for it. Limits are Meta's, so nothing accepted here is refused by WhatsApp for
+its shape.
+"""
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+TEXT_MAX = 4096
+CAPTION_MAX = 1024
+FILENAME_MAX = 240
+VARIABLE_MAX = 1024
+INTERNAL_ID_MAX = 100
+MEDIA_TYPES = ("image", "video", "audio", "document")
+TYPES = ("text", "template", *MEDIA_TYPES, "location", "reaction")
+E164 = re.compile(r"[1-9]\d{6,14}")
+
+
+class Refusal(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class OutboundMessage:
+    internal_id: str
+    sender: str
+    recipient: str
+    type: str
+    content: dict
+    # The message_uuid this one answers (text) or reacts to (reaction), if any.
+    reply_to: str = ""
+    template_key: tuple[str, str] | None = None
+    variables: list[str] = field(default_factory=list)
+
+
+def _invalid(message: str) -> Refusal:
+    return Refusal("INVALID_MESSAGE", message)
+
+
+def _string(obj: dict, key: str, *, required: bool = False, max_length: int = 0) -> str:
+    value = obj.get(key)
+    if value is None or value == "":
+        if required:
+            raise _invalid(f"{key} is required.")
+        return ""
+    if not isinstance(value, str):
+        raise _invalid(f"{key} must be a string.")
+    if max_length and len(value) > max_length:
+        raise _invalid(f"{key} is longer than {max_length} characters.")
+    return value
+
+
+def _object(obj: dict, key: str) -> dict:
+    value = obj.get(key)
+    if not isinstance(value, dict):
+        raise _invalid(f"{key} must be an object.")
+    return value
+
+
+def _https_url(value: str, key: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise _invalid(f"{key} must be an http(s) URL WhatsApp can download.")
+    return value
+
+
+def _number(value: object, *, low: float, high: float, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise _invalid(f"{key} must be a number from {low:g} to {high:g}.")
+    return float(value)
+
+
+def _digits(value: object) -> str:
+    return value.removeprefix("+") if isinstance(value, str) else ""
+
+
+def parse_message(item: object) -> OutboundMessage:
+    """One API message, checked; raises ``Refusal``."""
+    if not isinstance(item, dict):
+        raise _invalid("Each message must be an object.")
+    internal_id = _string(item, "internal_id", max_length=INTERNAL_ID_MAX)
+    recipient = _digits(item.get("recipient_phone"))
+    if not E164.fullmatch(recipient):
+        raise Refusal(
+            "INVALID_RECIPIENT",
+            "recipient_phone must be a phone number in international format, digits only "
+            "(for example 4915112345678).",
+        )
+    sender = _digits(item.get("sender"))
+    if not sender.isdigit():
+        raise Refusal("UNKNOWN_SENDER", "sender must be one of the stream's sender numbers.")
+    kind = item.get("type")
+    if kind not in TYPES:
+        raise _invalid(f"type must be one of: {', '.join(TYPES)}.")
+    message = OutboundMessage(
+        internal_id=internal_id, sender=sender, recipient=recipient, type=kind, content={}
+    )
+    _PARSERS[kind](item, message)
+    return message
+
+
+def _text(item: dict, message: OutboundMessage) -> None:
+    message.content = {
+        "body": _string(item, "message_content", required=True, max_length=TEXT_MAX),
+        "preview_url": bool(item.get("preview_url", False)),
+    }
+    message.reply_to = _string(item, "reply_to", max_length=36)
+
+
+def _template(item: dict, message: OutboundMessage) -> None:
+    template = _object(item, "template")
+    name = _string(template, "name", required=True, max_length=512)
+    language = _string(template, "language", required=True, max_length=15)
+    variables = template.get("variables", [])
+    if not isinstance(variables, list) or not all(
+        isinstance(v, str | int | float) for v in variables
+    ):
+        raise _invalid("template.variables must be a list of texts.")
+    variables = [str(v) for v in variables]
+    if any(not v or len(v) > VARIABLE_MAX for v in variables):
+        raise _invalid(f"Each template variable has 1 to {VARIABLE_MAX} characters.")
+    content = {"name": name, "language": language, "variables": variables}
+    header = template.get("header")
+    if header is not None:
+        header = _object(template, "header")
+        header_type = header.get("type")
+        if header_type == "text":
+            content["header"] = {
+                "type": "text",
+                "text": _string(header, "text", required=True, max_length=60),
+            }
+        elif header_type in ("image", "video", "document"):
+            url = _https_url(
+                _string(header, "url", required=True, max_length=2000), "template.header.url"
+            )
+            content["header"] = {"type": header_type, "url": url}
+        else:
+            raise _invalid("template.header.type must be text, image, video or document.")
+    buttons = template.get("buttons")
+    if buttons is not None:
+        if not isinstance(buttons, list) or len(buttons) > 10:
+            raise _invalid("template.buttons must be a list of at most 10 buttons.")
+        content["buttons"] = [_button(button, index) for index, button in enumerate(buttons)]
+    message.content = content
+    message.template_key = (name, language)
+    message.variables = variables
+
+
+def _button(button: object, position: int) -> dict:
+    if not isinstance(button, dict):
+        raise _invalid("Each template button must be an object.")
+    index = button.get("index", position)
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= 9:
+        raise _invalid("template.buttons[].index must be 0 to 9.")
+    sub_type = button.get("sub_type")
+    if sub_type not in ("url", "quick_reply"):
+        raise _invalid("template.buttons[].sub_type must be url or quick_reply.")
+    parameter = _string(button, "parameter", required=True, max_length=2000)
+    return {"index": index, "sub_type": sub_type, "parameter": parameter}
+
+
+def _media(item: dict, message: OutboundMessage) -> None:
+    media = _object(item, "media")
+    content = {
+        "url": _https_url(_string(media, "url", required=True, max_length=2000), "media.url")
+    }
+    if message.type != "audio":
+        caption = _string(media, "caption", max_length=CAPTION_MAX)
+        if caption:
+            content["caption"] = caption
+    if message.type == "document":
+        filename = _string(media, "filename", max_length=FILENAME_MAX)
+        if filename:
+            content["filename"] = filename
+    message.content = content
+    message.reply_to = _string(item, "reply_to", max_length=36)
+
+
+def _location(item: dict, message: OutboundMessage) -> None:
+    location = _object(item, "location")
+    message.content = {
+        "latitude": _number(location.get("latitude"), low=-90, high=90, key="location.latitude"),
+        "longitude": _number(
+            location.get("longitude"), low=-180, high=180, key="location.longitude"
+        ),
+        "name": _string(location, "name", max_length=1000),
+        "address": _string(location, "address", max_length=1000),
+    }
+
+
+def _reaction(item: dict, message: OutboundMessage) -> None:
+    reaction = _object(item, "reaction")
+    message.reply_to = _string(reaction, "message_uuid", required=True, max_length=36)
+    emoji = reaction.get("emoji", "")
+    if not isinstance(emoji, str) or len(emoji) > 10:
+        raise _invalid("reaction.emoji must be one emoji, or empty to remove the reaction.")
+    message.content = {"emoji": emoji}
+
+
+_PARSERS = {
+    "text": _text,
+    "template": _template,
+    **dict.fromkeys(MEDIA_TYPES, _media),
+    "location": _location,
+    "reaction": _reaction,
+}

@@ -1,0 +1,414 @@
+"""The outbox: accepting messages from the send API, sending them, and sweeping up.
+
+Messages are rows first: the API inserts them ``queued`` in its transaction and enqueues
+``send_messages`` tasks on commit. A task claims its rows with one conditional update (so two
+workers never send the same message), sends them concurrently through the stream's graph
+(the Cloud API client, or the demo stand-in), each after a slot of its sender's rate limit,
+and records every outcome. Anything the broker lost, or a killed worker left claimed, is
+found again by ``outbox_sweep``.
+"""
+
+import logging
+import random
+import time
+import uuid
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from streams.models import Stream
+from textpeak.lib import ratelimit
+from textpeak.lib.tasks import enqueue_on_commit
+from whatsapp.client import AuthError, GraphError
+from whatsapp.models import Message, MessageEvent, Sender, Template, WhatsAppAccount
+from whatsapp.outbound import OutboundMessage, Refusal, parse_message
+from whatsapp.payloads import meta_payload
+from whatsapp.services import graph_for
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 100
+# A rate-limit slot further away than this is not waited for: the message is deferred, so a
+# long backlog of one sender does not hold a worker that other senders need.
+MAX_SLOT_WAIT = 2.0
+# Retries closer than this wait in the broker (a countdown); later ones wait for the sweeper.
+MAX_COUNTDOWN = 60.0
+
+
+@dataclass
+class Result:
+    internal_id: str | None
+    message_uuid: str | None = None
+    error: str | None = None
+    detail: str | None = None
+
+    def as_json(self) -> dict:
+        data = {
+            "internal_id": self.internal_id,
+            "message_uuid": self.message_uuid,
+            "error": self.error,
+        }
+        if self.detail:
+            data["detail"] = self.detail
+        return data
+
+
+def _enqueue(message_ids: list[int], *, countdown: float = 0) -> None:
+    from whatsapp.tasks import send_messages
+
+    for start in range(0, len(message_ids), BATCH_SIZE):
+        enqueue_on_commit(
+            send_messages, message_ids[start : start + BATCH_SIZE], countdown=countdown
+        )
+
+
+def _check(message: OutboundMessage, senders, templates, replied) -> None:
+    """What only the stream can tell: its senders, approved templates and messages."""
+    if message.sender not in senders:
+        raise Refusal("UNKNOWN_SENDER", "sender must be one of the stream's sender numbers.")
+    if message.template_key:
+        template = templates.get(message.template_key)
+        if template is None or not template.is_approved:
+            name, language = message.template_key
+            raise Refusal(
+                "UNKNOWN_TEMPLATE",
+                f"There is no approved template {name} in {language} on this stream.",
+            )
+        if len(message.variables) != template.variable_count:
+            raise Refusal(
+                "INVALID_MESSAGE",
+                f"Template {template.name} takes {template.variable_count} variables, "
+                f"not {len(message.variables)}.",
+            )
+    if message.reply_to and message.reply_to not in replied:
+        raise Refusal(
+            "INVALID_MESSAGE",
+            "reply_to must be the message_uuid of a message on this stream that WhatsApp "
+            "has accepted.",
+        )
+
+
+def messages_accept(*, stream: Stream, items: list) -> tuple[uuid.UUID, list[Result]]:
+    """Validate the API's messages one by one and store the valid ones ``queued``.
+
+    An ``internal_id`` the stream already accepted answers with its first ``message_uuid``
+    and is not stored again.
+    """
+    batch_id = uuid.uuid4()
+    parsed: list[OutboundMessage | Refusal] = []
+    for item in items:
+        try:
+            parsed.append(parse_message(item))
+        except Refusal as refusal:
+            parsed.append(refusal)
+    valid = [m for m in parsed if isinstance(m, OutboundMessage)]
+    senders = {
+        sender.number: sender for sender in Sender.objects.filter(whatsapp_account__stream=stream)
+    }
+    template_keys = {m.template_key for m in valid if m.template_key}
+    templates = {}
+    if template_keys:
+        templates = {
+            (t.name, t.language): t
+            for t in Template.objects.filter(
+                whatsapp_account__stream=stream, name__in={name for name, _ in template_keys}
+            )
+        }
+    reply_uuids = {m.reply_to for m in valid if m.reply_to}
+    replied = {}
+    if reply_uuids:
+        valid_uuids = [u for u in reply_uuids if _is_uuid(u)]
+        replied = {
+            str(m.uuid): m
+            for m in Message.objects.filter(
+                stream=stream, uuid__in=valid_uuids, wamid__isnull=False
+            )
+        }
+    with transaction.atomic():
+        results = _store(stream, batch_id, parsed, senders, templates, replied)
+    return batch_id, results
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _store(stream, batch_id, parsed, senders, templates, replied, *, retry=True) -> list[Result]:
+    internal_ids = {
+        m.internal_id for m in parsed if isinstance(m, OutboundMessage) and m.internal_id
+    }
+    known = (
+        dict(
+            Message.objects.filter(stream=stream, internal_id__in=internal_ids).values_list(
+                "internal_id", "uuid"
+            )
+        )
+        if internal_ids
+        else {}
+    )
+    results: list[Result] = []
+    new_rows: list[Message] = []
+    for item in parsed:
+        if isinstance(item, Refusal):
+            results.append(Result(internal_id=None, error=item.code, detail=item.message))
+            continue
+        internal_id = item.internal_id or None
+        if item.internal_id and item.internal_id in known:
+            results.append(
+                Result(internal_id=internal_id, message_uuid=str(known[item.internal_id]))
+            )
+            continue
+        try:
+            _check(item, senders, templates, replied)
+        except Refusal as refusal:
+            results.append(
+                Result(internal_id=internal_id, error=refusal.code, detail=refusal.message)
+            )
+            continue
+        sender = senders[item.sender]
+        row = Message(
+            stream=stream,
+            direction=Message.Direction.OUTBOUND,
+            batch_id=batch_id,
+            internal_id=item.internal_id,
+            sender_number=item.sender,
+            phone_number_id=sender.phone_number_id,
+            contact_number=item.recipient,
+            type=item.type,
+            payload=item.content,
+            reply_to=replied.get(item.reply_to),
+            status=Message.Status.QUEUED,
+        )
+        if item.internal_id:
+            known[item.internal_id] = row.uuid
+        new_rows.append(row)
+        results.append(Result(internal_id=internal_id, message_uuid=str(row.uuid)))
+    try:
+        with transaction.atomic():
+            Message.objects.bulk_create(new_rows)
+    except IntegrityError:
+        if not retry:
+            raise
+        # Another request accepted one of these internal_ids a moment ago: answer as a retry.
+        return _store(stream, batch_id, parsed, senders, templates, replied, retry=False)
+    _enqueue([row.pk for row in new_rows])
+    return results
+
+
+def message_statuses(*, stream: Stream, uuids: list[str]) -> list[dict]:
+    """The current status of each of the stream's messages; others are ``not_found``."""
+    valid = [u for u in uuids if _is_uuid(u)]
+    found = {
+        str(m.uuid): m
+        for m in Message.objects.filter(stream=stream, uuid__in=valid).only(
+            "uuid", "status", "error_code", "error_message", "updated_at"
+        )
+    }
+    answers = []
+    for value in uuids:
+        message = found.get(value)
+        if message is None:
+            answers.append(
+                {"message_uuid": value, "status": "not_found", "error": None, "updated_at": None}
+            )
+            continue
+        error = None
+        if message.error_code:
+            error = {"code": message.error_code, "message": message.error_message}
+        answers.append(
+            {
+                "message_uuid": value,
+                "status": message.status,
+                "error": error,
+                "updated_at": message.updated_at.isoformat(),
+            }
+        )
+    return answers
+
+
+# Sending
+
+
+@dataclass
+class _Outcome:
+    message: Message
+    wamid: str = ""
+    error: GraphError | None = None
+    # Not sent for want of a rate-limit slot: try again after this many seconds.
+    deferred: float = 0.0
+
+
+def _claim(message_ids: list[int]) -> list[Message]:
+    """Take the messages that are queued, due and not held by another worker."""
+    now = timezone.now()
+    claim_id = uuid.uuid4()
+    claimed = (
+        Message.objects.filter(
+            id__in=message_ids, status=Message.Status.QUEUED, next_attempt_at__lte=now
+        )
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(
+            claim_id=claim_id,
+            claimed_until=now + timedelta(seconds=settings.SEND_CLAIM_SECONDS),
+            attempts=F("attempts") + 1,
+        )
+    )
+    if not claimed:
+        return []
+    return list(Message.objects.filter(claim_id=claim_id).select_related("reply_to", "stream"))
+
+
+def _send_one(message: Message, graph, rate: int) -> _Outcome:
+    slot = ratelimit.reserve(f"sender:{message.phone_number_id}", rate=rate, max_wait=MAX_SLOT_WAIT)
+    if not slot.granted:
+        return _Outcome(message, deferred=slot.wait)
+    if slot.wait:
+        time.sleep(slot.wait)
+    try:
+        return _Outcome(
+            message, wamid=graph.send_message(message.phone_number_id, meta_payload(message))
+        )
+    except GraphError as error:
+        return _Outcome(message, error=error)
+
+
+class _NoAccount:
+    """The graph of a stream whose WhatsApp settings were never saved: nothing can be sent."""
+
+    def send_message(self, phone_number_id: str, payload: dict) -> str:
+        raise GraphError("The stream has no WhatsApp account: finish its WhatsApp Settings.")
+
+
+def _retry_delay(attempts: int) -> float:
+    """Exponential back-off with jitter: about 2, 4, 8 … seconds, at most ten minutes."""
+    base = settings.SEND_RETRY_BASE_SECONDS * 2 ** (attempts - 1)
+    return min(base, 600.0) * random.uniform(0.5, 1.5)  # noqa: S311 (jitter, not secrecy)
+
+
+def messages_send(*, message_ids: list[int]) -> None:
+    """Send the given messages that are still queued and due; safe to run twice."""
+    messages = _claim(message_ids)
+    if not messages:
+        return
+    accounts = {
+        account.stream_id: account
+        for account in WhatsAppAccount.objects.filter(
+            stream_id__in={m.stream_id for m in messages}
+        ).select_related("stream")
+    }
+    rates = dict(
+        Sender.objects.filter(
+            phone_number_id__in={m.phone_number_id for m in messages}
+        ).values_list("phone_number_id", "messages_per_second")
+    )
+    graphs = {stream_id: graph_for(account) for stream_id, account in accounts.items()}
+    missing = [m for m in messages if m.stream_id not in graphs]
+    for message in missing:
+        graphs[message.stream_id] = _NoAccount()
+    threads = min(settings.SEND_THREADS, len(messages))
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        outcomes = list(
+            pool.map(
+                lambda m: _send_one(m, graphs[m.stream_id], rates.get(m.phone_number_id, 80)),
+                messages,
+            )
+        )
+    _record(outcomes, accounts)
+
+
+def _record(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount]) -> None:
+    now = timezone.now()
+    events, later = [], defaultdict(list)
+    rejected_accounts = set()
+    for outcome in outcomes:
+        message = outcome.message
+        message.claim_id = message.claimed_until = None
+        message.updated_at = now
+        if outcome.wamid:
+            message.status, message.wamid, message.sent_at = Message.Status.SENT, outcome.wamid, now
+            events.append(MessageEvent(message=message, status=message.status, occurred_at=now))
+        elif outcome.deferred:
+            # Waiting for the sender's rate limit is not a failed attempt.
+            message.attempts -= 1
+            message.next_attempt_at = now + timedelta(seconds=outcome.deferred)
+            later[outcome.deferred].append(message.pk)
+        else:
+            error = outcome.error
+            if isinstance(error, AuthError):
+                rejected_accounts.add(message.stream_id)
+            if error.retryable and message.attempts < settings.SEND_MAX_ATTEMPTS:
+                delay = _retry_delay(message.attempts)
+                message.next_attempt_at = now + timedelta(seconds=delay)
+                later[delay].append(message.pk)
+                note = f"Attempt {message.attempts} failed; retrying in {delay:.0f} s"
+            else:
+                message.status, message.failed_at = Message.Status.SENT_FAILED, now
+                note = "Not retried" if not error.retryable else "Gave up after retries"
+            message.error_code = str(error.code or "")
+            message.error_message = error.message[:1000]
+            events.append(
+                MessageEvent(
+                    message=message,
+                    status=message.status,
+                    occurred_at=now,
+                    error_code=message.error_code,
+                    error_message=message.error_message,
+                    note=note,
+                )
+            )
+    with transaction.atomic():
+        Message.objects.bulk_update(
+            [outcome.message for outcome in outcomes],
+            [
+                "status",
+                "wamid",
+                "sent_at",
+                "failed_at",
+                "error_code",
+                "error_message",
+                "attempts",
+                "next_attempt_at",
+                "claim_id",
+                "claimed_until",
+                "updated_at",
+            ],
+        )
+        MessageEvent.objects.bulk_create(events)
+        if rejected_accounts:
+            WhatsAppAccount.objects.filter(stream_id__in=rejected_accounts).update(
+                token_rejected_at=now
+            )
+        for delay, ids in later.items():
+            if delay <= MAX_COUNTDOWN:
+                _enqueue(ids, countdown=delay)
+
+
+def outbox_sweep() -> int:
+    """Enqueue queued messages that are overdue and held by no live worker: the broker lost
+    them, or their worker died. Returns how many were enqueued."""
+    now = timezone.now()
+    overdue = now - timedelta(seconds=settings.OUTBOX_SWEEP_AFTER_SECONDS)
+    with transaction.atomic():
+        ids = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(status=Message.Status.QUEUED, next_attempt_at__lte=overdue)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .order_by("next_attempt_at")
+            .values_list("id", flat=True)[: settings.OUTBOX_SWEEP_LIMIT]
+        )
+        # Not swept again before they are overdue again.
+        Message.objects.filter(id__in=ids).update(next_attempt_at=now)
+        _enqueue(ids)
+    if ids:
+        logger.info("Outbox sweep enqueued %d overdue messages", len(ids))
+    return len(ids)
