@@ -83,9 +83,14 @@ class StreamDetailsForm(forms.Form):
         "nothing reaches WhatsApp.",
     )
 
-    def __init__(self, *args, complete: bool = False, **kwargs):
+    def __init__(self, *args, complete: bool = False, in_use: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.complete = complete
+        self.complete = complete or in_use
+        if in_use:
+            self.fields["is_demo"].disabled = True
+            self.fields[
+                "is_demo"
+            ].help_text = "Set when the stream was created; create a new stream to switch."
 
     @classmethod
     def initial_for(cls, stream: Stream) -> dict:
@@ -99,7 +104,7 @@ class StreamDetailsForm(forms.Form):
         }
 
     @classmethod
-    def unbound(cls, data: QueryDict) -> "StreamDetailsForm":
+    def unbound(cls, data: QueryDict, *, in_use: bool = False) -> "StreamDetailsForm":
         """The form showing submitted data without validating it (after an Add / remove)."""
         initial = {
             name: data.get(name, "") for name in ("name", "description", "new_ip", "tag_query")
@@ -110,7 +115,7 @@ class StreamDetailsForm(forms.Form):
             networks=data.getlist("networks"),
             tag_names=data.getlist("tag_names"),
         )
-        return cls(initial=initial)
+        return cls(initial=initial, in_use=in_use)
 
     @property
     def network_values(self) -> list[str]:

@@ -104,8 +104,12 @@ class Stream(models.Model):
 
     @property
     def continue_url(self) -> str:
-        """The first setup step not yet saved with Save & Next (Continue on a draft)."""
-        steps = types.find(self.type).setup_steps()
+        """The first setup step not yet saved with Save & Next (Continue on a draft); none for
+        a type no longer registered."""
+        stream_type = types.find(self.type)
+        if stream_type is None:
+            return ""
+        steps = stream_type.setup_steps()
         step = steps[min(self.setup_progress, len(steps) - 1)]
         return reverse("streams:setup", args=[self.uid, step.slug])
 

@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from streams import tokens
+from streams import tokens, types
 from streams.models import Stream, Tag
 from textpeak.accounts.models import Account
 
@@ -29,9 +29,14 @@ def stream_save_details(
     tag_names: list[str] = (),
     is_demo: bool = False,
 ) -> Stream:
-    """Create a Draft (no ``stream``) or update a stream's details, keeping its status."""
+    """Create a Draft (no ``stream``) or update a stream's details, keeping its status.
+
+    Demo Sending changes on drafts only: a stream in use keeps sending the way it was set up.
+    """
     if stream is None:
         stream = Stream(account=account, type=type, status=Stream.Status.DRAFT)
+    elif not stream.is_draft:
+        is_demo = stream.is_demo
     elif stream.is_demo != is_demo:
         # Demo and real streams get their senders differently: the WhatsApp step is due again.
         stream.setup_progress = min(stream.setup_progress, 1)
@@ -51,11 +56,8 @@ def stream_mark_progress(*, stream: Stream, steps_done: int) -> None:
         stream.save(update_fields=["setup_progress", "updated_at"])
 
 
-def _issue_token(stream: Stream) -> str:
-    issued = tokens.issue()
-    stream.token_hash = issued.hash
-    stream.token_prefix = issued.prefix
-    return issued.token
+class NotReady(Exception):
+    """The stream's saved details are not complete enough to make it Ready."""
 
 
 @transaction.atomic
@@ -68,32 +70,66 @@ def stream_activate(*, stream: Stream, steps_done: int) -> str | None:
     stream = Stream.objects.select_for_update().get(pk=stream.pk)
     if not stream.is_draft:
         return None
-    token = _issue_token(stream)
+    if stream.ip_acl_enabled and not stream.allowed_networks:
+        raise NotReady(
+            "Enable IP ACL is on but no address is listed: add one in Stream API Details, "
+            "or turn the ACL off."
+        )
+    issued = tokens.issue()
+    stream.token_hash, stream.token_prefix = issued.hash, issued.prefix
     stream.status = Stream.Status.READY
     stream.setup_progress = steps_done
     stream.save()
-    return token
+    return issued.token
 
 
-def stream_token_regenerate(*, stream: Stream) -> str:
-    """A new token, returned once; the old one stops working at once."""
-    token = _issue_token(stream)
-    stream.save(update_fields=["token_hash", "token_prefix", "updated_at"])
-    return token
+def _in_use(stream: Stream):
+    """The stream's row, if it still exists and is not a draft (which has no token yet)."""
+    return Stream.objects.filter(pk=stream.pk, deleted_at__isnull=True).exclude(
+        status=Stream.Status.DRAFT
+    )
 
 
-def stream_disable(*, stream: Stream) -> None:
-    stream.status = Stream.Status.DISABLED
-    stream.save(update_fields=["status", "updated_at"])
+def stream_token_regenerate(*, stream: Stream) -> str | None:
+    """A new token, returned once; the old one stops working at once. None if the stream was
+    deleted meanwhile (or is a draft)."""
+    issued = tokens.issue()
+    if not _in_use(stream).update(
+        token_hash=issued.hash, token_prefix=issued.prefix, updated_at=timezone.now()
+    ):
+        return None
+    stream.token_hash, stream.token_prefix = issued.hash, issued.prefix
+    return issued.token
 
 
-def stream_enable(*, stream: Stream) -> None:
-    stream.status = Stream.Status.READY
-    stream.save(update_fields=["status", "updated_at"])
+def _change_status(stream: Stream, current: str, new: str) -> bool:
+    if not _in_use(stream).filter(status=current).update(status=new, updated_at=timezone.now()):
+        return False
+    stream.status = new
+    return True
 
 
-def stream_delete(*, stream: Stream) -> None:
-    """Hide the stream and revoke its token; its messages stay for the account's history."""
-    stream.deleted_at = timezone.now()
-    stream.token_hash = None
-    stream.save(update_fields=["deleted_at", "token_hash", "updated_at"])
+def stream_disable(*, stream: Stream) -> bool:
+    """Pause a Ready stream: its token is refused until it is enabled. False if not Ready."""
+    return _change_status(stream, Stream.Status.READY, Stream.Status.DISABLED)
+
+
+def stream_enable(*, stream: Stream) -> bool:
+    """Resume a Disabled stream. False if it was not Disabled."""
+    return _change_status(stream, Stream.Status.DISABLED, Stream.Status.READY)
+
+
+@transaction.atomic
+def stream_delete(*, stream: Stream) -> bool:
+    """Hide the stream, revoke its token and forget its credentials; its messages stay for
+    the account's history. False if it was already deleted."""
+    now = timezone.now()
+    if not Stream.objects.filter(pk=stream.pk, deleted_at__isnull=True).update(
+        deleted_at=now, token_hash=None, updated_at=now
+    ):
+        return False
+    stream.deleted_at, stream.token_hash = now, None
+    stream_type = types.find(stream.type)
+    if stream_type:
+        stream_type.forget(stream)
+    return True

@@ -26,6 +26,11 @@ class StreamType:
         """The side panel's tabs (``streams.panel.Tab``), in order; the first is Info."""
         raise NotImplementedError
 
+    def forget(self, stream) -> None:
+        """Drop what a deleted stream no longer needs (credentials, webhooks); its messages stay.
+        Runs in the deleting transaction."""
+        raise NotImplementedError
+
 
 _registry: dict[str, StreamType] = {}
 

@@ -2,7 +2,8 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -77,6 +78,7 @@ def stream_create(request, type_slug):
     return first.view(request, wizard)
 
 
+@sensitive_post_parameters("access_token", "app_secret", "header_value")
 @member_required
 def stream_setup(request, uid, step):
     stream = _stream(request, uid)
@@ -90,10 +92,23 @@ def stream_setup(request, uid, step):
     return wizard.step.view(request, wizard)
 
 
-def _list_action(request, *, form_action: str):
+def _details_form(stream: Stream | None, data=None, *, complete: bool = False):
+    """The details form of a new stream (``None``) or of ``stream``, as saved or as submitted."""
+    return StreamDetailsForm(
+        data,
+        initial=StreamDetailsForm.initial_for(stream) if stream else None,
+        complete=complete,
+        in_use=stream is not None and not stream.is_draft,
+    )
+
+
+def _list_action(request, stream: Stream | None, *, form_action: str):
     """An Add / remove button of the IP ACL or tags: the updated list (htmx) or the whole form."""
     data, which, error = edit_lists(request.POST)
-    form = StreamDetailsForm.unbound(data)
+    in_use = stream is not None and not stream.is_draft
+    form = StreamDetailsForm.unbound(data, in_use=in_use)
+    if in_use:
+        form.initial["is_demo"] = stream.is_demo
     context = {"form": form, "form_action": form_action, "list_error": error, "list_which": which}
     if request.htmx:
         return render(request, f"streams/includes/details_fields.html#{which}", context), context
@@ -105,10 +120,10 @@ def details_step(request, wizard: Wizard):
     stream = wizard.stream
     form_action = wizard.url(wizard.step)
     if request.method == "POST" and any(key in request.POST for key in LIST_ACTIONS):
-        response, context = _list_action(request, form_action=form_action)
+        response, context = _list_action(request, stream, form_action=form_action)
         return response or wizard.render("streams/setup_details.html", context)
     if request.method == "POST":
-        form = StreamDetailsForm(request.POST, complete=wizard.completing)
+        form = _details_form(stream, request.POST, complete=wizard.completing)
         if form.is_valid():
             stream = services.stream_save_details(
                 account=request.account,
@@ -118,8 +133,20 @@ def details_step(request, wizard: Wizard):
             )
             return wizard.saved(stream)
     else:
-        form = StreamDetailsForm(initial=StreamDetailsForm.initial_for(stream) if stream else None)
+        form = _details_form(stream)
     return wizard.render("streams/setup_details.html", {"form": form, "form_action": form_action})
+
+
+def _details_url(url: str) -> str:
+    """The URL the tag buttons post to, if it is one of the details forms, else nothing."""
+    try:
+        match = resolve(url)
+    except Resolver404:
+        return ""
+    return url if match.view_name in DETAILS_FORMS else ""
+
+
+DETAILS_FORMS = ("streams:create", "streams:setup", "streams:detail")
 
 
 @member_required
@@ -133,11 +160,12 @@ def tag_suggestions(request):
     context = {
         "matches": [name for name in names if name.lower() not in chosen][:8],
         "new_tag": query if query and not exists else "",
-        "form_action": request.GET.get("form_action", ""),
+        "form_action": _details_url(request.GET.get("form_action", "")),
     }
     return render(request, "streams/includes/details_fields.html#suggestions", context)
 
 
+@sensitive_post_parameters("access_token", "header_value")
 @member_required
 def stream_panel(request, uid, tab=None):
     stream = _stream(request, uid)
@@ -159,18 +187,18 @@ def info_tab(request, panel: Panel):
     form_action = panel.current_url
     context = {"statistics": selectors.message_statistics(stream=stream)}
     if request.method == "POST" and any(key in request.POST for key in LIST_ACTIONS):
-        response, list_context = _list_action(request, form_action=form_action)
+        response, list_context = _list_action(request, stream, form_action=form_action)
         return response or panel.render("streams/tab_info.html", {**context, **list_context})
     if request.method == "POST":
-        form = StreamDetailsForm(request.POST, complete=not stream.is_draft)
+        form = _details_form(stream, request.POST)
         if form.is_valid():
             services.stream_save_details(account=request.account, stream=stream, **form.details())
             messages.success(request, "Details saved.")
             if not panel.in_drawer:
                 return redirect(form_action)
-            form = StreamDetailsForm(initial=StreamDetailsForm.initial_for(stream))
+            form = _details_form(stream)
     else:
-        form = StreamDetailsForm(initial=StreamDetailsForm.initial_for(stream))
+        form = _details_form(stream)
     context.update(form=form, form_action=form_action)
     return panel.render("streams/tab_info.html", context)
 
@@ -187,9 +215,8 @@ def back_to_list(request, message: str) -> HttpResponse:
 @require_POST
 def stream_disable(request, uid):
     stream = _stream(request, uid)
-    if stream.status != Stream.Status.READY:
+    if not services.stream_disable(stream=stream):
         return HttpResponse("Only a Ready stream can be disabled.", status=409)
-    services.stream_disable(stream=stream)
     return back_to_list(
         request, f"“{stream.name}” is disabled: its token is refused until you enable it."
     )
@@ -199,9 +226,8 @@ def stream_disable(request, uid):
 @require_POST
 def stream_enable(request, uid):
     stream = _stream(request, uid)
-    if stream.status != Stream.Status.DISABLED:
+    if not services.stream_enable(stream=stream):
         return HttpResponse("Only a Disabled stream can be enabled.", status=409)
-    services.stream_enable(stream=stream)
     return back_to_list(request, f"“{stream.name}” is enabled.")
 
 
@@ -219,6 +245,8 @@ def stream_token_regenerate(request, uid):
     if request.method != "POST":
         return _confirm(request, stream, template="streams/confirm_regenerate.html")
     token = services.stream_token_regenerate(stream=stream)
+    if token is None:
+        raise Http404
     return token_response(request, stream, token=token, created=False)
 
 
@@ -227,7 +255,8 @@ def stream_delete(request, uid):
     stream = _stream(request, uid)
     if request.method != "POST":
         return _confirm(request, stream, template="streams/confirm_delete.html")
-    services.stream_delete(stream=stream)
+    if not services.stream_delete(stream=stream):
+        raise Http404
     revoked = "" if stream.is_draft else " Its token no longer works."
     return back_to_list(request, f"“{stream.name}” was deleted.{revoked}")
 

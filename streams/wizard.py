@@ -85,10 +85,6 @@ class Wizard:
         return self.url(self.steps[self.index - 1]) if self.index else ""
 
     @property
-    def next_url(self) -> str:
-        return "" if self.is_last else self.url(self.steps[self.index + 1])
-
-    @property
     def action(self) -> str:
         return self.request.POST.get("action", "")
 
@@ -99,7 +95,7 @@ class Wizard:
     def completing(self) -> bool:
         """The step must be complete, not just saved as it is: on Save & Next, and on any save
         of a stream in use (only drafts may be incomplete)."""
-        return self.action == SAVE_AND_NEXT or (self.editing and self.action != BACK)
+        return self.action == SAVE_AND_NEXT or self.editing
 
     def saved(self, stream: Stream) -> HttpResponse:
         """Where a successful save leads: the next step, the one before, or the list."""

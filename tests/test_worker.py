@@ -8,15 +8,12 @@ import time
 from datetime import timedelta
 
 import pytest
-import redis
 from celery.contrib.testing.worker import start_worker
-from django.conf import settings
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.conftest import REQUIRE_SERVICES, unavailable
 from textpeak.accounts import beta
 from textpeak.accounts.models import BetaAccessRequest
 from textpeak.accounts.tasks import sweep_beta_access_notifications
@@ -25,43 +22,6 @@ from textpeak.celery import app as celery_app
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 CHANGELIST = reverse("admin:accounts_betaaccessrequest_changelist")
-
-
-@pytest.fixture
-def redis_broker():
-    if not settings.REDIS_URL:
-        unavailable("REDIS_URL is not set", required=REQUIRE_SERVICES)
-    connection = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1)
-    try:
-        connection.ping()
-    except redis.RedisError as error:
-        unavailable(f"Redis at {settings.REDIS_URL} is unreachable: {error}", required=True)
-    connection.delete(settings.CELERY_TASK_DEFAULT_QUEUE)
-    return connection
-
-
-@pytest.fixture
-def worker(redis_broker):
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
-        yield
-
-
-def _point_broker_at(url):
-    celery_app.conf.broker_url = url
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def broker_outage(redis_broker):
-    """``start()`` points publishing at a port where nothing listens, as if Redis had stopped."""
-
-    class Outage:
-        start = staticmethod(lambda: _point_broker_at("redis://127.0.0.1:1/0"))
-        end = staticmethod(lambda: _point_broker_at(settings.CELERY_BROKER_URL))
-
-    yield Outage
-    Outage.end()
 
 
 def _wait_for_mail(count=1, seconds=15):

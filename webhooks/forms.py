@@ -58,7 +58,7 @@ class WebhookForm(forms.Form):
         url = self.cleaned_data["url"].strip()
         if not url:
             if self.complete:
-                raise ValidationError("Enter the URL your server receives messages on, or Skip.")
+                raise ValidationError("Enter the URL your server receives messages on.")
             return ""
         return guard.validate_url(url)
 

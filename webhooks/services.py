@@ -1,8 +1,5 @@
 """Writes for customer webhook endpoints, and the request preview they share with deliveries."""
 
-import secrets
-import time
-
 from django.db import transaction
 
 from streams.models import Stream
@@ -29,21 +26,26 @@ def webhook_delete(*, stream: Stream) -> None:
     WebhookEndpoint.objects.filter(stream=stream).delete()
 
 
+# Previews are signed at the sample message's fixed time, so one copied from the page is
+# stale (and easy to tell apart) for any receiver that checks the timestamp.
+PREVIEW_TIMESTAMP = 1736933400  # 2025-01-15T09:30:00Z, the sample event's received_at
+PREVIEW_SECRET = "whsec_preview"  # noqa: S105 (a placeholder until the webhook has its own)
+
+
 def preview_request(
     *, stream: Stream, method: str, url: str, headers: list[tuple[str, str]]
 ) -> WebhookRequest:
     """What a delivery of a sample incoming message would send, signed with the endpoint's
-    secret (or a throwaway one before the endpoint is first saved)."""
+    secret (or a placeholder before the endpoint is first saved)."""
     endpoint = WebhookEndpoint.objects.filter(stream=stream).first()
-    secret = endpoint.signing_secret() if endpoint else secrets.token_urlsafe(32)
     return build_request(
         method=method,
         url=url,
         headers=headers,
-        signing_secret=secret,
+        signing_secret=endpoint.signing_secret() if endpoint else PREVIEW_SECRET,
         event=sample_event(stream_uid=str(stream.uid)),
         delivery_id="preview",
-        timestamp=int(time.time()),
+        timestamp=PREVIEW_TIMESTAMP,
     )
 
 

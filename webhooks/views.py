@@ -20,12 +20,12 @@ def _saved_form(stream: Stream) -> WebhookForm:
 
 
 def _preview(stream: Stream, form: WebhookForm) -> WebhookRequest | None:
-    """The request the form describes, once its URL and headers are valid."""
-    if form.is_bound and not form.is_valid():
+    """The request a submitted form describes once it is valid, or the saved webhook's."""
+    if not form.is_bound:
+        return services.webhook_preview(stream=stream)
+    if not form.is_valid() or not form.cleaned_data["url"]:
         return None
-    data = form.cleaned_data if form.is_bound else form.initial
-    if not data.get("url"):
-        return None
+    data = form.cleaned_data
     return services.preview_request(
         stream=stream, method=data["method"], url=data["url"], headers=data["headers"]
     )

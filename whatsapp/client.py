@@ -32,10 +32,69 @@ _PHONE_NUMBER_FIELDS = "id,display_phone_number,verified_name,quality_rating,thr
 _TEMPLATE_FIELDS = "id,name,language,category,status,components"
 _TEMPLATES_PAGE_SIZE = 100
 
-_AUTH_CODES = frozenset({102, 190, 463, 467})
+# Connections kept per host. Message senders are worker threads sharing ``_session``: with more
+# threads than this, urllib3 opens extra connections and throws them away after one call each.
+POOL_MAXSIZE = 64
+
+# Meta asks for errors to be handled by ``error.code`` (its HTTP status varies between documents):
+# https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes
+_AUTH_CODES = frozenset({0, 102, 190, 463, 467})
 _PERMISSION_CODES = frozenset({3, 10, *range(200, 300)})
-_RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80007, 130429, 131056})
-_TEMPORARY_CODES = frozenset({1, 2, 131000, 131016})
+_RATE_LIMIT_CODES = frozenset(
+    {
+        4,  # app: too many calls
+        17,  # user request limit
+        32,  # page request limit
+        613,  # calls to this API exceeded its rate
+        80007,  # WhatsApp Business Account rate limit
+        130429,  # the phone number's throughput (messages per second) reached
+        # 131048 (spam rate limit: too many earlier messages were blocked or reported) and 131056
+        # (pair rate limit: too many messages to the same recipient in a short time) refuse this
+        # message for now, not for good. Both lift by themselves, so the same message may be sent
+        # again later, with backoff (Meta: about one message every 6 seconds to one recipient).
+        131048,
+        131056,
+    }
+)
+_TEMPORARY_CODES = frozenset(
+    {
+        1,  # API unknown: possibly a temporary outage
+        2,  # API service: temporary downtime or overload
+        131000,  # something went wrong
+        131016,  # service unavailable
+        131057,  # business account in maintenance mode (such as a throughput upgrade)
+        133004,  # server temporarily unavailable
+    }
+)
+# Refusals that stay refusals, whatever the HTTP status they come with (131045 comes with 500):
+# sending the same request again cannot succeed.
+_PERMANENT_CODES = frozenset(
+    {
+        33,  # the phone number was deleted
+        100,  # invalid parameter
+        368,  # temporarily blocked for policy violations (blocks last days, not seconds)
+        130472,  # the recipient is part of an experiment
+        130497,  # the business may not message users in this country
+        131005,  # access denied
+        131008,  # required parameter missing
+        131009,  # parameter value not valid
+        131021,  # recipient cannot be the sender
+        131026,  # message undeliverable
+        131031,  # business account locked
+        131037,  # display name needs approval
+        131042,  # business eligibility: payment issue
+        131045,  # incorrect certificate
+        131047,  # re-engagement: more than 24 hours since the customer last wrote
+        131049,  # Meta chose not to deliver (per-user marketing limit)
+        131050,  # the user stopped marketing messages
+        131051,  # unsupported message type
+        131052,  # media download error
+        131053,  # media upload error
+        *range(132000, 132070),  # templates and flows: parameters, missing, paused, disabled...
+        133010,  # phone number not registered
+        135000,  # generic user error
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -139,14 +198,25 @@ class InvalidParameter(GraphError):
 
 
 def _error_class(code: int | None, http_status: int) -> type[GraphError]:
-    # Meta asks for errors to be handled by ``code``: the HTTP status of one error varies.
+    # Decided by ``code``; the HTTP status only classifies codes not known here.
     if code in _AUTH_CODES:
         return AuthError
     if code in _PERMISSION_CODES:
         return PermissionDenied
     if code in _RATE_LIMIT_CODES:
         return RateLimited
-    if code in _TEMPORARY_CODES or http_status >= 500:
+    if code in _TEMPORARY_CODES:
+        return TemporaryError
+    if code in _PERMANENT_CODES:
+        return InvalidParameter
+    return _status_class(http_status)
+
+
+def _status_class(http_status: int) -> type[GraphError]:
+    """The error type for an answer whose code (if any) says nothing known."""
+    if http_status == 429:
+        return RateLimited
+    if http_status >= 500:
         return TemporaryError
     return InvalidParameter
 
@@ -159,7 +229,7 @@ def _new_session() -> requests.Session:
     session = requests.Session()
     # No automatic retries: sending a message is not idempotent, so callers decide what to retry
     # from the typed errors.
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_MAXSIZE, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     # The session is shared by every business: a cookie must not carry from one to another.
@@ -275,6 +345,24 @@ class CloudAPIClient:
         if body.get("success") is not True:
             raise _unexpected("the subscription did not report success")
 
+    def send_message(self, phone_number_id: str, payload: dict[str, Any]) -> str:
+        """Send one message from ``phone_number_id``; the id Meta gave it ("wamid.…").
+
+        ``payload`` is the message in Meta's format, posted as it is: ``{"messaging_product":
+        "whatsapp", "to": "4915112345678", "type": "text", "text": {"body": "Hi"}}``. Meta
+        accepting it does not mean it was delivered: that comes later, by webhook.
+
+        Called from many worker threads at once: it shares the pooled session and logs only
+        failures. Retry on ``error.retryable`` only, and not at once for a :class:`RateLimited`.
+        """
+        body = self._request("POST", f"{_node(phone_number_id)}/messages", json=payload)
+        messages = body.get("messages")
+        message = messages[0] if isinstance(messages, list) and messages else None
+        wamid = message.get("id") if isinstance(message, dict) else None
+        if not isinstance(wamid, str) or not wamid:
+            raise _unexpected("no message id in 'messages'")
+        return wamid
+
     def _paged(self, path: str, params: dict[str, Any]) -> Iterator[dict]:
         """The items of every page of an edge, following Meta's ``after`` cursors."""
         params = dict(params)
@@ -349,7 +437,7 @@ class CloudAPIClient:
         error = body.get("error") if isinstance(body, dict) else None
         if not isinstance(error, dict):
             # Not Meta's shape: usually a proxy or load balancer in front of the Graph API.
-            cls = TemporaryError if http_status >= 500 else InvalidParameter
+            cls = _status_class(http_status)
             return cls(f"WhatsApp answered HTTP {http_status}", http_status=http_status)
         error_data = error.get("error_data")
         details = error_data.get("details") if isinstance(error_data, dict) else None

@@ -10,6 +10,7 @@ from django.conf import settings
 
 from whatsapp.client import BusinessAccount, MessageTemplate, PhoneNumber
 
+DEMO_BUSINESS_ID = "demo"
 DEMO_BUSINESS_NAME = "TextPeak Demo Business"
 
 DEMO_SENDERS = [

@@ -13,12 +13,22 @@ In tests (see the ``fake_graph`` fixture)::
         fake.latency = 2.0                      # every answer comes 2 s late
         fake.requests[-1].headers["authorization"]
 
+Messages sent with ``POST /{phone_number_id}/messages`` are checked as Meta checks them and kept in
+``fake.sent``, each with the ``time.monotonic()`` it was accepted at::
+
+        fake.send_latency = 0.05                # sends (only) take 50 ms, as Meta's roughly do
+        fake.fail_next(PAIR_RATE_LIMITED, path="/messages", times=2)    # two 131056, then success
+        fake.fail_fraction(0.1, UNDELIVERABLE, path="/messages")        # every tenth send fails
+        fake.sent_count, fake.sent[-1].wamid
+
+For benchmarks, ``FakeGraph(record_requests=False)`` keeps no ``.requests`` (``.sent`` still fills).
+
 By hand, with no Django settings needed::
 
-    python -m whatsapp.fake_graph --port 8091
+    python -m whatsapp.fake_graph --port 8091 --send-latency 0.05
 
-Endpoints live in a small route table keyed by method and edge (``FakeGraph._routes``): a new one,
-such as ``POST /{phone_number_id}/messages``, is one handler and one entry.
+Endpoints live in a small route table keyed by method and edge (``FakeGraph._routes``): a new one
+is one handler and one entry.
 """
 
 import argparse
@@ -27,11 +37,13 @@ import contextlib
 import itertools
 import json
 import logging
+import math
 import re
 import secrets
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -122,6 +134,58 @@ SERVICE_UNAVAILABLE = ErrorReply(
     message="An unexpected error has occurred. Please retry your request later.",
 )
 BAD_GATEWAY = ErrorReply(status=502, body="502 Bad Gateway\n")
+SERVER_UNAVAILABLE = ErrorReply(
+    status=503,
+    code=133004,
+    message="(#133004) Server Temporarily Unavailable",
+    details="The server is temporarily unavailable.",
+)
+
+# Meta's answers to a send (``POST /{phone_number_id}/messages``) it refuses.
+PAIR_RATE_LIMITED = ErrorReply(
+    status=400,
+    code=131056,
+    message="(#131056) (Business Account, Consumer Account) pair rate limit hit",
+    details="Message failed to send because there were too many messages sent from this phone "
+    "number to the same phone number in a short period of time.",
+)
+SPAM_RATE_LIMITED = ErrorReply(
+    status=400,
+    code=131048,
+    message="(#131048) Spam rate limit hit",
+    details="Message failed to send because there are restrictions on how many messages can be "
+    "sent from this phone number. This may be because too many previous messages were blocked "
+    "or flagged as spam.",
+)
+UNDELIVERABLE = ErrorReply(
+    status=400,
+    code=131026,
+    message="(#131026) Message Undeliverable",
+    details="Unable to deliver message. Reasons can include: The recipient phone number is not a "
+    "WhatsApp phone number; The recipient has not accepted our new Terms of Service and Privacy "
+    "Policy; The recipient is using an old WhatsApp version.",
+)
+REENGAGEMENT = ErrorReply(
+    status=400,
+    code=131047,
+    message="(#131047) Re-engagement message",
+    details="Message failed to send because more than 24 hours have passed since the customer "
+    "last replied to this number.",
+)
+TEMPLATE_PARAM_MISMATCH = ErrorReply(
+    status=400,
+    code=132000,
+    message="(#132000) Number of parameters does not match the expected number of params",
+    details="The number of variable parameter values included in the request did not match the "
+    "number of variable parameters defined in the template.",
+)
+TEMPLATE_NOT_FOUND = ErrorReply(
+    status=404,
+    code=132001,
+    message="(#132001) Template name does not exist in the translation",
+    details="The template does not exist in the specified language or the template has not "
+    "been approved.",
+)
 
 
 def unknown_object(object_id: str, method: str = "GET") -> ErrorReply:
@@ -276,6 +340,18 @@ class RecordedRequest:
     client_port: int  # the caller's TCP port: the same port means a reused connection
 
 
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    """A message the fake accepted: what ``POST /{phone_number_id}/messages`` received."""
+
+    phone_number_id: str
+    to: str
+    type: str  # "text", "template", ... ("text" when the payload names none, as on Meta)
+    payload: dict[str, Any]  # the JSON body as posted
+    wamid: str  # the id answered, "wamid.…"
+    at: float  # time.monotonic() when it was accepted
+
+
 @dataclass(frozen=True)
 class _Target:
     """The object a request is about, found among the token's business's objects."""
@@ -296,6 +372,21 @@ class _Injected:
     reply: ErrorReply
     path: str | None
     remaining: int
+
+
+@dataclass
+class _Share:
+    """Fails ``fraction`` of the matching requests, spread evenly: the n-th fails when
+    ``floor(n * fraction)`` goes up, so after n requests exactly ``floor(n * fraction)`` failed."""
+
+    reply: ErrorReply
+    path: str | None
+    fraction: float
+    seen: int = 0
+
+    def take(self) -> bool:
+        self.seen += 1
+        return math.floor(self.seen * self.fraction) > math.floor((self.seen - 1) * self.fraction)
 
 
 @dataclass(frozen=True)
@@ -352,9 +443,115 @@ def _index(cursor: str) -> int:
     raise _Rejected(replace(INVALID_PARAMETER, message="(#100) Invalid after cursor"))
 
 
+_MESSAGE_TYPES = (
+    "audio",
+    "contacts",
+    "document",
+    "image",
+    "interactive",
+    "location",
+    "reaction",
+    "sticker",
+    "template",
+    "text",
+    "video",
+)
+_MEDIA_TYPES = frozenset({"audio", "document", "image", "sticker", "video"})
+_TEXT_LIMIT = 4096
+_RECIPIENT = re.compile(r"\+?[0-9]{1,20}")
+
+
+def _invalid(message: str) -> _Rejected:
+    return _Rejected(replace(INVALID_PARAMETER, message=f"(#100) {message}"))
+
+
+def _missing(parameter: str) -> _Rejected:
+    return _invalid(f"The parameter {parameter} is required.")
+
+
+def _one_of(parameter: str, allowed: tuple[str, ...], got: Any) -> _Rejected:
+    names = ", ".join(name.upper() for name in allowed)
+    return _invalid(f"Param {parameter} must be one of {{{names}}} - got {json.dumps(got)}.")
+
+
+def _present(value: Any) -> bool:
+    return value is not None and value != "" and value != {} and value != []
+
+
+def _require(obj: dict[str, Any], key: str, label: str) -> Any:
+    value = obj.get(key)
+    if not _present(value):
+        raise _missing(f"{label}['{key}']")
+    return value
+
+
+def _check_message(payload: Any) -> tuple[str, str]:
+    """The recipient and type of a message Meta would accept; else Meta's code 100 error."""
+    if not isinstance(payload, dict) or not _present(payload.get("messaging_product")):
+        raise _missing("messaging_product")
+    if payload["messaging_product"] != "whatsapp":
+        raise _one_of("messaging_product", ("whatsapp",), payload["messaging_product"])
+    recipient_type = payload.get("recipient_type", "individual")
+    if recipient_type not in ("individual", "group"):
+        raise _one_of("recipient_type", ("individual", "group"), recipient_type)
+    to = payload.get("to")
+    if not _present(to):
+        raise _missing("to")
+    if not isinstance(to, str) or not _RECIPIENT.fullmatch(to):
+        raise _invalid(f"Param to must be a phone number or WhatsApp ID - got {json.dumps(to)}.")
+    kind = payload.get("type", "text")  # Meta sends text when no type is given
+    if kind not in _MESSAGE_TYPES:
+        raise _one_of("type", _MESSAGE_TYPES, kind)
+    content = payload.get(kind)
+    if not _present(content):
+        raise _missing(kind)
+    if kind == "contacts":
+        if not isinstance(content, list) or not all(isinstance(c, dict) for c in content):
+            raise _invalid("Param contacts must be an array of contact objects.")
+        for index, contact in enumerate(content):
+            _require(contact, "name", f"contacts[{index}]")
+    elif not isinstance(content, dict):
+        raise _invalid(f"Param {kind} must be an object.")
+    elif kind == "text":
+        body = _require(content, "body", "text")
+        if not isinstance(body, str) or len(body) > _TEXT_LIMIT:
+            raise _invalid(f"Param text['body'] must be a string of at most {_TEXT_LIMIT} chars.")
+    elif kind == "template":
+        _require(content, "name", "template")
+        language = _require(content, "language", "template")
+        if not isinstance(language, dict):
+            raise _invalid("Param template['language'] must be an object.")
+        _require(language, "code", "template['language']")
+    elif kind in _MEDIA_TYPES:
+        if not (_present(content.get("link")) or _present(content.get("id"))):
+            raise _missing(f"{kind}['link'] or {kind}['id']")
+    elif kind == "location":
+        for key in ("latitude", "longitude"):
+            try:
+                float(_require(content, key, "location"))
+            except (TypeError, ValueError):
+                raise _invalid(f"Param location['{key}'] must be a number.") from None
+    elif kind == "reaction":
+        _require(content, "message_id", "reaction")
+        if not isinstance(content.get("emoji"), str):  # "" takes a reaction back
+            raise _missing("reaction['emoji']")
+    elif kind == "interactive":
+        _require(content, "type", "interactive")
+        _require(content, "action", "interactive")
+    context = payload.get("context")
+    if context is not None and not (
+        isinstance(context, dict) and isinstance(context.get("message_id"), str)
+    ):
+        raise _missing("context['message_id']")
+    return to, kind
+
+
 class _Handler(BaseHTTPRequestHandler):
     # HTTP/1.1 keeps connections open, so tests can see the client's pool reuse them.
     protocol_version = "HTTP/1.1"
+    # Headers and body go out as two writes: without this, Nagle's algorithm holds the body back
+    # until the client's delayed ACK of the headers, up to 40 ms a request.
+    disable_nagle_algorithm = True
     server: "_Server"
 
     def setup(self) -> None:
@@ -370,12 +567,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_POST = do_DELETE = do_GET
 
+    def log_request(self, code: Any = "-", size: Any = "-") -> None:
+        pass  # one line a request would slow benchmarks down; errors still reach log_message
+
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("fake Graph API: " + format, *args)
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops the SYNs of a pool of threads connecting at once,
+    # and the kernel retries them only a second later.
+    request_queue_size = 256
 
     def __init__(self, address: tuple[str, int], graph: "FakeGraph") -> None:
         super().__init__(address, _Handler)
@@ -390,7 +593,9 @@ class _Server(ThreadingHTTPServer):
 class FakeGraph:
     """The fake Graph API server and its state. All state is guarded by one lock."""
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, *, host: str = "127.0.0.1", port: int = 0, record_requests: bool = True
+    ) -> None:
         self._address = (host, port)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -400,17 +605,26 @@ class FakeGraph:
         self._businesses: list[Business] = []
         self._subscriptions: dict[str, Subscription] = {}
         self._requests: list[RecordedRequest] = []
+        self._sent: list[SentMessage] = []
         self._injected: list[_Injected] = []
+        self._shares: list[_Share] = []
+        self._wamid_prefix = secrets.token_hex(4)
+        self._wamid_serials = itertools.count(1)
         self._waba_ids = itertools.count(102_000_000_000_001)
         self._phone_ids = itertools.count(109_000_000_000_001)
         self._template_ids = itertools.count(800_000_000_000_001)
         # Seconds every answer waits before it is sent; set it to test timeouts.
         self.latency = 0.0
+        # Seconds more that answers to POST /{phone_number_id}/messages wait.
+        self.send_latency = 0.0
+        # Whether to keep every request in ``.requests``: off, long benchmarks keep less memory.
+        self.record_requests = record_requests
         self._routes: dict[tuple[str, str | None], _Route] = {
             ("GET", None): _Route((WABA, PHONE_NUMBER), self._read_node),
             ("GET", "phone_numbers"): _Route((WABA,), self._list_phone_numbers),
             ("GET", "message_templates"): _Route((WABA,), self._list_templates),
             ("POST", "subscribed_apps"): _Route((WABA,), self._subscribe),
+            ("POST", "messages"): _Route((PHONE_NUMBER,), self._send_message),
         }
 
     # -- lifecycle
@@ -510,9 +724,21 @@ class FakeGraph:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """Every request received so far, oldest first."""
+        """Every request received so far, oldest first (none if ``record_requests`` is off)."""
         with self._lock:
             return list(self._requests)
+
+    @property
+    def sent(self) -> list[SentMessage]:
+        """Every message accepted so far, oldest first."""
+        with self._lock:
+            return list(self._sent)
+
+    @property
+    def sent_count(self) -> int:
+        """How many messages were accepted: cheaper than ``len(fake.sent)``."""
+        with self._lock:
+            return len(self._sent)
 
     @property
     def subscriptions(self) -> dict[str, Subscription]:
@@ -537,6 +763,31 @@ class FakeGraph:
         with self._lock:
             self._injected.append(_Injected(error, path, times))
 
+    def fail_fraction(
+        self,
+        fraction: float,
+        reply: ErrorReply | None = None,
+        /,
+        *,
+        path: str | None = None,
+        **fields: Any,
+    ) -> None:
+        """From now on, answer ``fraction`` (0 to 1) of the requests whose path contains
+        ``path`` with an error, spread evenly and deterministically: ``fail_fraction(0.25,
+        PAIR_RATE_LIMITED, path="/messages")`` fails every fourth send. ``fail_next`` errors
+        come first; :meth:`clear_failures` ends this."""
+        if not 0 <= fraction <= 1:
+            raise ValueError("The fraction must be between 0 and 1.")
+        error = replace(reply, **fields) if reply else ErrorReply(**fields)
+        with self._lock:
+            self._shares.append(_Share(error, path, fraction))
+
+    def clear_failures(self) -> None:
+        """Forget every error still to come from ``fail_next`` and ``fail_fraction``."""
+        with self._lock:
+            self._injected.clear()
+            self._shares.clear()
+
     # -- serving
 
     def _opened(self, connection: socket.socket) -> None:
@@ -551,8 +802,11 @@ class FakeGraph:
         request = self._record(handler)
         with self._lock:
             injected = self._take_injected(request.path)
-        if self.latency:
-            self._stopping.wait(self.latency)  # cut short when the fake stops
+        delay = self.latency
+        if request.method == "POST" and request.path.endswith("/messages"):
+            delay += self.send_latency
+        if delay:
+            self._stopping.wait(delay)  # cut short when the fake stops
         reply = _render(injected) if injected else self._answer(request)
         handler.send_response(reply.status)
         handler.send_header("Content-Type", reply.content_type)
@@ -576,8 +830,9 @@ class FakeGraph:
             json=body,
             client_port=handler.client_address[1],
         )
-        with self._lock:
-            self._requests.append(request)
+        if self.record_requests:
+            with self._lock:
+                self._requests.append(request)
         return request
 
     def _take_injected(self, path: str) -> ErrorReply | None:
@@ -587,14 +842,18 @@ class FakeGraph:
                 if injected.remaining <= 0:
                     self._injected.remove(injected)
                 return injected.reply
+        for share in self._shares:
+            if (share.path is None or share.path in path) and share.take():
+                return share.reply
         return None
 
     def _answer(self, request: RecordedRequest) -> _Reply:
         try:
             with self._lock:
-                return _json_reply(self._dispatch(request))
+                answer = self._dispatch(request)
         except _Rejected as rejected:
             return _render(rejected.reply)
+        return _json_reply(answer)
 
     def _dispatch(self, request: RecordedRequest) -> dict[str, Any]:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -675,6 +934,31 @@ class FakeGraph:
         self._subscriptions[target.business.waba_id] = Subscription(callback, verify_token)
         return {"success": True}
 
+    def _send_message(self, request: RecordedRequest, target: _Target) -> dict[str, Any]:
+        to, kind = _check_message(request.json)
+        serial = next(self._wamid_serials)
+        wamid = (
+            "wamid."
+            + base64.b64encode(
+                f"HBgL{to.lstrip('+')}FQIAERgS{self._wamid_prefix}{serial:016X}".encode()
+            ).decode()
+        )
+        self._sent.append(
+            SentMessage(
+                phone_number_id=target.node["id"],
+                to=to,
+                type=kind,
+                payload=request.json,
+                wamid=wamid,
+                at=time.monotonic(),
+            )
+        )
+        return {
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": to, "wa_id": to.lstrip("+")}],
+            "messages": [{"id": wamid, "message_status": "accepted"}],
+        }
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
@@ -685,8 +969,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8091)
     parser.add_argument("--waba-id", help="the seeded business's id (default: generated)")
     parser.add_argument("--token", help="the seeded business's access token (default: random)")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds every answer waits (default: 0)"
+    )
+    parser.add_argument(
+        "--send-latency",
+        type=float,
+        default=0.0,
+        help="seconds more each answer to POST /{phone_number_id}/messages waits (default: 0)",
+    )
+    parser.add_argument(
+        "--record-requests",
+        action="store_true",
+        help="keep every request in memory (off: nothing outside this process can read them)",
+    )
     args = parser.parse_args(argv)
-    with FakeGraph(host=args.host, port=args.port) as fake:
+    with FakeGraph(host=args.host, port=args.port, record_requests=args.record_requests) as fake:
+        fake.latency = args.latency
+        fake.send_latency = args.send_latency
         business = fake.add_business(waba_id=args.waba_id, token=args.token)
         print(f"Fake WhatsApp Graph API on {fake.url} (Ctrl-C stops it)")
         print(f"  WHATSAPP_GRAPH_URL={fake.url}")
@@ -694,9 +994,14 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  Access token: {business.token}")
         for number in business.phone_numbers:
             print(f"  Phone number: {number['display_phone_number']} (id {number['id']})")
+        print(f"  Phone number id: {' '.join(n['id'] for n in business.phone_numbers)}")
+        print(f"  Latency:      {args.latency:g} s, sends {args.latency + args.send_latency:g} s")
         sys.stdout.flush()
+        started = time.monotonic()
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
+        count, elapsed = fake.sent_count, time.monotonic() - started
+        print(f"\n{count} messages accepted in {elapsed:.1f} s")
 
 
 if __name__ == "__main__":

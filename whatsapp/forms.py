@@ -12,7 +12,7 @@ class WhatsAppSettingsForm(forms.Form):
         label="WhatsApp Business ID",
         required=False,
         max_length=32,
-        validators=[RegexValidator(r"^\d+$", "The WhatsApp Business ID has digits only.")],
+        validators=[RegexValidator(r"^[0-9]+$", "The WhatsApp Business ID has digits only.")],
         help_text="The WhatsApp Business Account ID in WhatsApp Manager, under Account tools.",
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )

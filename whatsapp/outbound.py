@@ -7,6 +7,7 @@ its shape.
 """
 
 import re
+import uuid
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -25,6 +26,8 @@ class Refusal(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+        # The refused message's own id, echoed so the client can tell which one it was.
+        self.internal_id: str | None = None
 
 
 @dataclass
@@ -77,6 +80,15 @@ def _number(value: object, *, low: float, high: float, key: str) -> float:
     return float(value)
 
 
+def _message_uuid(obj: dict, key: str, *, required: bool = False) -> str:
+    """A message_uuid in its canonical form, so any spelling of it finds the message."""
+    value = _string(obj, key, required=required, max_length=36)
+    try:
+        return str(uuid.UUID(value)) if value else ""
+    except ValueError:
+        raise _invalid(f"{key} must be a message_uuid.") from None
+
+
 def _digits(value: object) -> str:
     return value.removeprefix("+") if isinstance(value, str) else ""
 
@@ -86,6 +98,14 @@ def parse_message(item: object) -> OutboundMessage:
     if not isinstance(item, dict):
         raise _invalid("Each message must be an object.")
     internal_id = _string(item, "internal_id", max_length=INTERNAL_ID_MAX)
+    try:
+        return _parse(item, internal_id)
+    except Refusal as refusal:
+        refusal.internal_id = internal_id or None
+        raise
+
+
+def _parse(item: dict, internal_id: str) -> OutboundMessage:
     recipient = _digits(item.get("recipient_phone"))
     if not E164.fullmatch(recipient):
         raise Refusal(
@@ -111,7 +131,7 @@ def _text(item: dict, message: OutboundMessage) -> None:
         "body": _string(item, "message_content", required=True, max_length=TEXT_MAX),
         "preview_url": bool(item.get("preview_url", False)),
     }
-    message.reply_to = _string(item, "reply_to", max_length=36)
+    message.reply_to = _message_uuid(item, "reply_to")
 
 
 def _template(item: dict, message: OutboundMessage) -> None:
@@ -180,7 +200,7 @@ def _media(item: dict, message: OutboundMessage) -> None:
         if filename:
             content["filename"] = filename
     message.content = content
-    message.reply_to = _string(item, "reply_to", max_length=36)
+    message.reply_to = _message_uuid(item, "reply_to")
 
 
 def _location(item: dict, message: OutboundMessage) -> None:
@@ -197,7 +217,7 @@ def _location(item: dict, message: OutboundMessage) -> None:
 
 def _reaction(item: dict, message: OutboundMessage) -> None:
     reaction = _object(item, "reaction")
-    message.reply_to = _string(reaction, "message_uuid", required=True, max_length=36)
+    message.reply_to = _message_uuid(reaction, "message_uuid", required=True)
     emoji = reaction.get("emoji", "")
     if not isinstance(emoji, str) or len(emoji) > 10:
         raise _invalid("reaction.emoji must be one emoji, or empty to remove the reaction.")

@@ -123,24 +123,16 @@ def messages_accept(*, stream: Stream, items: list) -> tuple[uuid.UUID, list[Res
     reply_uuids = {m.reply_to for m in valid if m.reply_to}
     replied = {}
     if reply_uuids:
-        valid_uuids = [u for u in reply_uuids if _is_uuid(u)]
+        # parse_message gives reply_to uuids in their canonical form.
         replied = {
             str(m.uuid): m
             for m in Message.objects.filter(
-                stream=stream, uuid__in=valid_uuids, wamid__isnull=False
+                stream=stream, uuid__in=reply_uuids, wamid__isnull=False
             )
         }
     with transaction.atomic():
         results = _store(stream, batch_id, parsed, senders, templates, replied)
     return batch_id, results
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _store(stream, batch_id, parsed, senders, templates, replied, *, retry=True) -> list[Result]:
@@ -160,7 +152,9 @@ def _store(stream, batch_id, parsed, senders, templates, replied, *, retry=True)
     new_rows: list[Message] = []
     for item in parsed:
         if isinstance(item, Refusal):
-            results.append(Result(internal_id=None, error=item.code, detail=item.message))
+            results.append(
+                Result(internal_id=item.internal_id, error=item.code, detail=item.message)
+            )
             continue
         internal_id = item.internal_id or None
         if item.internal_id and item.internal_id in known:
@@ -205,18 +199,26 @@ def _store(stream, batch_id, parsed, senders, templates, replied, *, retry=True)
     return results
 
 
+def _canonical_uuid(value: str) -> str | None:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
 def message_statuses(*, stream: Stream, uuids: list[str]) -> list[dict]:
-    """The current status of each of the stream's messages; others are ``not_found``."""
-    valid = [u for u in uuids if _is_uuid(u)]
+    """The current status of each of the stream's messages, in the order asked; others are
+    ``not_found``."""
+    canonical = {value: _canonical_uuid(value) for value in uuids}
     found = {
         str(m.uuid): m
-        for m in Message.objects.filter(stream=stream, uuid__in=valid).only(
-            "uuid", "status", "error_code", "error_message", "updated_at"
-        )
+        for m in Message.objects.filter(
+            stream=stream, uuid__in={u for u in canonical.values() if u}
+        ).only("uuid", "status", "error_code", "error_message", "updated_at")
     }
     answers = []
     for value in uuids:
-        message = found.get(value)
+        message = found.get(canonical[value])
         if message is None:
             answers.append(
                 {"message_uuid": value, "status": "not_found", "error": None, "updated_at": None}

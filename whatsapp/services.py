@@ -2,6 +2,7 @@
 
 import hmac
 import logging
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
@@ -11,10 +12,13 @@ from django.utils import timezone
 from streams.models import Stream
 from whatsapp.client import (
     AuthError,
+    BusinessAccount,
     CloudAPIClient,
     GraphError,
     InvalidParameter,
+    MessageTemplate,
     PermissionDenied,
+    PhoneNumber,
     RateLimited,
     TemporaryError,
 )
@@ -32,6 +36,8 @@ def graph_for(account: WhatsAppAccount) -> CloudAPIClient | DemoGraph:
 
 def describe_error(error: GraphError, *, business_id: str) -> str:
     """What went wrong, in words a person can act on."""
+    if not business_id:
+        return "Enter the WhatsApp Business ID in WhatsApp Settings first."
     if isinstance(error, AuthError):
         return (
             f"Meta refused the token: “{error.message}”. Paste a valid permanent token of a "
@@ -70,55 +76,74 @@ def whatsapp_settings_save(
     return account
 
 
+@dataclass(frozen=True)
+class _Catalogue:
+    business: BusinessAccount
+    numbers: list[PhoneNumber]
+    templates: list[MessageTemplate]
+
+
+def _fetch(graph, business_id: str) -> _Catalogue:
+    if not business_id:
+        raise InvalidParameter("No WhatsApp Business ID is saved.")
+    return _Catalogue(
+        business=graph.business_account(business_id),
+        numbers=graph.phone_numbers(business_id),
+        templates=graph.message_templates(business_id),
+    )
+
+
+def _store(account: WhatsAppAccount, catalogue: _Catalogue) -> None:
+    """Cache what WhatsApp answered; the caller holds the transaction."""
+    now = timezone.now()
+    account.business_name = catalogue.business.name
+    account.verified_at = account.refreshed_at = now
+    account.token_rejected_at = None
+    account.save()
+    numbers = catalogue.numbers
+    account.senders.exclude(phone_number_id__in=[n.id for n in numbers]).delete()
+    for number in numbers:
+        Sender.objects.update_or_create(
+            whatsapp_account=account,
+            phone_number_id=number.id,
+            defaults={
+                "display_phone_number": number.display_phone_number,
+                "verified_name": number.verified_name,
+                "quality_rating": number.quality_rating,
+                "throughput": number.throughput,
+            },
+        )
+    current = {(t.name, t.language) for t in catalogue.templates}
+    for cached in account.templates.all():
+        if (cached.name, cached.language) not in current:
+            cached.delete()
+    for template in catalogue.templates:
+        Template.objects.update_or_create(
+            whatsapp_account=account,
+            name=template.name,
+            language=template.language,
+            defaults={
+                "template_id": template.id,
+                "category": template.category,
+                "status": template.status,
+                "components": template.components,
+            },
+        )
+
+
 def whatsapp_account_refresh(*, account: WhatsAppAccount) -> None:
     """Check the account with the Cloud API and cache its senders and templates.
 
     Raises ``GraphError`` with nothing cached changed; a token Meta refuses is flagged.
     """
-    graph = graph_for(account)
-    business_id = account.business_id
     try:
-        business = graph.business_account(business_id)
-        numbers = graph.phone_numbers(business_id)
-        templates = graph.message_templates(business_id)
+        catalogue = _fetch(graph_for(account), account.business_id)
     except AuthError:
         account.token_rejected_at = timezone.now()
         account.save(update_fields=["token_rejected_at"])
         raise
     with transaction.atomic():
-        now = timezone.now()
-        account.business_name = business.name
-        account.verified_at = account.refreshed_at = now
-        account.token_rejected_at = None
-        account.save()
-        account.senders.exclude(phone_number_id__in=[n.id for n in numbers]).delete()
-        for number in numbers:
-            Sender.objects.update_or_create(
-                whatsapp_account=account,
-                phone_number_id=number.id,
-                defaults={
-                    "display_phone_number": number.display_phone_number,
-                    "verified_name": number.verified_name,
-                    "quality_rating": number.quality_rating,
-                    "throughput": number.throughput,
-                },
-            )
-        current = {(t.name, t.language) for t in templates}
-        for cached in account.templates.all():
-            if (cached.name, cached.language) not in current:
-                cached.delete()
-        for template in templates:
-            Template.objects.update_or_create(
-                whatsapp_account=account,
-                name=template.name,
-                language=template.language,
-                defaults={
-                    "template_id": template.id,
-                    "category": template.category,
-                    "status": template.status,
-                    "components": template.components,
-                },
-            )
+        _store(account, catalogue)
 
 
 def whatsapp_account_register_callback(*, account: WhatsAppAccount) -> None:
@@ -151,22 +176,30 @@ def whatsapp_settings_replace(
     """Change a working account's settings only if WhatsApp accepts them: '' on success, else
     what went wrong. The stream keeps sending with the old ones until the new ones are proven,
     so a typo cannot break it (Update token, and Edit of a stream in use)."""
+    client = CloudAPIClient(access_token or account.access_token())
     try:
-        CloudAPIClient(access_token or account.access_token()).business_account(business_id)
+        catalogue = _fetch(client, business_id)
     except GraphError as error:
         return describe_error(error, business_id=business_id)
-    whatsapp_settings_save(
-        stream=account.stream,
-        business_id=business_id,
-        access_token=access_token,
-        app_secret=app_secret,
-    )
-    account.refresh_from_db()
-    try:
-        whatsapp_account_refresh(account=account)
-    except GraphError as error:
-        return describe_error(error, business_id=business_id)
+    with transaction.atomic():
+        account = whatsapp_settings_save(
+            stream=account.stream,
+            business_id=business_id,
+            access_token=access_token,
+            app_secret=app_secret,
+        )
+        _store(account, catalogue)
     return ""
+
+
+def whatsapp_account_forget(*, stream: Stream) -> None:
+    """A deleted stream's Meta token and app secret are wiped; what it sent stays."""
+    WhatsAppAccount.objects.filter(stream=stream).update(
+        access_token_encrypted="",
+        access_token_last4="",
+        app_secret_encrypted="",
+        app_secret_last4="",
+    )
 
 
 def verify_token_matches(*, account: WhatsAppAccount, token: str) -> bool:

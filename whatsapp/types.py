@@ -29,11 +29,20 @@ class WhatsAppStreamType(types.StreamType):
         from streams.panel import Tab
         from streams.views import info_tab
         from webhooks.views import webhooks_tab
+        from whatsapp.messages_views import messages_tab
         from whatsapp.views import api_tab, whatsapp_tab
 
         return [
             Tab("info", "Info", info_tab),
+            Tab("messages", "Messages", messages_tab),
             Tab("whatsapp", "WhatsApp", whatsapp_tab),
             Tab("webhooks", "Webhooks", webhooks_tab),
             Tab("api", "Request API", api_tab),
         ]
+
+    def forget(self, stream):
+        from webhooks.services import webhook_delete
+        from whatsapp.services import whatsapp_account_forget
+
+        whatsapp_account_forget(stream=stream)
+        webhook_delete(stream=stream)

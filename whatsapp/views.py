@@ -8,12 +8,14 @@ from django_htmx.http import reswap, retarget
 from streams import services as stream_services
 from streams.models import Stream
 from streams.panel import Panel
+from streams.services import NotReady
 from streams.views import back_to_list, token_response
-from streams.wizard import Wizard
+from streams.wizard import BACK, Wizard
 from webhooks.services import webhook_preview
 from whatsapp import services
 from whatsapp.api_examples import api_examples
 from whatsapp.client import GraphError
+from whatsapp.demo import DEMO_BUSINESS_ID
 from whatsapp.forms import UpdateTokenForm, WhatsAppSettingsForm
 from whatsapp.models import WhatsAppAccount
 
@@ -44,9 +46,13 @@ def whatsapp_step(request, wizard: Wizard):
     error = ""
     if request.method == "POST" and form.is_valid():
         if stream.is_demo:
-            account = services.whatsapp_settings_save(stream=stream)
+            account = services.whatsapp_settings_save(stream=stream, business_id=DEMO_BUSINESS_ID)
             error = _refresh(account) if wizard.completing else ""
         elif wizard.editing and account is not None:
+            # A stream in use keeps its working settings until WhatsApp accepts new ones, so
+            # Back leaves them as they are.
+            if wizard.action == BACK:
+                return wizard.saved(stream)
             error = services.whatsapp_settings_replace(account=account, **form.cleaned_data)
         else:
             account = services.whatsapp_settings_save(stream=stream, **form.cleaned_data)
@@ -73,6 +79,18 @@ def _summary_context(stream: Stream) -> dict:
     }
 
 
+def _create(request, wizard: Wizard, account: WhatsAppAccount | None):
+    """Create Stream: the draft becomes Ready and its token is shown once."""
+    stream = wizard.stream
+    if account is None or not account.verified_at:
+        raise NotReady("Check the WhatsApp Settings with Save & Next before creating the stream.")
+    token = stream_services.stream_activate(stream=stream, steps_done=wizard.number)
+    if token is None:
+        return back_to_list(request, f"“{stream.name}” was already created.")
+    services.whatsapp_account_register_callback(account=account)
+    return token_response(request, stream, token=token, created=True)
+
+
 def summary_step(request, wizard: Wizard):
     """Step 4, Stream Summary: everything entered, what WhatsApp reports, and Create Stream."""
     stream = wizard.stream
@@ -81,19 +99,16 @@ def summary_step(request, wizard: Wizard):
         account = _account(stream)
         if "refresh" in request.POST:
             refresh_error = _refresh(account) if account else ""
-        elif account is None or not account.verified_at:
-            error = "Check the WhatsApp Settings with Save & Next before creating the stream."
+        elif wizard.editing:
+            return wizard.saved(stream)
+        else:
+            try:
+                return _create(request, wizard, account)
+            except NotReady as problem:
+                error = str(problem)
             if request.htmx:
                 page = render(request, "whatsapp/setup_summary.html#create-error", {"error": error})
                 return reswap(retarget(page, "#create-error"), "outerHTML")
-        elif not wizard.editing:
-            token = stream_services.stream_activate(stream=stream, steps_done=wizard.number)
-            if token is None:
-                return back_to_list(request, f"“{stream.name}” was already created.")
-            services.whatsapp_account_register_callback(account=account)
-            return token_response(request, stream, token=token, created=True)
-        else:
-            return wizard.saved(stream)
     context = {**_summary_context(stream), "refresh_error": refresh_error, "error": error}
     return wizard.render("whatsapp/setup_summary.html", context)
 

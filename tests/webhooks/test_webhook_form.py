@@ -71,7 +71,7 @@ def test_it_saves_the_webhook_and_goes_to_the_summary(member, draft):
 
 def test_it_requires_a_url_for_save_and_next(member, draft):
     page = _refused(member, draft, _webhook(url=""))
-    assert "Enter the URL your server receives messages on, or Skip." in page
+    assert "Enter the URL your server receives messages on." in page
 
 
 def test_it_saves_a_draft_without_a_url(member, draft):

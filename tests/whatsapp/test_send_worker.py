@@ -1,0 +1,229 @@
+"""Sending on a real Celery worker and Redis: the reliability guarantees of the outbox.
+
+These run with REDIS_URL set (``.ci/run`` sets it); the killed-worker test also needs
+PostgreSQL, which a worker in another process can share with the test.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+from django.db import connection
+
+from streams.services import stream_token_regenerate
+from tests.conftest import REQUIRE_SERVICES, unavailable
+from tests.factories import StreamFactory
+from textpeak.celery import app as celery_app
+from whatsapp import services as whatsapp_services
+from whatsapp.fake_graph import SERVICE_UNAVAILABLE, THROUGHPUT_LIMITED, UNDELIVERABLE
+from whatsapp.models import Message
+from whatsapp.sending import outbox_sweep
+
+pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
+SENDER = "15550001111"
+
+
+@pytest.fixture
+def stream(account, whatsapp_access, fake_graph):
+    stream = StreamFactory(account=account, name="Orders")
+    business = fake_graph.business
+    whatsapp_account = whatsapp_services.whatsapp_settings_save(
+        stream=stream, business_id=business.waba_id, access_token=business.token
+    )
+    whatsapp_services.whatsapp_account_refresh(account=whatsapp_account)
+    stream.token = stream_token_regenerate(stream=stream)
+    return stream
+
+
+def _send(client, stream, *texts, sender=SENDER):
+    messages = [
+        {
+            "internal_id": text,
+            "sender": sender,
+            "recipient_phone": "4915112345678",
+            "type": "text",
+            "message_content": text,
+        }
+        for text in texts
+    ]
+    response = client.post(
+        "/api/whatsapp/send/",
+        json.dumps({"messages": messages}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=stream.token,
+    )
+    assert response.status_code == 200
+    return [item["message_uuid"] for item in response.json()["messages"]]
+
+
+def _statuses(client, stream, uuids):
+    response = client.post(
+        "/api/messages_status/",
+        json.dumps({"message_uuids": uuids}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=stream.token,
+    )
+    return {item["message_uuid"]: item for item in response.json()["messages"]}
+
+
+def _wait_for(client, stream, uuids, status, seconds=15):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = _statuses(client, stream, uuids)
+        if all(item["status"] == status for item in found.values()):
+            return found
+        time.sleep(0.1)
+    return _statuses(client, stream, uuids)
+
+
+def _sent_texts(fake_graph):
+    return [sent.payload["text"]["body"] for sent in fake_graph.sent]
+
+
+def test_messages_are_sent_by_a_worker_after_the_request_commits(
+    client, stream, fake_graph, worker
+):
+    uuids = _send(client, stream, "first", "second")
+    found = _wait_for(client, stream, uuids, "sent")
+    assert {item["status"] for item in found.values()} == {"sent"}
+    assert sorted(_sent_texts(fake_graph)) == ["first", "second"]
+
+
+def test_the_api_accepts_messages_with_the_broker_down_and_the_sweeper_sends_them_later(
+    client,
+    stream,
+    fake_graph,
+    broker_outage,
+    settings,
+):
+    broker_outage.start()
+    started = time.monotonic()
+    uuids = _send(client, stream, "during the outage")
+    assert time.monotonic() - started < 2
+    assert _statuses(client, stream, uuids)[uuids[0]]["status"] == "queued"
+
+    broker_outage.end()
+    settings.OUTBOX_SWEEP_AFTER_SECONDS = 0
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+        assert outbox_sweep() == 1  # what beat runs every 30 seconds
+        assert _wait_for(client, stream, uuids, "sent")[uuids[0]]["status"] == "sent"
+    assert _sent_texts(fake_graph) == ["during the outage"]
+
+
+def test_rate_limits_and_server_errors_from_whatsapp_are_retried_until_sent(
+    client, stream, fake_graph, worker, settings
+):
+    settings.SEND_RETRY_BASE_SECONDS = 0.2
+    fake_graph.fail_next(THROUGHPUT_LIMITED, path="/messages")
+    fake_graph.fail_next(SERVICE_UNAVAILABLE, path="/messages")
+    uuids = _send(client, stream, "persistent")
+    assert _wait_for(client, stream, uuids, "sent")[uuids[0]]["status"] == "sent"
+    message = Message.objects.get(uuid=uuids[0])
+    assert message.attempts == 3
+    assert [event.error_code for event in message.events.all()] == ["130429", "2", ""]
+
+
+def test_a_permanent_error_from_whatsapp_fails_the_message_with_metas_code(
+    client, stream, fake_graph, worker
+):
+    fake_graph.fail_next(UNDELIVERABLE, path="/messages")
+    uuids = _send(client, stream, "to nowhere")
+    found = _wait_for(client, stream, uuids, "sent_failed")[uuids[0]]
+    assert found["status"] == "sent_failed"
+    assert found["error"]["code"] == "131026"
+    assert _sent_texts(fake_graph) == []
+
+
+def test_a_demo_stream_reports_read_within_seconds(client, account, whatsapp_access, worker):
+    stream = StreamFactory(account=account, is_demo=True)
+    whatsapp_services.whatsapp_account_refresh(
+        account=whatsapp_services.whatsapp_settings_save(stream=stream)
+    )
+    stream.token = stream_token_regenerate(stream=stream)
+    uuids = _send(client, stream, "hello demo", sender="15550100100")
+    assert _wait_for(client, stream, uuids, "read", seconds=10)[uuids[0]]["status"] == "read"
+
+
+def _worker_process(fake_graph):
+    """A Celery worker in its own process, on the test database, as `make run` starts one."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "WHATSAPP_GRAPH_URL": fake_graph.url,
+        "SEND_CLAIM_SECONDS": "2",
+    }
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "textpeak",
+            "worker",
+            "--pool=solo",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel=WARNING",
+            "-Q",
+            settings.CELERY_TASK_DEFAULT_QUEUE,
+        ],
+        env=env,
+        start_new_session=True,
+    )
+
+
+def _database_url():
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def _wait(condition, seconds=20):
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return condition()
+
+
+def test_a_message_whose_worker_was_killed_mid_send_is_sent_afterwards_and_none_twice(
+    client,
+    stream,
+    fake_graph,
+    redis_broker,
+    settings,
+):
+    if connection.vendor != "postgresql":
+        unavailable("a worker in another process needs PostgreSQL", required=REQUIRE_SERVICES)
+    process = _worker_process(fake_graph)
+    try:
+        recorded = _send(client, stream, "recorded before the kill")
+        assert _wait(lambda: Message.objects.get(uuid=recorded[0]).status == "sent")
+        fake_graph.send_latency = 30
+        in_flight = _send(client, stream, "in flight at the kill")
+        assert _wait(
+            lambda: len(fake_graph.requests) and Message.objects.get(uuid=in_flight[0]).claim_id
+        )
+        time.sleep(0.3)  # the POST to WhatsApp is under way
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert Message.objects.get(uuid=in_flight[0]).status == "queued"
+
+    fake_graph.send_latency = 0
+    settings.OUTBOX_SWEEP_AFTER_SECONDS = 0
+    time.sleep(2.1)  # the dead worker's claim runs out
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+        assert outbox_sweep() == 1
+        assert _wait_for(client, stream, in_flight, "sent")[in_flight[0]]["status"] == "sent"
+    assert _sent_texts(fake_graph).count("recorded before the kill") == 1
