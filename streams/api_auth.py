@@ -38,11 +38,12 @@ def _token(request) -> str:
 def _find_stream(token: str) -> Stream | None:
     if not token.startswith(tokens.PREFIX) or len(token) > 200:
         return None
-    stream = (
-        Stream.objects.select_related("account")
-        .filter(token_hash__in=tokens.token_hashes(token), deleted_at__isnull=True)
-        .first()
+    found = list(
+        Stream.objects.filter(token_hash__in=tokens.token_hashes(token), deleted_at__isnull=True)[
+            :1
+        ]
     )
+    stream = found[0] if found else None
     # The lookup matched a hash; comparing it again in constant time costs nothing.
     if stream is None or not tokens.token_matches(token, stream.token_hash):
         return None

@@ -8,6 +8,7 @@ import pytest
 import redis
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
+from django.core.cache import cache
 
 from tests.factories import AccountFactory, MemberFactory, UserFactory
 from textpeak.accounts import beta
@@ -27,6 +28,16 @@ def pytest_configure(config):
         raise pytest.UsageError(
             "REQUIRE_SERVICES=1 runs the suite on PostgreSQL: set DATABASE_URL to postgres://…"
         )
+
+
+@pytest.fixture(autouse=True)
+def isolated_state(settings, tmp_path):
+    """Each test starts with empty caches (beta access, send-API catalogues) and its own
+    rate-limit buckets: database ids repeat between tests, so shared keys would leak."""
+    cache.clear()
+    settings.VAR_DIR = tmp_path
+    yield
+    cache.clear()
 
 
 def unavailable(reason: str, *, required: bool):

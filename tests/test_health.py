@@ -21,3 +21,10 @@ def test_it_answers_503_when_the_broker_is_unreachable(client, monkeypatch):
     assert response.status_code == 503
     assert response.json()["broker"] == "unavailable"
     assert response.json()["database"] == "ok"
+
+
+def test_it_answers_the_liveness_probe_without_checking_anything(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/healthz?live")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}

@@ -8,11 +8,11 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
 from whatsapp import sending
 
 MAX_MESSAGES = 1000
+METHOD_NOT_ALLOWED = "Use POST, with a JSON body."
 
 
 class BadRequest(Exception):
@@ -58,6 +58,10 @@ def _api_view(view):
     """A POST-only JSON endpoint authenticated by its stream token, not a session."""
 
     def wrapper(request):
+        if request.method != "POST":
+            return JsonResponse(
+                {"detail": METHOD_NOT_ALLOWED}, status=405, headers={"Allow": "POST"}
+            )
         try:
             return view(request, _json_body(request))
         except BadRequest as error:
@@ -65,7 +69,7 @@ def _api_view(view):
 
     wrapper.__name__ = view.__name__
     wrapper.__doc__ = view.__doc__
-    return login_not_required(csrf_exempt(require_POST(wrapper)))
+    return login_not_required(csrf_exempt(wrapper))
 
 
 @_api_view

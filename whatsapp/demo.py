@@ -4,11 +4,15 @@ Demo streams run every service and worker for real; only this object stands in f
 ``whatsapp.client.CloudAPIClient`` at the network step.
 """
 
+import logging
 import uuid
 
 from django.conf import settings
+from kombu.exceptions import OperationalError
 
 from whatsapp.client import BusinessAccount, MessageTemplate, PhoneNumber
+
+logger = logging.getLogger(__name__)
 
 DEMO_BUSINESS_ID = "demo"
 DEMO_BUSINESS_NAME = "TextPeak Demo Business"
@@ -76,5 +80,11 @@ class DemoGraph:
         from whatsapp.tasks import simulate_demo_statuses
 
         wamid = f"wamid.DEMO{uuid.uuid4().hex}"
-        simulate_demo_statuses.apply_async((wamid,), countdown=settings.DEMO_STATUS_DELAY_SECONDS)
+        try:
+            simulate_demo_statuses.apply_async(
+                (wamid,), countdown=settings.DEMO_STATUS_DELAY_SECONDS, retry=False
+            )
+        except OperationalError:
+            # The message is sent either way; only its simulated statuses are lost.
+            logger.warning("Broker unavailable; demo statuses of %s not simulated", wamid)
         return wamid

@@ -18,7 +18,7 @@ VARIABLE_MAX = 1024
 INTERNAL_ID_MAX = 100
 MEDIA_TYPES = ("image", "video", "audio", "document")
 TYPES = ("text", "template", *MEDIA_TYPES, "location", "reaction")
-E164 = re.compile(r"[1-9]\d{6,14}")
+E164 = re.compile(r"[1-9][0-9]{6,14}")
 
 
 class Refusal(Exception):
@@ -114,7 +114,7 @@ def _parse(item: dict, internal_id: str) -> OutboundMessage:
             "(for example 4915112345678).",
         )
     sender = _digits(item.get("sender"))
-    if not sender.isdigit():
+    if not re.fullmatch(r"[0-9]+", sender):
         raise Refusal("UNKNOWN_SENDER", "sender must be one of the stream's sender numbers.")
     kind = item.get("type")
     if kind not in TYPES:

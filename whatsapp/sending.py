@@ -9,6 +9,7 @@ found again by ``outbox_sweep``.
 """
 
 import logging
+import math
 import random
 import time
 import uuid
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -25,11 +27,11 @@ from django.utils import timezone
 from streams.models import Stream
 from textpeak.lib import ratelimit
 from textpeak.lib.tasks import enqueue_on_commit
-from whatsapp.client import AuthError, GraphError
+from whatsapp.client import AuthError, GraphError, TemporaryError
 from whatsapp.models import Message, MessageEvent, Sender, Template, WhatsAppAccount
 from whatsapp.outbound import OutboundMessage, Refusal, parse_message
 from whatsapp.payloads import meta_payload
-from whatsapp.services import graph_for
+from whatsapp.services import catalogue_key, graph_for
 
 logger = logging.getLogger(__name__)
 
@@ -68,12 +70,51 @@ def _enqueue(message_ids: list[int], *, countdown: float = 0) -> None:
         )
 
 
-def _check(message: OutboundMessage, senders, templates, replied) -> None:
+@dataclass(frozen=True)
+class _TemplateFacts:
+    name: str
+    is_approved: bool
+    variable_count: int
+
+
+@dataclass(frozen=True)
+class _Catalogue:
+    """What the send API checks messages against: sender number → phone number id, and
+    (template name, language) → facts."""
+
+    senders: dict[str, str]
+    templates: dict[tuple[str, str], _TemplateFacts]
+
+
+# Every send request checks its senders and templates; they change rarely (a Refresh, a
+# template review), so each process keeps them a few seconds instead of querying each time.
+CATALOGUE_SECONDS = 10
+
+
+def _catalogue(stream: Stream) -> _Catalogue:
+    key = catalogue_key(stream.pk)
+    catalogue = cache.get(key)
+    if catalogue is None:
+        catalogue = _Catalogue(
+            senders={
+                sender.number: sender.phone_number_id
+                for sender in Sender.objects.filter(whatsapp_account__stream=stream)
+            },
+            templates={
+                (t.name, t.language): _TemplateFacts(t.name, t.is_approved, t.variable_count)
+                for t in Template.objects.filter(whatsapp_account__stream=stream)
+            },
+        )
+        cache.set(key, catalogue, CATALOGUE_SECONDS)
+    return catalogue
+
+
+def _check(message: OutboundMessage, catalogue: _Catalogue, replied) -> None:
     """What only the stream can tell: its senders, approved templates and messages."""
-    if message.sender not in senders:
+    if message.sender not in catalogue.senders:
         raise Refusal("UNKNOWN_SENDER", "sender must be one of the stream's sender numbers.")
     if message.template_key:
-        template = templates.get(message.template_key)
+        template = catalogue.templates.get(message.template_key)
         if template is None or not template.is_approved:
             name, language = message.template_key
             raise Refusal(
@@ -108,18 +149,7 @@ def messages_accept(*, stream: Stream, items: list) -> tuple[uuid.UUID, list[Res
         except Refusal as refusal:
             parsed.append(refusal)
     valid = [m for m in parsed if isinstance(m, OutboundMessage)]
-    senders = {
-        sender.number: sender for sender in Sender.objects.filter(whatsapp_account__stream=stream)
-    }
-    template_keys = {m.template_key for m in valid if m.template_key}
-    templates = {}
-    if template_keys:
-        templates = {
-            (t.name, t.language): t
-            for t in Template.objects.filter(
-                whatsapp_account__stream=stream, name__in={name for name, _ in template_keys}
-            )
-        }
+    catalogue = _catalogue(stream)
     reply_uuids = {m.reply_to for m in valid if m.reply_to}
     replied = {}
     if reply_uuids:
@@ -130,12 +160,11 @@ def messages_accept(*, stream: Stream, items: list) -> tuple[uuid.UUID, list[Res
                 stream=stream, uuid__in=reply_uuids, wamid__isnull=False
             )
         }
-    with transaction.atomic():
-        results = _store(stream, batch_id, parsed, senders, templates, replied)
-    return batch_id, results
+    return batch_id, _store(stream, batch_id, parsed, catalogue, replied)
 
 
-def _store(stream, batch_id, parsed, senders, templates, replied, *, retry=True) -> list[Result]:
+def _store(stream, batch_id, parsed, catalogue, replied, *, retry=True) -> list[Result]:
+    """Insert the accepted messages in one statement (one transaction) and enqueue them."""
     internal_ids = {
         m.internal_id for m in parsed if isinstance(m, OutboundMessage) and m.internal_id
     }
@@ -163,20 +192,19 @@ def _store(stream, batch_id, parsed, senders, templates, replied, *, retry=True)
             )
             continue
         try:
-            _check(item, senders, templates, replied)
+            _check(item, catalogue, replied)
         except Refusal as refusal:
             results.append(
                 Result(internal_id=internal_id, error=refusal.code, detail=refusal.message)
             )
             continue
-        sender = senders[item.sender]
         row = Message(
             stream=stream,
             direction=Message.Direction.OUTBOUND,
             batch_id=batch_id,
             internal_id=item.internal_id,
             sender_number=item.sender,
-            phone_number_id=sender.phone_number_id,
+            phone_number_id=catalogue.senders[item.sender],
             contact_number=item.recipient,
             type=item.type,
             payload=item.content,
@@ -188,13 +216,13 @@ def _store(stream, batch_id, parsed, senders, templates, replied, *, retry=True)
         new_rows.append(row)
         results.append(Result(internal_id=internal_id, message_uuid=str(row.uuid)))
     try:
-        with transaction.atomic():
-            Message.objects.bulk_create(new_rows)
+        # At most BATCH_SIZE * 10 rows: one INSERT, atomic on its own.
+        Message.objects.bulk_create(new_rows, batch_size=len(new_rows) or None)
     except IntegrityError:
         if not retry:
             raise
         # Another request accepted one of these internal_ids a moment ago: answer as a retry.
-        return _store(stream, batch_id, parsed, senders, templates, replied, retry=False)
+        return _store(stream, batch_id, parsed, catalogue, replied, retry=False)
     _enqueue([row.pk for row in new_rows])
     return results
 
@@ -225,8 +253,8 @@ def message_statuses(*, stream: Stream, uuids: list[str]) -> list[dict]:
             )
             continue
         error = None
-        if message.error_code:
-            error = {"code": message.error_code, "message": message.error_message}
+        if message.error_message:
+            error = {"code": message.error_code or None, "message": message.error_message}
         answers.append(
             {
                 "message_uuid": value,
@@ -282,6 +310,10 @@ def _send_one(message: Message, graph, rate: int) -> _Outcome:
         )
     except GraphError as error:
         return _Outcome(message, error=error)
+    except Exception:
+        # One message's surprise must not lose what the rest of the batch did.
+        logger.exception("Sending message %s failed unexpectedly", message.uuid)
+        return _Outcome(message, error=TemporaryError("Unexpected error while sending"))
 
 
 class _NoAccount:
@@ -338,12 +370,14 @@ def _record(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount]) -> N
         message.updated_at = now
         if outcome.wamid:
             message.status, message.wamid, message.sent_at = Message.Status.SENT, outcome.wamid, now
+            # An earlier attempt's error no longer describes the message.
+            message.error_code = message.error_message = ""
             events.append(MessageEvent(message=message, status=message.status, occurred_at=now))
         elif outcome.deferred:
             # Waiting for the sender's rate limit is not a failed attempt.
             message.attempts -= 1
             message.next_attempt_at = now + timedelta(seconds=outcome.deferred)
-            later[outcome.deferred].append(message.pk)
+            later[math.ceil(outcome.deferred)].append(message.pk)
         else:
             error = outcome.error
             if isinstance(error, AuthError):
@@ -403,7 +437,12 @@ def outbox_sweep() -> int:
     with transaction.atomic():
         ids = list(
             Message.objects.select_for_update(skip_locked=True)
-            .filter(status=Message.Status.QUEUED, next_attempt_at__lte=overdue)
+            .filter(status=Message.Status.QUEUED)
+            # Fresh messages are given time to arrive through the broker; retries further away
+            # than a countdown are due as soon as their time comes.
+            .filter(
+                Q(next_attempt_at__lte=overdue) | Q(attempts__gt=0, next_attempt_at__lte=now)
+            )
             .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
             .order_by("next_attempt_at")
             .values_list("id", flat=True)[: settings.OUTBOX_SWEEP_LIMIT]

@@ -1,8 +1,12 @@
+import logging
 import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from whatsapp.client import (
+    POOL_MAXSIZE,
     AuthError,
     BusinessAccount,
     CloudAPIClient,
@@ -16,14 +20,30 @@ from whatsapp.client import (
 from whatsapp.fake_graph import (
     APP_RATE_LIMITED,
     BAD_GATEWAY,
+    PAIR_RATE_LIMITED,
+    REENGAGEMENT,
+    SERVER_UNAVAILABLE,
     SERVICE_UNAVAILABLE,
+    SPAM_RATE_LIMITED,
+    TEMPLATE_NOT_FOUND,
+    TEMPLATE_PARAM_MISMATCH,
     THROUGHPUT_LIMITED,
+    UNDELIVERABLE,
     UNKNOWN_ERROR,
     WABA_RATE_LIMITED,
     Subscription,
     message_template,
     phone_number,
 )
+
+TEXT = {
+    "messaging_product": "whatsapp",
+    "recipient_type": "individual",
+    "to": "4915112345678",
+    "type": "text",
+    "text": {"body": "Your order #1042 is on its way.", "preview_url": False},
+    "context": {"message_id": "wamid.HBgLNDkxNTExMjM0NTY3OBUCABIYFjNFQjBDMEQ3"},
+}
 
 
 @pytest.fixture
@@ -34,6 +54,11 @@ def business(fake_graph):
 @pytest.fixture
 def client(business):
     return CloudAPIClient(business.token)
+
+
+@pytest.fixture
+def phone_number_id(business):
+    return business.phone_numbers[0]["id"]
 
 
 def test_it_reads_the_business_account(client, business):
@@ -174,12 +199,22 @@ def test_it_keeps_metas_details(client, business, fake_graph):
         (17, 400, RateLimited),
         (613, 400, RateLimited),
         (131056, 400, RateLimited),
+        (131048, 400, RateLimited),
+        (999999, 429, RateLimited),
         (131000, 500, TemporaryError),
         (131016, 503, TemporaryError),
+        (131057, 500, TemporaryError),
+        (133004, 503, TemporaryError),
         (999999, 503, TemporaryError),
         (100, 400, InvalidParameter),
         (131008, 400, InvalidParameter),
+        (131045, 500, InvalidParameter),  # permanent, though Meta answers it with HTTP 500
+        (131049, 400, InvalidParameter),
         (132000, 400, InvalidParameter),
+        (132069, 400, InvalidParameter),
+        (133010, 400, InvalidParameter),
+        (368, 403, InvalidParameter),
+        (130472, 400, InvalidParameter),
         (999999, 400, InvalidParameter),
     ],
 )
@@ -206,6 +241,12 @@ def test_it_raises_temporary_error_for_metas_server_errors(
 def test_it_raises_temporary_error_for_a_plain_text_bad_gateway(client, business, fake_graph):
     fake_graph.fail_next(BAD_GATEWAY)
     with pytest.raises(TemporaryError, match="HTTP 502"):
+        client.business_account(business.waba_id)
+
+
+def test_it_raises_rate_limited_for_a_plain_text_429(client, business, fake_graph):
+    fake_graph.fail_next(status=429, body="Too Many Requests")
+    with pytest.raises(RateLimited, match="HTTP 429"):
         client.business_account(business.waba_id)
 
 
@@ -258,3 +299,153 @@ def test_it_reuses_pooled_connections_across_clients(business, fake_graph):
     CloudAPIClient(business.token).phone_numbers(business.waba_id)
     first, second = fake_graph.requests
     assert first.client_port == second.client_port
+
+
+# -- sending messages
+
+
+def test_it_returns_the_wamid_meta_gave_the_message(client, phone_number_id, fake_graph):
+    wamid = client.send_message(phone_number_id, TEXT)
+    assert wamid.startswith("wamid.")
+    assert wamid == fake_graph.sent[-1].wamid
+
+
+def test_it_posts_the_message_as_given_with_the_bearer_token(
+    client, business, phone_number_id, fake_graph
+):
+    client.send_message(phone_number_id, TEXT)
+    sent = fake_graph.requests[-1]
+    assert (sent.method, sent.path) == ("POST", f"/v23.0/{phone_number_id}/messages")
+    assert sent.json == TEXT
+    assert sent.headers["authorization"] == f"Bearer {business.token}"
+    assert sent.headers["content-type"] == "application/json"
+
+
+def test_it_raises_graph_error_for_a_send_answer_without_a_message_id(
+    client, phone_number_id, fake_graph
+):
+    fake_graph.fail_next(
+        status=200,
+        body='{"messaging_product": "whatsapp", "contacts": [], "messages": []}',
+        content_type="application/json",
+        path="/messages",
+    )
+    with pytest.raises(GraphError, match="Unexpected response from WhatsApp") as caught:
+        client.send_message(phone_number_id, TEXT)
+    assert type(caught.value) is GraphError
+    assert not caught.value.retryable
+
+
+@pytest.mark.parametrize(
+    "meta_error",
+    [PAIR_RATE_LIMITED, SPAM_RATE_LIMITED, THROUGHPUT_LIMITED, WABA_RATE_LIMITED, APP_RATE_LIMITED],
+    ids=lambda error: str(error.code),
+)
+def test_it_raises_retryable_rate_limited_for_a_throttled_send(
+    client, phone_number_id, fake_graph, meta_error
+):
+    fake_graph.fail_next(meta_error, path="/messages")
+    with pytest.raises(RateLimited) as caught:
+        client.send_message(phone_number_id, TEXT)
+    assert (caught.value.code, caught.value.retryable) == (meta_error.code, True)
+
+
+@pytest.mark.parametrize(
+    "meta_error",
+    [UNDELIVERABLE, REENGAGEMENT, TEMPLATE_PARAM_MISMATCH, TEMPLATE_NOT_FOUND],
+    ids=lambda error: str(error.code),
+)
+def test_it_raises_a_permanent_error_with_metas_code_and_message_for_a_refused_send(
+    client, phone_number_id, fake_graph, meta_error
+):
+    fake_graph.fail_next(meta_error, path="/messages")
+    with pytest.raises(InvalidParameter) as caught:
+        client.send_message(phone_number_id, TEXT)
+    error = caught.value
+    assert (error.code, error.message, error.details) == (
+        meta_error.code,
+        meta_error.message,
+        meta_error.details,
+    )
+    assert not error.retryable
+
+
+def test_it_raises_a_permanent_error_with_metas_message_for_a_malformed_message(
+    client, phone_number_id
+):
+    with pytest.raises(InvalidParameter) as caught:
+        client.send_message(phone_number_id, {**TEXT, "text": {"preview_url": False}})
+    error = caught.value
+    assert (error.code, error.message) == (100, "(#100) The parameter text['body'] is required.")
+    assert not error.retryable
+
+
+def test_it_raises_auth_error_for_a_send_with_a_bad_token(phone_number_id, fake_graph):
+    with pytest.raises(AuthError) as caught:
+        CloudAPIClient("revoked-token").send_message(phone_number_id, TEXT)
+    assert (caught.value.code, caught.value.retryable) == (190, False)
+    assert fake_graph.sent_count == 0
+
+
+@pytest.mark.parametrize(
+    "meta_error", [UNKNOWN_ERROR, SERVER_UNAVAILABLE, BAD_GATEWAY], ids=["1", "133004", "502"]
+)
+def test_it_raises_temporary_error_for_a_send_meta_failed(
+    client, phone_number_id, fake_graph, meta_error
+):
+    fake_graph.fail_next(meta_error, path="/messages")
+    with pytest.raises(TemporaryError) as caught:
+        client.send_message(phone_number_id, TEXT)
+    assert caught.value.retryable
+
+
+def test_it_raises_temporary_error_when_a_send_is_answered_too_late(
+    business, phone_number_id, fake_graph
+):
+    fake_graph.send_latency = 2.0
+    with pytest.raises(TemporaryError, match=r"did not answer within 0\.2 seconds") as caught:
+        CloudAPIClient(business.token, timeout=0.2).send_message(phone_number_id, TEXT)
+    assert caught.value.retryable
+
+
+def test_it_logs_nothing_for_a_message_sent(client, phone_number_id, caplog):
+    caplog.set_level(logging.DEBUG, logger="whatsapp")
+    client.send_message(phone_number_id, TEXT)
+    assert [r for r in caplog.records if r.name.startswith("whatsapp")] == []
+    assert [r for r in caplog.records if r.levelno >= logging.INFO] == []
+
+
+def test_it_keeps_one_connection_per_thread_for_a_pool_of_sending_threads(
+    client, phone_number_id, fake_graph
+):
+    # Two rounds of sends, all threads at once: in the second, every thread gets a connection
+    # from the pool. With a pool too small, connections of the first are dropped and new ones made.
+    fake_graph.send_latency = 0.2
+    start = threading.Barrier(POOL_MAXSIZE, timeout=30)
+
+    def send_twice(_):
+        for _round in range(2):
+            start.wait()
+            client.send_message(phone_number_id, TEXT)
+
+    with ThreadPoolExecutor(POOL_MAXSIZE) as pool:
+        list(pool.map(send_twice, range(POOL_MAXSIZE)))
+
+    assert fake_graph.sent_count == 2 * POOL_MAXSIZE
+    assert len({request.client_port for request in fake_graph.requests}) == POOL_MAXSIZE
+    assert POOL_MAXSIZE >= 64
+
+
+def test_it_still_sends_through_a_proxy_named_in_the_environment(
+    business, phone_number_id, fake_graph, monkeypatch, settings
+):
+    # The proxy settings are read from the environment once per host, no longer on every call.
+    for name in ("NO_PROXY", "no_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", fake_graph.url)  # the fake serves proxied requests too
+    settings.WHATSAPP_GRAPH_URL = "http://graph.proxied.invalid"
+
+    for _ in range(2):
+        CloudAPIClient(business.token).send_message(phone_number_id, TEXT)
+
+    assert fake_graph.sent_count == 2

@@ -1,0 +1,129 @@
+"""Throughput and latency of POST /api/whatsapp/send/ under the production web server.
+
+    python bench/send_api.py [--seconds 10] [--connections 32] [--web-workers 4]
+
+Starts gunicorn as docker-compose.yml does, on PostgreSQL and Redis (see bench/setup.py),
+then drives it with wrk (Debian's package) at 32 keep-alive connections: the trivial endpoint
+(``/healthz?live``), 1-message send requests and 100-message send requests, one after the
+other in the same run. No worker runs: accepted messages stay queued (the API's work ends at
+the commit and the enqueue).
+"""
+
+import argparse
+import json
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+import setup
+
+PORT = 8077
+BASE = f"http://127.0.0.1:{PORT}"
+
+
+def _message(number: int) -> dict:
+    return {
+        "sender": "15550100100",
+        "recipient_phone": "4915112345678",
+        "type": "template",
+        "template": {
+            "name": "order_update",
+            "language": "en_US",
+            "variables": ["Anna", f"#{number}"],
+        },
+    }
+
+
+def _wrk(path: str, *, seconds: int, connections: int, token: str = "", body: dict | None = None):
+    script = ""
+    if body is not None:
+        script = (
+            'wrk.method = "POST"\n'
+            f"wrk.body = {json.dumps(json.dumps(body))}\n"
+            'wrk.headers["Content-Type"] = "application/json"\n'
+            f'wrk.headers["Authorization"] = "{token}"\n'
+        )
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        lua.write(script)
+    output = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            lua.name,
+            BASE + path,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    Path(lua.name).unlink()
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    p50 = re.search(r"50%\s+([\d.]+)(\w+)", output)
+    p99 = re.search(r"99%\s+([\d.]+)(\w+)", output)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return rate, _ms(p50), _ms(p99), int(non_2xx.group(1)) if non_2xx else 0
+
+
+def _ms(match) -> float:
+    value, unit = float(match.group(1)), match.group(2)
+    return value * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--web-workers", type=int, default=4)
+    args = parser.parse_args()
+
+    setup.django_setup()
+    _, token = setup.ready_stream(name="send API bench")
+    web = setup.start(
+        [
+            str(setup.ROOT / ".venv/bin/gunicorn"),
+            "textpeak.wsgi",
+            f"--bind=127.0.0.1:{PORT}",
+            f"--workers={args.web_workers}",
+        ]
+    )
+    try:
+        setup.wait_for_http(BASE + "/healthz?live")
+        run = {"seconds": args.seconds, "connections": args.connections}
+        _wrk("/healthz?live", seconds=2, connections=4)  # warm the workers up
+        trivial = _wrk("/healthz?live", **run)
+        single = _wrk("/api/whatsapp/send/", token=token, body={"messages": [_message(1)]}, **run)
+        batch = _wrk(
+            "/api/whatsapp/send/",
+            token=token,
+            body={"messages": [_message(n) for n in range(100)]},
+            **run,
+        )
+    finally:
+        setup.stop(web)
+
+    print(
+        f"gunicorn, {args.web_workers} workers; wrk, {args.connections} connections, "
+        f"{args.seconds} s each; PostgreSQL + Redis"
+    )
+    for label, (rate, p50, p99, errors) in (
+        ("GET /healthz?live (trivial)", trivial),
+        ("POST send, 1 message", single),
+        ("POST send, 100 messages", batch),
+    ):
+        print(
+            f"  {label:30} {rate:8,.0f} req/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms"
+            f"  non-2xx {errors}"
+        )
+    print(f"  1-message rate vs trivial: {single[0] / trivial[0]:.0%} (target >= 35%, p99 < 50 ms)")
+    print(
+        f"  accepted messages/s with 100-message requests: {batch[0] * 100:,.0f} (target >= 5,000)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""What the benchmarks share: a production-like environment on this machine's PostgreSQL and
+Redis, Django set up in this process, and a Ready stream with a token.
+
+The benchmarks use their own database (``textpeak_bench``) and Redis database (15), so they
+never touch development or test data.
+"""
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATABASE_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/textpeak_bench"
+)
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+ENV = {
+    **os.environ,
+    "DJANGO_SETTINGS_MODULE": "textpeak.settings",
+    "DJANGO_DEBUG": "false",
+    "DJANGO_SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
+    "TEXTPEAK_ENCRYPTION_KEYS": "0b6mN1zPOfvH8Yv0gjMpn5JERorZTnTrhsVNkOtQG-k=",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "SECURE_SSL_REDIRECT": "false",
+    "DATABASE_URL": DATABASE_URL,
+    "REDIS_URL": REDIS_URL,
+    "LOG_LEVEL": "WARNING",
+    # The benchmark is the only client: the per-stream request limit would only measure itself.
+    "STREAM_API_REQUESTS_PER_SECOND": "1000000",
+    "TEXTPEAK_VAR_DIR": "/tmp/textpeak-bench",
+}
+
+
+def create_database() -> None:
+    import psycopg
+
+    name = DATABASE_URL.rsplit("/", 1)[1]
+    admin_url = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
+        if not exists:
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def django_setup() -> None:
+    os.environ.update(ENV)
+    sys.path.insert(0, str(ROOT))
+    create_database()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def ready_stream(*, name: str, business=None):
+    """A Ready stream of a fresh account with WhatsApp access, set up through the services
+    the wizard uses: a demo stream, or one on the fake Graph API's ``business``.
+    Returns ``(stream, token)``."""
+    from streams import services as streams
+    from textpeak.accounts.models import Account, BetaAccessRequest, Feature
+    from whatsapp import services as whatsapp
+    from whatsapp.demo import DEMO_BUSINESS_ID
+
+    account = Account.objects.create(name=f"Bench {name} {time.time():.0f}")
+    BetaAccessRequest.objects.create(
+        account=account, feature=Feature.WHATSAPP_STREAMS, status="approved"
+    )
+    stream = streams.stream_save_details(
+        account=account, type="whatsapp", name=name, is_demo=business is None
+    )
+    if business is None:
+        whatsapp_account = whatsapp.whatsapp_settings_save(
+            stream=stream, business_id=DEMO_BUSINESS_ID
+        )
+    else:
+        whatsapp_account = whatsapp.whatsapp_settings_save(
+            stream=stream, business_id=business.waba_id, access_token=business.token
+        )
+    whatsapp.whatsapp_account_refresh(account=whatsapp_account)
+    return stream, streams.stream_activate(stream=stream, steps_done=4)
+
+
+def start(command: list[str], *, env: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env={**ENV, **(env or {})},
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    import signal
+
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def wait_for_http(url: str, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()  # noqa: S310 (loopback only)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer within {seconds} s")

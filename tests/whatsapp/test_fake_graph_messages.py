@@ -1,0 +1,302 @@
+"""The fake Graph API's ``POST /{phone_number_id}/messages``, spoken to over plain HTTP."""
+
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from whatsapp.fake_graph import PAIR_RATE_LIMITED, UNDELIVERABLE, FakeGraph
+
+TEXT = {
+    "messaging_product": "whatsapp",
+    "recipient_type": "individual",
+    "to": "4915112345678",
+    "type": "text",
+    "text": {"body": "hi", "preview_url": False},
+}
+
+
+@pytest.fixture
+def business(fake_graph):
+    return fake_graph.business
+
+
+@pytest.fixture
+def phone_number_id(business):
+    return business.phone_numbers[0]["id"]
+
+
+@pytest.fixture
+def send(fake_graph, business, phone_number_id):
+    """POST a payload to the fake, from the seeded business's phone number and with its token."""
+
+    def send(payload, *, token=business.token, sender=phone_number_id):
+        return requests.post(
+            f"{fake_graph.url}/v23.0/{sender}/messages",
+            json=payload,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+        )
+
+    return send
+
+
+def _error(response) -> tuple[int, int, str]:
+    error = response.json()["error"]
+    return response.status_code, error["code"], error["message"]
+
+
+def test_it_answers_an_accepted_message_as_meta_does(send):
+    response = send(TEXT)
+
+    assert response.status_code == 200
+    answer = response.json()
+    wamid = answer["messages"][0]["id"]
+    assert re.fullmatch(r"wamid\.[A-Za-z0-9+/]+=*", wamid)
+    assert answer == {
+        "messaging_product": "whatsapp",
+        "contacts": [{"input": "4915112345678", "wa_id": "4915112345678"}],
+        "messages": [{"id": wamid, "message_status": "accepted"}],
+    }
+
+
+def test_it_gives_every_message_its_own_wamid(send):
+    wamids = {send(TEXT).json()["messages"][0]["id"] for _ in range(20)}
+    assert len(wamids) == 20
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        {"type": "text", "text": {"body": "hi"}},
+        {"text": {"body": "no type: text, as on Meta"}},
+        {"type": "template", "template": {"name": "hello_world", "language": {"code": "en_US"}}},
+        {"type": "image", "image": {"link": "https://acme.test/a.png", "caption": "A"}},
+        {"type": "image", "image": {"id": "1037543291543636"}},
+        {"type": "video", "video": {"id": "1037543291543637"}},
+        {"type": "audio", "audio": {"link": "https://acme.test/a.ogg"}},
+        {"type": "document", "document": {"link": "https://acme.test/a.pdf", "filename": "a"}},
+        {"type": "sticker", "sticker": {"id": "1037543291543638"}},
+        {"type": "location", "location": {"latitude": 0, "longitude": -122.4}},
+        {"type": "reaction", "reaction": {"message_id": "wamid.HBgL", "emoji": "\U0001f44d"}},
+        {"type": "reaction", "reaction": {"message_id": "wamid.HBgL", "emoji": ""}},
+        {
+            "type": "interactive",
+            "interactive": {
+                "type": "button",
+                "body": {"text": "Confirm?"},
+                "action": {"buttons": [{"type": "reply", "reply": {"id": "y", "title": "Yes"}}]},
+            },
+        },
+        {"type": "contacts", "contacts": [{"name": {"formatted_name": "Pablo Morales"}}]},
+    ],
+    ids=lambda content: content.get("type", "untyped"),
+)
+def test_it_accepts_each_message_type_with_its_required_fields(send, content):
+    response = send({"messaging_product": "whatsapp", "to": "+4915112345678", **content})
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({**TEXT, "messaging_product": None}, "The parameter messaging_product is required."),
+        (
+            {**TEXT, "messaging_product": "sms"},
+            'Param messaging_product must be one of {WHATSAPP} - got "sms".',
+        ),
+        ({**TEXT, "to": ""}, "The parameter to is required."),
+        (
+            {**TEXT, "to": "call me"},
+            'Param to must be a phone number or WhatsApp ID - got "call me".',
+        ),
+        (
+            {**TEXT, "type": "fax"},
+            "Param type must be one of {AUDIO, CONTACTS, DOCUMENT, IMAGE, INTERACTIVE, LOCATION, "
+            'REACTION, STICKER, TEMPLATE, TEXT, VIDEO} - got "fax".',
+        ),
+        ({**TEXT, "type": "image"}, "The parameter image is required."),
+        ({**TEXT, "text": {"preview_url": True}}, "The parameter text['body'] is required."),
+        (
+            {**TEXT, "text": {"body": "x" * 4097}},
+            "Param text['body'] must be a string of at most 4096 chars.",
+        ),
+        (
+            {**TEXT, "type": "template", "template": {"language": {"code": "en_US"}}},
+            "The parameter template['name'] is required.",
+        ),
+        (
+            {**TEXT, "type": "template", "template": {"name": "hello_world", "language": {}}},
+            "The parameter template['language'] is required.",
+        ),
+        (
+            {**TEXT, "type": "template", "template": {"name": "hi", "language": {"policy": "x"}}},
+            "The parameter template['language']['code'] is required.",
+        ),
+        (
+            {**TEXT, "type": "document", "document": {"filename": "a.pdf"}},
+            "The parameter document['link'] or document['id'] is required.",
+        ),
+        (
+            {**TEXT, "type": "location", "location": {"latitude": 52.5}},
+            "The parameter location['longitude'] is required.",
+        ),
+        (
+            {**TEXT, "type": "location", "location": {"latitude": "north", "longitude": 1}},
+            "Param location['latitude'] must be a number.",
+        ),
+        (
+            {**TEXT, "type": "reaction", "reaction": {"emoji": "\U0001f44d"}},
+            "The parameter reaction['message_id'] is required.",
+        ),
+        (
+            {**TEXT, "type": "reaction", "reaction": {"message_id": "wamid.HBgL"}},
+            "The parameter reaction['emoji'] is required.",
+        ),
+        (
+            {**TEXT, "type": "interactive", "interactive": {"type": "button"}},
+            "The parameter interactive['action'] is required.",
+        ),
+        (
+            {**TEXT, "type": "contacts", "contacts": [{"phones": []}]},
+            "The parameter contacts[0]['name'] is required.",
+        ),
+        ({**TEXT, "context": {}}, "The parameter context['message_id'] is required."),
+        (None, "The parameter messaging_product is required."),
+    ],
+)
+def test_it_rejects_a_malformed_message_with_metas_code_100(send, fake_graph, payload, message):
+    response = send(payload)
+    assert _error(response) == (400, 100, f"(#100) {message}")
+    assert fake_graph.sent_count == 0
+
+
+def test_it_rejects_an_unknown_phone_number_id(send):
+    response = send(TEXT, sender="109999999999999")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["code"], error["error_subcode"]) == (100, 33)
+    assert error["message"].startswith(
+        "Unsupported post request. Object with ID '109999999999999' does not exist"
+    )
+
+
+def test_it_rejects_a_wrong_token(send, fake_graph):
+    response = send(TEXT, token="revoked-token")
+    assert _error(response) == (401, 190, "Invalid OAuth access token - Cannot parse access token")
+    assert fake_graph.sent_count == 0
+
+
+def test_it_rejects_the_token_of_another_business(send, fake_graph):
+    other = fake_graph.add_business(name="Other Co")
+    response = send(TEXT, token=other.token)
+    assert (response.status_code, response.json()["error"]["error_subcode"]) == (400, 33)
+
+
+def test_it_records_accepted_sends_with_the_time_they_were_accepted(
+    send, fake_graph, phone_number_id
+):
+    before = time.monotonic()
+    wamids = [send({**TEXT, "to": to}).json()["messages"][0]["id"] for to in ("491511", "491522")]
+    after = time.monotonic()
+
+    first, second = fake_graph.sent
+    assert (first.phone_number_id, first.to, first.type, first.payload, first.wamid) == (
+        phone_number_id,
+        "491511",
+        "text",
+        {**TEXT, "to": "491511"},
+        wamids[0],
+    )
+    assert (second.to, second.wamid) == ("491522", wamids[1])
+    assert before <= first.at <= second.at <= after
+    assert fake_graph.sent_count == 2
+
+
+def test_it_fails_exactly_the_next_sends_asked_for(send, fake_graph):
+    fake_graph.fail_next(PAIR_RATE_LIMITED, path="/messages", times=2)
+
+    responses = [send(TEXT) for _ in range(4)]
+
+    assert [r.status_code for r in responses] == [400, 400, 200, 200]
+    assert [r.json()["error"]["code"] for r in responses[:2]] == [131056, 131056]
+    assert fake_graph.sent_count == 2
+
+
+def test_it_fails_the_fraction_of_sends_asked_for_spread_evenly(send, fake_graph):
+    fake_graph.fail_fraction(0.25, UNDELIVERABLE, path="/messages")
+
+    statuses = [send(TEXT).status_code for _ in range(12)]
+
+    assert statuses == [200, 200, 200, 400] * 3
+    assert fake_graph.sent_count == 9
+
+
+def test_it_stops_failing_sends_once_the_failures_are_cleared(send, fake_graph):
+    fake_graph.fail_fraction(1.0, UNDELIVERABLE, path="/messages")
+    fake_graph.fail_next(PAIR_RATE_LIMITED, path="/messages", times=5)
+    fake_graph.clear_failures()
+    assert send(TEXT).status_code == 200
+
+
+def test_it_delays_only_the_answers_to_sends_by_the_send_latency(send, fake_graph, business):
+    fake_graph.send_latency = 0.3
+
+    started = time.monotonic()
+    requests.get(
+        f"{fake_graph.url}/v23.0/{business.waba_id}",
+        headers={"Authorization": f"Bearer {business.token}"},
+        timeout=5,
+    )
+    read = time.monotonic() - started
+    send(TEXT)
+    sent = time.monotonic() - started - read
+
+    assert read < 0.3 <= sent
+
+
+def test_it_keeps_no_requests_when_recording_them_is_off():
+    with FakeGraph(record_requests=False) as fake:
+        business = fake.add_business()
+        requests.post(
+            f"{fake.url}/v23.0/{business.phone_numbers[0]['id']}/messages",
+            json=TEXT,
+            headers={"Authorization": f"Bearer {business.token}"},
+            timeout=5,
+        )
+        assert (fake.requests, fake.sent_count) == ([], 1)
+
+
+def test_it_serves_sends_from_the_command_line_with_the_send_latency():
+    fake = subprocess.Popen(
+        [sys.executable, "-m", "whatsapp.fake_graph", "--port", "0", "--send-latency", "0.2"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        banner = ""
+        for line in fake.stdout:  # up to the banner's last line (or the end, should it fail)
+            banner += line
+            if line.startswith("  Latency:"):
+                break
+        assert "Latency:      0 s, sends 0.2 s" in banner
+        url = re.search(r"WHATSAPP_GRAPH_URL=(\S+)", banner)[1]
+        token = re.search(r"Access token: (\S+)", banner)[1]
+        phone_number_id = re.search(r"Phone number id: (\d+)", banner)[1]
+
+        started = time.monotonic()
+        response = requests.post(
+            f"{url}/v23.0/{phone_number_id}/messages",
+            json=TEXT,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+        )
+        assert (response.status_code, time.monotonic() - started >= 0.2) == (200, True)
+    finally:
+        fake.send_signal(signal.SIGTERM)
+        output = fake.communicate(timeout=10)[0]
+    assert "Messages accepted: 1 in " in output

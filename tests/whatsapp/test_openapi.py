@@ -1,0 +1,599 @@
+"""The OpenAPI document (/api/openapi.json) and its page (/api/docs) against the real API.
+
+The document must be valid OpenAPI; every real answer of the API (200, 400, 403, 405, 413,
+429) must match the schema the document gives for that path and status; every request
+example it shows must be accepted by the real API; and the limits it states must be the
+limits the API applies, on both sides of each boundary.
+"""
+
+import json
+import re
+
+import pytest
+from django.test import Client
+from openapi_schema_validator import OAS31Validator
+from openapi_spec_validator import validate as validate_spec
+
+from streams import services as stream_services
+from streams.models import Stream
+from tests.factories import AccountFactory, StreamFactory
+from whatsapp import openapi
+from whatsapp import services as wa
+from whatsapp.api_examples import api_examples
+from whatsapp.demo import DEMO_BUSINESS_ID
+from whatsapp.models import Message
+
+pytestmark = pytest.mark.django_db
+
+SEND = openapi.SEND_PATH
+STATUS = openapi.STATUS_PATH
+SENDER = "15550100100"  # the demo sender (whatsapp.demo)
+RECIPIENT = "4915112345678"
+
+
+@pytest.fixture
+def doc():
+    return openapi.document()
+
+
+@pytest.fixture
+def stream(account, whatsapp_access):
+    """A Ready Demo Sending stream with its senders and templates cached."""
+    stream = StreamFactory(account=account, is_demo=True, name="Demo")
+    account = wa.whatsapp_settings_save(stream=stream, business_id=DEMO_BUSINESS_ID)
+    wa.whatsapp_account_refresh(account=account)
+    return stream
+
+
+@pytest.fixture
+def token(stream):
+    return stream_services.stream_token_regenerate(stream=stream)
+
+
+@pytest.fixture
+def post(client, token):
+    def post(path, body, authorization=token, **extra):
+        data = body if isinstance(body, str | bytes) else json.dumps(body)
+        if authorization is not None:
+            extra["HTTP_AUTHORIZATION"] = authorization
+        return client.post(path, data, content_type="application/json", **extra)
+
+    return post
+
+
+@pytest.fixture
+def replied(stream):
+    """The message the documented ``reply_to`` / reaction examples point at: one the stream
+    sent and WhatsApp accepted (it has a wamid)."""
+    return Message.objects.create(
+        uuid=openapi.EXAMPLE_REPLY_TO,
+        stream=stream,
+        direction=Message.Direction.OUTBOUND,
+        sender_number=SENDER,
+        contact_number=RECIPIENT,
+        type="text",
+        payload={"body": "Your order is on its way"},
+        status=Message.Status.SENT,
+        wamid="wamid.DEMO-replied",
+    )
+
+
+def _validator(doc, schema):
+    # The schema's $refs point into the document's components: resolve them from there.
+    return OAS31Validator(
+        {**schema, "components": doc["components"]}, format_checker=OAS31Validator.FORMAT_CHECKER
+    )
+
+
+def _check(doc, schema, instance):
+    errors = sorted(_validator(doc, schema).iter_errors(instance), key=str)
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
+
+
+def _response(doc, path, status):
+    return doc["paths"][path]["post"]["responses"][str(status)]
+
+
+def _check_response(doc, path, response):
+    """The real answer matches the document's schema (and headers) for its path and status."""
+    documented = _response(doc, path, response.status_code)
+    for name, header in documented.get("headers", {}).items():
+        assert response.has_header(name), name
+        value = response[name]
+        if header["schema"]["type"] == "integer":
+            assert value.isdigit(), value
+            value = int(value)
+        _check(doc, header["schema"], value)
+    if "content" not in documented:
+        assert response.content == b""
+        return None
+    assert response["Content-Type"] == "application/json"
+    body = json.loads(response.content)
+    _check(doc, documented["content"]["application/json"]["schema"], body)
+    return body
+
+
+def _example_values(doc, path, status):
+    content = _response(doc, path, status)["content"]["application/json"]
+    return [example["value"] for example in content["examples"].values()]
+
+
+def _request_schema(doc, path):
+    return doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+
+
+MESSAGE_SCHEMA = {"$ref": "#/components/schemas/Message"}
+
+
+def _message(kind="text", **fields):
+    message = {"sender": SENDER, "recipient_phone": RECIPIENT, "type": kind}
+    if kind == "text":
+        message["message_content"] = "Hello"
+    message.update(fields)
+    return message
+
+
+# A body both endpoints accept.
+BOTH = {"messages": [_message()], "message_uuids": ["0b7f9f5e-3c1a-4a52-9c3e-6f1d2b8a4e10"]}
+
+
+# The document
+
+
+def test_document_is_valid_openapi(doc, settings):
+    validate_spec(doc)
+    assert doc["openapi"] == "3.1.0"
+    assert doc["info"]["title"] == "TextPeak Streams API"
+    assert doc["servers"] == [{"url": settings.SITE_URL}]
+    scheme = doc["components"]["securitySchemes"]["StreamToken"]
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Authorization")
+    assert set(doc["paths"]) == {SEND, STATUS}
+    for path in (SEND, STATUS):
+        assert set(doc["paths"][path]["post"]["responses"]) == {
+            "200",
+            "400",
+            "403",
+            "405",
+            "413",
+            "429",
+        }
+
+
+def test_every_example_matches_its_schema(doc):
+    for path, item in doc["paths"].items():
+        operation = item["post"]
+        request = operation["requestBody"]["content"]["application/json"]
+        for example in request["examples"].values():
+            _check(doc, request["schema"], example["value"])
+        for status, response in operation["responses"].items():
+            content = response.get("content", {}).get("application/json")
+            if content:
+                assert content["examples"], (path, status)
+                for example in content["examples"].values():
+                    _check(doc, content["schema"], example["value"])
+
+
+def test_the_batch_example_shows_one_accepted_and_one_refused_message(doc):
+    (partial, *_) = _example_values(doc, SEND, 200)
+    assert [m["error"] for m in partial["messages"]] == [None, "UNKNOWN_TEMPLATE"]
+
+
+def test_the_document_states_the_configured_limits(settings):
+    settings.STREAM_API_REQUESTS_PER_SECOND = 7
+    settings.API_MAX_BODY_BYTES = 1234
+    text = json.dumps(openapi.document())
+    assert "7 requests per second" in text
+    assert "1234 bytes" in text
+
+
+# Served in public
+
+
+def test_json_and_docs_need_no_login():
+    client = Client()
+    response = client.get("/api/openapi.json")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == json.loads(json.dumps(openapi.document()))
+
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "TextPeak Streams API" in html
+    for path in (SEND, STATUS):
+        assert f"<code>{path}</code>" in html
+    assert 'href="/api/openapi.json"' in html
+    for code in openapi.ERROR_CODES:
+        assert f"<code>{code}</code>" in html
+    for kind in openapi.MESSAGE_TYPES:
+        assert f'id="type-{kind}"' in html
+    for field in ("messages[].template.variables", "messages[].media.filename"):
+        assert f"<code>{field}</code>" in html
+    assert html.count("data-copy=") >= 15
+    # Server-rendered with the app's own assets: no script or style from elsewhere.
+    assert not re.search(r"""(src|href)=["']https?://""", html)
+    assert "&quot;recipient_phone&quot;: &quot;4915112345678&quot;" in html
+
+
+def test_the_page_is_rendered_from_the_document():
+    context = openapi.docs_context(openapi.document())
+    send, status = context["operations"]
+    assert (send["method"], send["path"], status["path"]) == ("POST", SEND, STATUS)
+    assert [t["name"] for t in send["types"]] == list(openapi.MESSAGE_TYPES)
+    rows = {row["name"]: row for t in send["types"] for row in t["fields"]}
+    assert rows["messages[].message_content"]["rules"] == ["1 to 4096 characters"]
+    assert rows["messages[].template.header.text"]["required"] == 'if type is "text"'
+    common = {row["name"]: row for row in send["common_fields"]}
+    assert common["messages[].recipient_phone"]["required"] == "yes"
+    assert [r["status"] for r in send["responses"]] == ["200", "400", "403", "405", "413", "429"]
+
+
+def test_docs_only_answer_get_and_head(client):
+    assert client.post("/api/openapi.json").status_code == 405
+    assert client.post("/api/docs").status_code == 405
+    assert client.head("/api/docs").status_code == 200
+
+
+# Real answers against the document
+
+
+def test_batch_with_accepted_and_refused_messages(doc, post):
+    body = {
+        "messages": [
+            _message(internal_id="a-1"),
+            _message(
+                "template",
+                internal_id="a-2",
+                template={"name": "order_update", "language": "en_US", "variables": ["Anna"]},
+            ),
+            _message("template", internal_id="a-3", template={"name": "nope", "language": "en"}),
+            _message(internal_id="a-4", sender="15550009999"),
+            _message(internal_id="a-5", recipient_phone="012"),
+            "not an object",
+        ]
+    }
+    response = post(SEND, body)
+    assert response.status_code == 200
+    result = _check_response(doc, SEND, response)
+    assert [m["error"] for m in result["messages"]] == [
+        None,
+        "INVALID_MESSAGE",
+        "UNKNOWN_TEMPLATE",
+        "UNKNOWN_SENDER",
+        "INVALID_RECIPIENT",
+        "INVALID_MESSAGE",
+    ]
+    assert [m["internal_id"] for m in result["messages"]] == [
+        "a-1",
+        "a-2",
+        "a-3",
+        "a-4",
+        "a-5",
+        None,
+    ]
+
+    again = post(SEND, {"messages": [_message(internal_id="a-1")]})
+    (retry,) = _check_response(doc, SEND, again)["messages"]
+    assert retry["message_uuid"] == result["messages"][0]["message_uuid"]
+
+
+def test_the_documented_send_answers_are_real(doc, post):
+    """The 200 examples' refusals are what the API answers for such messages."""
+    documented = [m for value in _example_values(doc, SEND, 200) for m in value["messages"]]
+    template = {"name": "order_update", "language": "en_US", "variables": ["Anna", "#1001"]}
+    body = {
+        "messages": [
+            _message("template", internal_id="ord-1001", template=template),
+            _message(
+                "template", internal_id="ord-1004", template={**template, "name": "order_updates"}
+            ),
+            _message(internal_id="ord-1005", recipient_phone="12345"),
+        ]
+    }
+    real = _check_response(doc, SEND, post(SEND, body))["messages"]
+    ignore_uuid = [{**m, "message_uuid": bool(m["message_uuid"])} for m in real]
+    assert ignore_uuid == [{**m, "message_uuid": bool(m["message_uuid"])} for m in documented]
+
+
+def test_bearer_token_is_accepted(doc, post, token):
+    response = post(SEND, {"messages": [_message()]}, authorization=f"Bearer {token}")
+    assert response.status_code == 200
+    _check_response(doc, SEND, response)
+
+
+def test_status_api(doc, post, stream):
+    (accepted,) = post(SEND, {"messages": [_message()]}).json()["messages"]
+    failed = Message.objects.create(
+        stream=stream,
+        direction=Message.Direction.OUTBOUND,
+        sender_number=SENDER,
+        contact_number=RECIPIENT,
+        type="text",
+        status=Message.Status.SENT_FAILED,
+        error_code="131026",
+        error_message="Message undeliverable",
+    )
+    uuids = [
+        accepted["message_uuid"],
+        str(failed.uuid).upper(),
+        "0b7f9f5e-3c1a-4a52-9c3e-6f1d2b8a4e10",
+        "not a uuid",
+    ]
+    response = post(STATUS, {"message_uuids": uuids})
+    assert response.status_code == 200
+    result = _check_response(doc, STATUS, response)
+    assert [(m["message_uuid"], m["status"]) for m in result["messages"]] == [
+        (uuids[0], "queued"),
+        (uuids[1], "sent_failed"),
+        (uuids[2], "not_found"),
+        (uuids[3], "not_found"),
+    ]
+    assert result["messages"][1]["error"] == {"code": "131026", "message": "Message undeliverable"}
+
+
+@pytest.mark.parametrize(
+    ("path", "key"), [(SEND, "messages"), (STATUS, "message_uuids")], ids=["send", "status"]
+)
+def test_bad_requests_answer_as_documented(doc, post, path, key):
+    bodies = {
+        "not_json": "{malformed",
+        "not_object": "[]",
+        "no_array": {key: "everything"},
+        "too_many": {key: ["x"] * 1001},
+    }
+    documented = _response(doc, path, 400)["content"]["application/json"]["examples"]
+    for name, body in bodies.items():
+        response = post(path, body)
+        assert response.status_code == 400, name
+        detail = _check_response(doc, path, response)["detail"]
+        if name != "not_json":
+            assert detail == documented[name]["value"]["detail"]
+        else:
+            assert detail.startswith("The body is not valid JSON: ")
+    # The exact text of the documented malformed-JSON example.
+    assert post(path, "").json() == documented["not_json"]["value"]
+
+
+def test_status_api_refuses_uuids_that_are_not_strings(doc, post):
+    response = post(STATUS, {"message_uuids": [1, 2]})
+    assert response.status_code == 400
+    _check_response(doc, STATUS, response)
+
+
+@pytest.mark.parametrize("path", [SEND, STATUS])
+def test_forbidden_answers_as_documented(doc, post, stream, token, path):
+    documented = {value["detail"] for value in _example_values(doc, path, 403)}
+    seen = set()
+
+    def refused(**kwargs):
+        response = post(path, BOTH, **kwargs)
+        assert response.status_code == 403
+        detail = _check_response(doc, path, response)["detail"]
+        assert detail in documented
+        seen.add(detail)
+        return detail
+
+    assert refused(authorization=None) == "Not authenticated"
+    assert refused(authorization="tp_not-a-token") == "Not authenticated"
+    assert refused(authorization="Bearer ") == "Not authenticated"
+
+    stream.ip_acl_enabled = True
+    stream.allowed_networks = ["203.0.113.0/24"]
+    stream.save()
+    assert refused() == "IP address not allowed"
+    assert post(path, BOTH, REMOTE_ADDR="203.0.113.9").status_code == 200
+    stream.ip_acl_enabled = False
+    stream.save()
+
+    stream_services.stream_disable(stream=stream)
+    assert refused() == "Stream is disabled"
+    Stream.objects.filter(pk=stream.pk).update(status=Stream.Status.DRAFT)
+    assert refused().startswith("Stream is not ready")
+
+    outsider = StreamFactory(account=AccountFactory(), is_demo=True)
+    other_token = stream_services.stream_token_regenerate(stream=outsider)
+    assert refused(authorization=other_token) == (
+        "This account does not have access to this stream type"
+    )
+    assert seen == documented
+
+
+@pytest.mark.parametrize("path", [SEND, STATUS])
+def test_too_large_body(doc, post, settings, path):
+    settings.API_MAX_BODY_BYTES = 300
+    doc = openapi.document()
+    response = post(path, {"messages": [_message(message_content="x" * 400)]})
+    assert response.status_code == 413
+    assert _check_response(doc, path, response) == _example_values(doc, path, 413)[0]
+
+
+@pytest.mark.parametrize("path", [SEND, STATUS])
+def test_too_many_requests(doc, post, settings, path):
+    settings.STREAM_API_REQUESTS_PER_SECOND = 1
+    doc = openapi.document()
+    statuses = [post(path, BOTH) for _ in range(3)]
+    response = next(r for r in statuses if r.status_code == 429)
+    assert _check_response(doc, path, response) == _example_values(doc, path, 429)[0]
+    assert int(response["Retry-After"]) >= 1
+
+
+@pytest.mark.parametrize("path", [SEND, STATUS])
+def test_other_methods(doc, client, token, path):
+    response = client.get(path, HTTP_AUTHORIZATION=token)
+    assert response.status_code == 405
+    _check_response(doc, path, response)
+
+
+# The documented requests are what the API accepts
+
+
+def test_every_request_example_is_accepted_by_the_api(doc, post, replied):
+    send = doc["paths"][SEND]["post"]["requestBody"]["content"]["application/json"]
+    assert {"batch", "text", "template", "location", "reaction"} <= set(send["examples"])
+    kinds = set()
+    for name, example in send["examples"].items():
+        _check(doc, send["schema"], example["value"])
+        response = post(SEND, example["value"])
+        assert response.status_code == 200, name
+        for result in _check_response(doc, SEND, response)["messages"]:
+            assert result["error"] is None, (name, result)
+            assert result["message_uuid"]
+        kinds |= {m["type"] for m in example["value"]["messages"]}
+    assert kinds == set(openapi.MESSAGE_TYPES)
+
+    status = doc["paths"][STATUS]["post"]["requestBody"]["content"]["application/json"]
+    for example in status["examples"].values():
+        _check(doc, status["schema"], example["value"])
+        response = post(STATUS, example["value"])
+        assert response.status_code == 200
+        _check_response(doc, STATUS, response)
+
+
+def test_console_examples_match_the_document(doc, stream):
+    for example in api_examples(stream):
+        _check(doc, _request_schema(doc, SEND), json.loads(example.body))
+
+
+BOUNDARIES = [
+    # (message, whether the document and the API both accept it)
+    (_message(recipient_phone="+4915112345678"), True),
+    (_message(recipient_phone="1234567"), True),
+    (_message(recipient_phone="123456"), False),
+    (_message(recipient_phone="1" * 16), False),
+    (_message(recipient_phone="04915112345678"), False),
+    (_message(recipient_phone=4915112345678), False),
+    (_message(sender="+" + SENDER), True),
+    (_message(sender="1 555 010 0100"), False),
+    (_message(internal_id="i" * 100), True),
+    (_message(internal_id="i" * 101), False),
+    (_message(message_content="x" * 4096), True),
+    (_message(message_content="x" * 4097), False),
+    (_message(message_content=""), False),
+    (_message(type="sticker"), False),
+    (_message(preview_url=True), True),
+    (_message("image", media={"url": "https://example.com/a.jpg", "caption": "c" * 1024}), True),
+    (_message("image", media={"url": "https://example.com/a.jpg", "caption": "c" * 1025}), False),
+    (_message("image", media={"url": "ftp://example.com/a.jpg"}), False),
+    (_message("image", media={"url": "https://" + "a" * 1992}), True),
+    (_message("image", media={"url": "https://" + "a" * 1993}), False),
+    (_message("image"), False),
+    (_message("audio", media={"url": "https://example.com/a.ogg"}), True),
+    (_message("video", media={"url": "https://example.com/a.mp4", "caption": "Hi"}), True),
+    (
+        _message("document", media={"url": "https://example.com/a.pdf", "filename": "f" * 240}),
+        True,
+    ),
+    (
+        _message("document", media={"url": "https://example.com/a.pdf", "filename": "f" * 241}),
+        False,
+    ),
+    (_message("location", location={"latitude": 90, "longitude": -180}), True),
+    (_message("location", location={"latitude": 90.5, "longitude": 0}), False),
+    (_message("location", location={"latitude": 0, "longitude": 180.5}), False),
+    (_message("location", location={"latitude": "52.5", "longitude": 13.4}), False),
+    (_message("location", location={"latitude": 0}), False),
+    (_message("location", location={"latitude": 1, "longitude": 2, "name": "n" * 1001}), False),
+    (_message("reaction", reaction={"message_uuid": openapi.EXAMPLE_REPLY_TO}), True),
+    (_message("reaction", reaction={"message_uuid": openapi.EXAMPLE_REPLY_TO, "emoji": ""}), True),
+    (
+        _message(
+            "reaction", reaction={"message_uuid": openapi.EXAMPLE_REPLY_TO, "emoji": "x" * 11}
+        ),
+        False,
+    ),
+    (_message("reaction", reaction={"emoji": "👍"}), False),
+    (_message(reply_to=openapi.EXAMPLE_REPLY_TO), True),
+    (_message(reply_to=openapi.EXAMPLE_REPLY_TO.upper()), True),
+    (_message(reply_to=openapi.EXAMPLE_REPLY_TO.replace("-", "")), True),
+    (_message(reply_to="3f6c2b9e"), False),
+    (
+        _message(
+            "template",
+            template={
+                "name": "order_update",
+                "language": "en_US",
+                "variables": ["Anna", 1001],
+                "header": {"type": "text", "text": "h" * 60},
+                "buttons": [
+                    {"sub_type": "url", "parameter": "p"},
+                    {"index": 9, "sub_type": "quick_reply", "parameter": "yes"},
+                ],
+            },
+        ),
+        True,
+    ),
+    (
+        _message(
+            "template",
+            template={"name": "hello_world", "language": "en_US", "header": {"type": "text"}},
+        ),
+        False,
+    ),
+    (
+        _message(
+            "template",
+            template={
+                "name": "hello_world",
+                "language": "en_US",
+                "header": {"type": "image", "url": "https://example.com/h.png"},
+            },
+        ),
+        True,
+    ),
+    (
+        _message(
+            "template",
+            template={"name": "hello_world", "language": "en_US", "header": {"type": "audio"}},
+        ),
+        False,
+    ),
+    (
+        _message(
+            "template",
+            template={
+                "name": "hello_world",
+                "language": "en_US",
+                "buttons": [{"sub_type": "url", "parameter": "p"}] * 11,
+            },
+        ),
+        False,
+    ),
+    (
+        _message(
+            "template",
+            template={
+                "name": "hello_world",
+                "language": "en_US",
+                "buttons": [{"index": 10, "sub_type": "url", "parameter": "p"}],
+            },
+        ),
+        False,
+    ),
+    (
+        _message(
+            "template",
+            template={"name": "order_update", "language": "en_US", "variables": ["", "x"]},
+        ),
+        False,
+    ),
+    (
+        _message(
+            "template",
+            template={"name": "order_update", "language": "en_US", "variables": ["a", "v" * 1025]},
+        ),
+        False,
+    ),
+    (_message("template", template={"language": "en_US"}), False),
+    (_message("template", template={"name": "hello_world", "language": "x" * 16}), False),
+]
+
+
+@pytest.mark.parametrize(("message", "valid"), BOUNDARIES)
+def test_the_documented_rules_are_the_apis(doc, post, replied, message, valid):
+    """Both sides of each documented limit: the schema and the real API agree."""
+    schema_valid = not list(_validator(doc, MESSAGE_SCHEMA).iter_errors(message))
+    assert schema_valid == valid, "the document disagrees"
+    response = post(SEND, {"messages": [message]})
+    assert response.status_code == 200
+    (result,) = _check_response(doc, SEND, response)["messages"]
+    assert (result["error"] is None) == valid, result

@@ -1,0 +1,793 @@
+"""The outbox's sending side against the fake Graph API: Meta's payloads, claims, retries,
+permanent errors, the per-sender rate limit, the sweeper and demo sending."""
+
+import socket
+import time
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from celery.exceptions import Retry
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.factories import StreamFactory
+from whatsapp import fake_graph as graph
+from whatsapp import sending, services, tasks
+from whatsapp.demo import DEMO_BUSINESS_ID
+from whatsapp.models import Message, MessageEvent, Sender, WhatsAppAccount
+
+pytestmark = pytest.mark.django_db
+
+SENDER = "15550001111"  # the fake business's number
+DEMO_SENDER = "15550100100"  # whatsapp.demo.DEMO_SENDERS
+RECIPIENT = "4915112345678"
+
+
+@pytest.fixture
+def stream(account, fake_graph):
+    stream = StreamFactory(account=account, name="Orders", setup_progress=4)
+    whatsapp = services.whatsapp_settings_save(
+        stream=stream,
+        business_id=fake_graph.business.waba_id,
+        access_token=fake_graph.business.token,
+    )
+    services.whatsapp_account_refresh(account=whatsapp)
+    return stream
+
+
+@pytest.fixture
+def demo_stream(account):
+    stream = StreamFactory(account=account, name="Demo", is_demo=True, setup_progress=4)
+    whatsapp = services.whatsapp_settings_save(stream=stream, business_id=DEMO_BUSINESS_ID)
+    services.whatsapp_account_refresh(account=whatsapp)
+    return stream
+
+
+@pytest.fixture
+def publish(monkeypatch):
+    """``send_messages.apply_async`` replaced by a mock: what gets enqueued."""
+    published = mock.Mock()
+    monkeypatch.setattr(tasks.send_messages, "apply_async", published)
+    return published
+
+
+@pytest.fixture
+def demo_statuses(monkeypatch):
+    """``simulate_demo_statuses.apply_async`` replaced by a mock."""
+    scheduled = mock.Mock()
+    monkeypatch.setattr(tasks.simulate_demo_statuses, "apply_async", scheduled)
+    return scheduled
+
+
+def _queue(stream, *items, sender=SENDER) -> list[Message]:
+    """Accept messages as the send API does: rows ``queued``."""
+    full = [{"sender": sender, "recipient_phone": RECIPIENT, **item} for item in items]
+    _, results = sending.messages_accept(stream=stream, items=full)
+    assert [r.error for r in results] == [None] * len(items), results
+    return [Message.objects.get(uuid=r.message_uuid) for r in results]
+
+
+def _text(stream, body="Thanks, see you soon", **fields) -> Message:
+    [message] = _queue(stream, {"type": "text", "message_content": body, **fields})
+    return message
+
+
+def _send(*messages) -> None:
+    sending.messages_send(message_ids=[m.pk for m in messages])
+
+
+def _sent_payload(fake_graph, *messages) -> dict:
+    _send(*messages)
+    return fake_graph.sent[-1].payload
+
+
+def _reload(message) -> Message:
+    message.refresh_from_db()
+    return message
+
+
+def _make_due(*messages) -> None:
+    Message.objects.filter(pk__in=[m.pk for m in messages]).update(next_attempt_at=timezone.now())
+
+
+def _earlier(stream, fake_graph) -> Message:
+    """A message of the stream that WhatsApp accepted."""
+    message = _text(stream, "Your order is on its way")
+    _send(message)
+    return _reload(message)
+
+
+# -- Meta's payloads
+
+
+def test_it_sends_a_text_in_metas_format(stream, fake_graph):
+    payload = _sent_payload(fake_graph, _text(stream))
+    assert payload == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": RECIPIENT,
+        "type": "text",
+        "text": {"body": "Thanks, see you soon", "preview_url": False},
+    }
+
+
+def test_it_sends_from_the_senders_phone_number_id(stream, fake_graph):
+    _send(_text(stream))
+    assert fake_graph.sent[-1].phone_number_id == fake_graph.business.phone_numbers[0]["id"]
+
+
+def test_it_sends_with_the_streams_access_token(stream, fake_graph):
+    _send(_text(stream))
+    sends = [r for r in fake_graph.requests if r.path.endswith("/messages")]
+    assert sends[-1].headers["authorization"] == f"Bearer {fake_graph.business.token}"
+
+
+def test_it_sends_a_reply_with_the_quoted_wamid_as_context(stream, fake_graph):
+    earlier = _earlier(stream, fake_graph)
+    payload = _sent_payload(fake_graph, _text(stream, "Yes", reply_to=str(earlier.uuid)))
+    assert payload["context"] == {"message_id": earlier.wamid}
+    assert payload["text"] == {"body": "Yes", "preview_url": False}
+
+
+def test_it_sends_a_template_with_its_body_variables(stream, fake_graph):
+    [message] = _queue(
+        stream,
+        {
+            "type": "template",
+            "template": {
+                "name": "order_update",
+                "language": "en_US",
+                "variables": ["Anna", "#1001"],
+            },
+        },
+    )
+    assert _sent_payload(fake_graph, message)["template"] == {
+        "name": "order_update",
+        "language": {"code": "en_US"},
+        "components": [
+            {
+                "type": "body",
+                "parameters": [{"type": "text", "text": "Anna"}, {"type": "text", "text": "#1001"}],
+            }
+        ],
+    }
+
+
+def test_it_sends_a_template_without_variables_without_components(stream, fake_graph):
+    [message] = _queue(
+        stream, {"type": "template", "template": {"name": "hello_world", "language": "en_US"}}
+    )
+    assert _sent_payload(fake_graph, message)["template"] == {
+        "name": "hello_world",
+        "language": {"code": "en_US"},
+    }
+
+
+def test_it_sends_a_template_with_a_media_header_and_buttons(stream, fake_graph):
+    template = {
+        "name": "order_update",
+        "language": "en_US",
+        "variables": ["Anna", "#1001"],
+        "header": {"type": "document", "url": "https://example.com/invoice.pdf"},
+        "buttons": [
+            {"index": 0, "sub_type": "url", "parameter": "track/1001"},
+            {"index": 1, "sub_type": "quick_reply", "parameter": "STOP"},
+        ],
+    }
+    [message] = _queue(stream, {"type": "template", "template": template})
+    components = _sent_payload(fake_graph, message)["template"]["components"]
+    assert components == [
+        {
+            "type": "header",
+            "parameters": [
+                {"type": "document", "document": {"link": "https://example.com/invoice.pdf"}}
+            ],
+        },
+        {
+            "type": "body",
+            "parameters": [{"type": "text", "text": "Anna"}, {"type": "text", "text": "#1001"}],
+        },
+        {
+            "type": "button",
+            "sub_type": "url",
+            "index": "0",
+            "parameters": [{"type": "text", "text": "track/1001"}],
+        },
+        {
+            "type": "button",
+            "sub_type": "quick_reply",
+            "index": "1",
+            "parameters": [{"type": "payload", "payload": "STOP"}],
+        },
+    ]
+
+
+def test_it_sends_a_template_with_a_text_header(stream, fake_graph):
+    template = {
+        "name": "order_update",
+        "language": "en_US",
+        "variables": ["Anna", "#1001"],
+        "header": {"type": "text", "text": "Order #1001"},
+    }
+    [message] = _queue(stream, {"type": "template", "template": template})
+    components = _sent_payload(fake_graph, message)["template"]["components"]
+    assert components[0] == {
+        "type": "header",
+        "parameters": [{"type": "text", "text": "Order #1001"}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "media", "expected"),
+    [
+        (
+            "image",
+            {"url": "https://e.com/a.jpg", "caption": "Your parcel"},
+            {"link": "https://e.com/a.jpg", "caption": "Your parcel"},
+        ),
+        ("video", {"url": "https://e.com/a.mp4"}, {"link": "https://e.com/a.mp4"}),
+        ("audio", {"url": "https://e.com/a.ogg"}, {"link": "https://e.com/a.ogg"}),
+        (
+            "document",
+            {"url": "https://e.com/i.pdf", "caption": "Invoice", "filename": "invoice.pdf"},
+            {"link": "https://e.com/i.pdf", "caption": "Invoice", "filename": "invoice.pdf"},
+        ),
+    ],
+)
+def test_it_sends_media_by_link(stream, fake_graph, kind, media, expected):
+    [message] = _queue(stream, {"type": kind, "media": media})
+    payload = _sent_payload(fake_graph, message)
+    assert payload["type"] == kind
+    assert payload[kind] == expected
+    assert "context" not in payload
+
+
+def test_it_sends_media_in_reply_with_context(stream, fake_graph):
+    earlier = _earlier(stream, fake_graph)
+    [message] = _queue(
+        stream,
+        {"type": "image", "media": {"url": "https://e.com/a.jpg"}, "reply_to": str(earlier.uuid)},
+    )
+    assert _sent_payload(fake_graph, message)["context"] == {"message_id": earlier.wamid}
+
+
+def test_it_sends_a_location(stream, fake_graph):
+    location = {"latitude": 52.52, "longitude": 13.405, "name": "Shop", "address": "Berlin"}
+    [message] = _queue(stream, {"type": "location", "location": location})
+    assert _sent_payload(fake_graph, message)["location"] == location
+
+
+def test_it_leaves_out_a_locations_empty_name_and_address(stream, fake_graph):
+    [message] = _queue(stream, {"type": "location", "location": {"latitude": 1, "longitude": 2}})
+    assert _sent_payload(fake_graph, message)["location"] == {"latitude": 1.0, "longitude": 2.0}
+
+
+def test_it_sends_a_reaction_to_the_quoted_wamid(stream, fake_graph):
+    earlier = _earlier(stream, fake_graph)
+    [message] = _queue(
+        stream, {"type": "reaction", "reaction": {"message_uuid": str(earlier.uuid), "emoji": "👍"}}
+    )
+    payload = _sent_payload(fake_graph, message)
+    assert payload["reaction"] == {"message_id": earlier.wamid, "emoji": "👍"}
+    assert "context" not in payload
+
+
+# -- recording the outcome
+
+
+def test_it_records_the_message_sent_with_metas_wamid(stream, fake_graph):
+    message = _text(stream)
+    _send(message)
+    message = _reload(message)
+    assert message.status == Message.Status.SENT
+    assert message.wamid == fake_graph.sent[-1].wamid
+    assert message.sent_at is not None
+    assert message.attempts == 1
+    assert message.claim_id is None
+    assert message.claimed_until is None
+
+
+def test_it_records_a_sent_event(stream, fake_graph):
+    message = _text(stream)
+    _send(message)
+    assert list(message.events.values_list("status", flat=True)) == ["sent"]
+
+
+def test_it_sends_a_message_once_when_sending_runs_twice(stream, fake_graph):
+    message = _text(stream)
+    _send(message)
+    _send(message)
+    assert fake_graph.sent_count == 1
+    assert message.events.count() == 1
+
+
+def test_it_sends_a_batch_of_messages(stream, fake_graph):
+    messages = _queue(stream, *[{"type": "text", "message_content": f"#{n}"} for n in range(10)])
+    _send(*messages)
+    assert sorted(s.payload["text"]["body"] for s in fake_graph.sent) == sorted(
+        f"#{n}" for n in range(10)
+    )
+    assert set(Message.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_it_lets_only_one_of_two_overlapping_claims_take_a_message(stream):
+    message = _text(stream)
+    first = sending._claim([message.pk])
+    second = sending._claim([message.pk])
+    assert [m.pk for m in first] == [message.pk]
+    assert second == []
+
+
+def test_it_sends_nothing_while_another_worker_holds_the_claim(stream, fake_graph):
+    message = _text(stream)
+    sending._claim([message.pk])
+    _send(message)
+    assert fake_graph.sent_count == 0
+    assert _reload(message).status == Message.Status.QUEUED
+
+
+def test_it_takes_over_a_message_whose_claim_expired(stream, fake_graph):
+    message = _text(stream)
+    sending._claim([message.pk])
+    Message.objects.filter(pk=message.pk).update(
+        claimed_until=timezone.now() - timedelta(seconds=1)
+    )
+    _send(message)
+    assert fake_graph.sent_count == 1
+    assert _reload(message).status == Message.Status.SENT
+
+
+def test_it_does_not_send_a_message_before_it_is_due(stream, fake_graph):
+    message = _text(stream)
+    Message.objects.filter(pk=message.pk).update(
+        next_attempt_at=timezone.now() + timedelta(minutes=1)
+    )
+    _send(message)
+    assert fake_graph.sent_count == 0
+
+
+# -- retries
+
+
+RETRYABLE = [
+    graph.APP_RATE_LIMITED,
+    graph.WABA_RATE_LIMITED,
+    graph.THROUGHPUT_LIMITED,
+    graph.PAIR_RATE_LIMITED,
+    graph.UNKNOWN_ERROR,
+    graph.SERVICE_UNAVAILABLE,
+    graph.SERVER_UNAVAILABLE,
+    graph.BAD_GATEWAY,
+]
+RETRYABLE_IDS = ["4", "80007", "130429", "131056", "500-1", "500-2", "503", "502-plain"]
+
+
+@pytest.mark.parametrize("reply", RETRYABLE, ids=RETRYABLE_IDS)
+def test_it_keeps_a_message_queued_for_later_after_a_retryable_error(stream, fake_graph, reply):
+    message = _text(stream)
+    fake_graph.fail_next(reply, path="/messages")
+    before = timezone.now()
+    _send(message)
+    message = _reload(message)
+    assert message.status == Message.Status.QUEUED
+    assert message.attempts == 1
+    assert message.next_attempt_at > before
+    assert message.wamid is None
+    assert message.claim_id is None
+    assert fake_graph.sent_count == 0
+
+
+def test_it_records_the_failed_attempt_in_the_history(stream, fake_graph):
+    message = _text(stream)
+    fake_graph.fail_next(graph.WABA_RATE_LIMITED, path="/messages")
+    _send(message)
+    event = message.events.get()
+    assert event.status == "queued"
+    assert event.error_code == "80007"
+    assert event.note.startswith("Attempt 1 failed; retrying in")
+
+
+def test_it_retries_a_network_error(stream, settings):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    settings.WHATSAPP_GRAPH_URL = f"http://127.0.0.1:{closed}"
+    message = _text(stream)
+    _send(message)
+    message = _reload(message)
+    assert message.status == Message.Status.QUEUED
+    assert message.attempts == 1
+
+
+@pytest.mark.parametrize("reply", RETRYABLE, ids=RETRYABLE_IDS)
+def test_it_sends_a_message_on_a_later_run_after_a_retryable_error(
+    stream, fake_graph, settings, reply
+):
+    settings.SEND_RETRY_BASE_SECONDS = 0
+    message = _text(stream)
+    fake_graph.fail_next(reply, path="/messages")
+    _send(message)
+    _send(message)
+    message = _reload(message)
+    assert message.status == Message.Status.SENT
+    assert message.attempts == 2
+    assert message.wamid == fake_graph.sent[-1].wamid
+    assert fake_graph.sent_count == 1
+
+
+def test_it_backs_off_exponentially(stream, fake_graph, settings):
+    settings.SEND_RETRY_BASE_SECONDS = 10
+    message = _text(stream)
+    waits = []
+    for _ in range(3):
+        fake_graph.fail_next(graph.SERVICE_UNAVAILABLE, path="/messages")
+        _make_due(message)
+        started = timezone.now()
+        _send(message)
+        waits.append((_reload(message).next_attempt_at - started).total_seconds())
+    # 10, 20, 40 s, each with jitter of ±50 %.
+    assert 5 <= waits[0] <= 15.5
+    assert 10 <= waits[1] <= 30.5
+    assert 20 <= waits[2] <= 60.5
+
+
+def test_it_enqueues_a_near_retry_with_a_countdown(
+    stream, fake_graph, settings, publish, django_capture_on_commit_callbacks
+):
+    settings.SEND_RETRY_BASE_SECONDS = 2
+    message = _text(stream)
+    fake_graph.fail_next(graph.THROUGHPUT_LIMITED, path="/messages")
+    with django_capture_on_commit_callbacks(execute=True):
+        _send(message)
+    [call] = publish.call_args_list
+    assert call.kwargs["args"] == ([message.pk],)
+    assert 1 <= call.kwargs["countdown"] <= 3
+
+
+def test_it_gives_up_when_the_attempts_are_used_up(stream, fake_graph, settings):
+    settings.SEND_RETRY_BASE_SECONDS = 0
+    settings.SEND_MAX_ATTEMPTS = 2
+    message = _text(stream)
+    fake_graph.fail_next(graph.SERVICE_UNAVAILABLE, path="/messages", times=5)
+    _send(message)
+    _send(message)
+    message = _reload(message)
+    assert message.status == Message.Status.SENT_FAILED
+    assert message.attempts == 2
+    assert message.error_code == "2"
+    assert message.events.last().note == "Gave up after retries"
+    _send(message)
+    assert len([r for r in fake_graph.requests if r.path.endswith("/messages")]) == 2
+
+
+def test_it_forgets_an_earlier_attempts_error_once_sent(stream, fake_graph, settings):
+    settings.SEND_RETRY_BASE_SECONDS = 0
+    message = _text(stream)
+    fake_graph.fail_next(graph.WABA_RATE_LIMITED, path="/messages")
+    _send(message)
+    _send(message)
+    [answer] = sending.message_statuses(stream=stream, uuids=[str(message.uuid)])
+    assert answer["status"] == "sent"
+    assert answer["error"] is None
+
+
+# -- permanent errors
+
+
+PERMANENT = [
+    graph.UNDELIVERABLE,
+    graph.REENGAGEMENT,
+    graph.TEMPLATE_PARAM_MISMATCH,
+    graph.TEMPLATE_NOT_FOUND,
+    graph.INVALID_PARAMETER,
+]
+PERMANENT_IDS = ["131026", "131047", "132000", "132001", "100"]
+
+
+@pytest.mark.parametrize("reply", PERMANENT, ids=PERMANENT_IDS)
+def test_it_fails_a_message_meta_refuses_for_good(stream, fake_graph, reply):
+    message = _text(stream)
+    fake_graph.fail_next(reply, path="/messages")
+    _send(message)
+    message = _reload(message)
+    assert message.status == Message.Status.SENT_FAILED
+    assert message.error_code == str(reply.code)
+    assert message.error_message == reply.message
+    assert message.failed_at is not None
+
+
+@pytest.mark.parametrize("reply", PERMANENT, ids=PERMANENT_IDS)
+def test_it_never_retries_a_permanent_error(stream, fake_graph, settings, reply):
+    settings.SEND_RETRY_BASE_SECONDS = 0
+    message = _text(stream)
+    fake_graph.fail_next(reply, path="/messages")
+    _send(message)
+    _make_due(message)
+    _send(message)
+    assert sending.outbox_sweep() == 0
+    assert len([r for r in fake_graph.requests if r.path.endswith("/messages")]) == 1
+    assert _reload(message).attempts == 1
+
+
+def test_it_records_a_failed_event_with_metas_code(stream, fake_graph):
+    message = _text(stream)
+    fake_graph.fail_next(graph.UNDELIVERABLE, path="/messages")
+    _send(message)
+    event = message.events.get()
+    assert (event.status, event.error_code, event.note) == ("sent_failed", "131026", "Not retried")
+    assert event.error_message == graph.UNDELIVERABLE.message
+
+
+def test_it_shows_metas_error_in_the_status_api(stream, fake_graph):
+    message = _text(stream)
+    fake_graph.fail_next(graph.UNDELIVERABLE, path="/messages")
+    _send(message)
+    [answer] = sending.message_statuses(stream=stream, uuids=[str(message.uuid)])
+    assert answer["status"] == "sent_failed"
+    assert answer["error"] == {"code": "131026", "message": graph.UNDELIVERABLE.message}
+
+
+def test_it_fails_a_message_whose_token_meta_rejects(stream, fake_graph):
+    message = _text(stream)
+    fake_graph.business.token = "EAAGrotated-elsewhere"
+    _send(message)
+    message = _reload(message)
+    assert message.status == Message.Status.SENT_FAILED
+    assert message.error_code == "190"
+    assert _reload(message).attempts == 1
+
+
+def test_it_flags_the_streams_account_when_meta_rejects_the_token(stream, fake_graph):
+    fake_graph.business.token = "EAAGrotated-elsewhere"
+    _send(_text(stream))
+    assert WhatsAppAccount.objects.get(stream=stream).token_rejected_at is not None
+
+
+def test_it_tells_the_whatsapp_tab_that_the_token_must_be_updated(stream, fake_graph, owner_client):
+    fake_graph.business.token = "EAAGrotated-elsewhere"
+    _send(_text(stream))
+    page = owner_client.get(reverse("streams:tab", args=[stream.uid, "whatsapp"]))
+    assert "Meta refused this stream" in page.content.decode()
+
+
+def test_it_does_not_flag_the_account_for_other_errors(stream, fake_graph):
+    fake_graph.fail_next(graph.UNDELIVERABLE, path="/messages")
+    _send(_text(stream))
+    assert WhatsAppAccount.objects.get(stream=stream).token_rejected_at is None
+
+
+def test_it_fails_a_message_of_a_stream_without_whatsapp_settings(account, fake_graph):
+    stream = StreamFactory(account=account, name="Unfinished")
+    message = Message.objects.create(
+        stream=stream,
+        direction=Message.Direction.OUTBOUND,
+        sender_number=SENDER,
+        phone_number_id="109000000000001",
+        contact_number=RECIPIENT,
+        type="text",
+        payload={"body": "Hi", "preview_url": False},
+        status=Message.Status.QUEUED,
+    )
+    _send(message)
+    assert _reload(message).status == Message.Status.SENT_FAILED
+    assert fake_graph.sent_count == 0
+
+
+# -- the per-sender rate limit
+
+
+def _busiest_second(times: list[float]) -> int:
+    times = sorted(times)
+    return max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+
+
+def _drain(stream, timeout=20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while Message.objects.filter(status=Message.Status.QUEUED).exists():
+        assert time.monotonic() < deadline, "messages left queued"
+        ids = list(
+            Message.objects.filter(status=Message.Status.QUEUED).values_list("pk", flat=True)
+        )
+        sending.messages_send(message_ids=ids)
+        time.sleep(0.1)
+
+
+def test_it_never_sends_faster_than_the_senders_rate(stream, fake_graph):
+    Sender.objects.filter(whatsapp_account__stream=stream).update(messages_per_second=5)
+    _queue(stream, *[{"type": "text", "message_content": f"#{n}"} for n in range(15)])
+    _drain(stream)
+    assert fake_graph.sent_count == 15
+    assert _busiest_second([s.at for s in fake_graph.sent]) <= 5 + 1
+
+
+def test_it_spreads_a_burst_over_time_or_defers_it(stream, fake_graph):
+    Sender.objects.filter(whatsapp_account__stream=stream).update(messages_per_second=5)
+    messages = _queue(stream, *[{"type": "text", "message_content": f"#{n}"} for n in range(15)])
+    started = time.monotonic()
+    _send(*messages)
+    elapsed = time.monotonic() - started
+    deferred = Message.objects.filter(status=Message.Status.QUEUED)
+    assert elapsed >= 1.8 or deferred.exists()
+    assert fake_graph.sent_count + deferred.count() == 15
+    # Waiting for a slot is not a failed attempt.
+    assert set(deferred.values_list("attempts", flat=True)) <= {0}
+    assert all(m.next_attempt_at > timezone.now() for m in deferred)
+
+
+def test_it_sends_every_message_of_a_burst_exactly_once(stream, fake_graph):
+    Sender.objects.filter(whatsapp_account__stream=stream).update(messages_per_second=5)
+    _queue(stream, *[{"type": "text", "message_content": f"#{n}"} for n in range(15)])
+    _drain(stream)
+    bodies = [s.payload["text"]["body"] for s in fake_graph.sent]
+    assert sorted(bodies) == sorted(f"#{n}" for n in range(15))
+
+
+# -- the sweeper
+
+
+def _age(message, *, seconds, **fields) -> None:
+    Message.objects.filter(pk=message.pk).update(
+        next_attempt_at=timezone.now() - timedelta(seconds=seconds), **fields
+    )
+
+
+def _swept(publish) -> list[int]:
+    return [pk for call in publish.call_args_list for pk in call.kwargs["args"][0]]
+
+
+def test_it_sweeps_an_overdue_queued_message(
+    stream, settings, publish, django_capture_on_commit_callbacks
+):
+    settings.OUTBOX_SWEEP_AFTER_SECONDS = 60
+    message = _text(stream)
+    _age(message, seconds=61)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sending.outbox_sweep() == 1
+    assert _swept(publish) == [message.pk]
+
+
+def test_it_leaves_a_fresh_queued_message_to_its_own_task(
+    stream, settings, publish, django_capture_on_commit_callbacks
+):
+    settings.OUTBOX_SWEEP_AFTER_SECONDS = 60
+    message = _text(stream)
+    _age(message, seconds=30)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sending.outbox_sweep() == 0
+    publish.assert_not_called()
+
+
+def test_it_leaves_a_message_claimed_by_a_live_worker(
+    stream, settings, publish, django_capture_on_commit_callbacks
+):
+    settings.OUTBOX_SWEEP_AFTER_SECONDS = 60
+    message = _text(stream)
+    sending._claim([message.pk])
+    _age(message, seconds=600)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sending.outbox_sweep() == 0
+    publish.assert_not_called()
+
+
+def test_it_sweeps_a_message_whose_claim_expired(
+    stream, settings, publish, django_capture_on_commit_callbacks
+):
+    settings.OUTBOX_SWEEP_AFTER_SECONDS = 60
+    message = _text(stream)
+    sending._claim([message.pk])
+    _age(message, seconds=600, claimed_until=timezone.now() - timedelta(seconds=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sending.outbox_sweep() == 1
+    assert _swept(publish) == [message.pk]
+
+
+def test_it_does_not_sweep_sent_or_failed_messages(
+    stream, fake_graph, settings, publish, django_capture_on_commit_callbacks
+):
+    settings.OUTBOX_SWEEP_AFTER_SECONDS = 60
+    sent, failed = _text(stream), _text(stream)
+    _send(sent)
+    fake_graph.fail_next(graph.UNDELIVERABLE, path="/messages")
+    _send(failed)
+    _age(sent, seconds=600)
+    _age(failed, seconds=600)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sending.outbox_sweep() == 0
+    publish.assert_not_called()
+
+
+def test_it_does_not_sweep_the_same_message_twice_in_a_row(
+    stream, settings, publish, django_capture_on_commit_callbacks
+):
+    settings.OUTBOX_SWEEP_AFTER_SECONDS = 60
+    _age(_text(stream), seconds=61)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sending.outbox_sweep() == 1
+        assert sending.outbox_sweep() == 0
+
+
+def test_it_sweeps_in_chunks_of_100(stream, settings, publish, django_capture_on_commit_callbacks):
+    settings.OUTBOX_SWEEP_AFTER_SECONDS = 60
+    _queue(stream, *[{"type": "text", "message_content": f"#{n}"} for n in range(150)])
+    Message.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=61))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sending.outbox_sweep() == 150
+    assert [len(call.kwargs["args"][0]) for call in publish.call_args_list] == [100, 50]
+
+
+def test_it_sends_a_swept_message(stream, fake_graph, settings):
+    settings.OUTBOX_SWEEP_AFTER_SECONDS = 60
+    message = _text(stream)
+    _age(message, seconds=61)
+    sending.outbox_sweep()
+    _send(message)
+    assert _reload(message).status == Message.Status.SENT
+
+
+# -- demo streams
+
+
+def test_it_sends_a_demo_message_without_calling_whatsapp(demo_stream, fake_graph, demo_statuses):
+    [message] = _queue(demo_stream, {"type": "text", "message_content": "Hi"}, sender=DEMO_SENDER)
+    _send(message)
+    message = _reload(message)
+    assert message.status == Message.Status.SENT
+    assert message.wamid.startswith("wamid.DEMO")
+    assert fake_graph.requests == []
+
+
+def test_it_schedules_the_demo_statuses_of_a_sent_demo_message(demo_stream, demo_statuses):
+    [message] = _queue(demo_stream, {"type": "text", "message_content": "Hi"}, sender=DEMO_SENDER)
+    _send(message)
+    [call] = demo_statuses.call_args_list
+    assert call.args[0] == (_reload(message).wamid,)
+
+
+def test_it_delivers_then_reads_a_demo_message(demo_stream, demo_statuses):
+    [message] = _queue(demo_stream, {"type": "text", "message_content": "Hi"}, sender=DEMO_SENDER)
+    _send(message)
+    wamid = _reload(message).wamid
+    tasks.simulate_demo_statuses(wamid)
+    assert _reload(message).status == Message.Status.DELIVERED
+    assert demo_statuses.call_args_list[-1].args[0] == (wamid, 1)
+    tasks.simulate_demo_statuses(wamid, 1)
+    message = _reload(message)
+    assert message.status == Message.Status.READ
+    assert message.delivered_at is not None
+    assert message.read_at is not None
+    assert list(message.events.values_list("status", flat=True)) == ["sent", "delivered", "read"]
+
+
+def test_it_retries_a_demo_status_that_arrives_before_the_wamid_is_recorded(demo_stream):
+    with pytest.raises(Retry):
+        tasks.simulate_demo_statuses("wamid.DEMOnot-recorded-yet")
+
+
+def test_it_sends_every_demo_message_type(demo_stream, demo_statuses):
+    earlier_items = [{"type": "text", "message_content": "Hi"}]
+    [earlier] = _queue(demo_stream, *earlier_items, sender=DEMO_SENDER)
+    _send(earlier)
+    messages = _queue(
+        demo_stream,
+        {
+            "type": "template",
+            "template": {"name": "order_update", "language": "en_US", "variables": ["A", "B"]},
+        },
+        {"type": "image", "media": {"url": "https://e.com/a.jpg"}},
+        {"type": "location", "location": {"latitude": 1, "longitude": 2}},
+        {"type": "reaction", "reaction": {"message_uuid": str(earlier.uuid), "emoji": "👍"}},
+        sender=DEMO_SENDER,
+    )
+    _send(*messages)
+    assert set(Message.objects.values_list("status", flat=True)) == {"sent"}
+    assert MessageEvent.objects.filter(status="sent").count() == 5
+
+
+def test_it_records_the_messages_sent_even_when_another_of_the_batch_raises(stream, fake_graph):
+    good = _text(stream)
+    broken = _text(stream)
+    Message.objects.filter(pk=broken.pk).update(payload={})  # e.g. a row of an older version
+    _send(good, broken)
+    assert fake_graph.sent_count == 1
+    assert _reload(good).status == Message.Status.SENT

@@ -1,0 +1,1187 @@
+"""The send API's OpenAPI 3.1 document, and the public docs page rendered from it.
+
+``document`` builds the description of ``/api/whatsapp/send/`` and ``/api/messages_status/``
+from what ``streams.api_auth``, ``whatsapp.api``, ``whatsapp.outbound`` and
+``whatsapp.sending`` accept and answer (limits are taken from those modules, so they cannot
+differ). ``/api/docs`` renders the same dictionary as a page, and the tests check real
+responses against it and send its request examples to the real API.
+"""
+
+import json
+import re
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_safe
+
+from streams import tokens
+from whatsapp import api, outbound
+
+VERSION = "1.0.0"
+SEND_PATH = "/api/whatsapp/send/"
+STATUS_PATH = "/api/messages_status/"
+JSON = "application/json"
+
+# Example values that work on a Demo Sending stream: its sender and its templates
+# (whatsapp.demo). EXAMPLE_REPLY_TO stands for a message the stream received or sent.
+EXAMPLE_SENDER = "15550100100"
+EXAMPLE_RECIPIENT = "4915112345678"
+EXAMPLE_REPLY_TO = "3f6c2b9e-5d1a-4c8e-9b7f-2a4d6e8c0b1f"
+EXAMPLE_TASK_ID = "5b1f8c2e-7a4d-4e3b-9c61-0d2f8a7b3e94"
+EXAMPLE_UUIDS = (
+    "9d2c4e7a-1b3f-4a6d-8e5c-2f7b9a1c3d5e",
+    "c41a7e29-6d8b-4f02-a5e3-7b9d1c2e4f60",
+)
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+# What outbound._message_uuid reads as a uuid (any case, hyphens optional) within 36 characters.
+ANY_UUID_PATTERN = (
+    r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
+)
+URL_PATTERN = r"^https?://[^/?#\s]+"
+
+ERROR_CODES = {
+    "INVALID_RECIPIENT": "`recipient_phone` is not a phone number in international format: "
+    "7 to 15 digits, not starting with 0, optionally after a `+`.",
+    "UNKNOWN_SENDER": "`sender` is not one of the stream's sender numbers (digits only, "
+    "optionally after a `+`; see the stream's WhatsApp tab).",
+    "UNKNOWN_TEMPLATE": "There is no approved template with this `template.name` in this "
+    "`template.language` on the stream.",
+    "INVALID_MESSAGE": "Anything else about the message: a missing or wrong field, a value "
+    "too long or out of range, an unknown `type`, the wrong number of template variables, "
+    "or a `reply_to` / `reaction.message_uuid` that is not a message of this stream with a "
+    "WhatsApp id. `detail` says which.",
+}
+
+STATUSES = {
+    "queued": "Accepted, not yet handed to WhatsApp; also while a temporary failure is being "
+    "retried (`error` then shows the last failure).",
+    "sent": "WhatsApp accepted the message.",
+    "delivered": "WhatsApp delivered it to the recipient's phone.",
+    "read": "The recipient read it.",
+    "sent_failed": "WhatsApp refused it or reported a failure (or every retry failed); "
+    "`error` has WhatsApp's code and text when there is one. Not retried.",
+    "rejected": "Refused before sending. Reserved: a message the send API refuses is not "
+    "stored (its result carries the error code), so this is not answered today.",
+    "received": "Not one of your sends: a message the stream received (its `message_uuid` "
+    "came with the incoming-message webhook).",
+    "not_found": "No message with this uuid on this stream (unknown, another stream's, or "
+    "not a uuid).",
+}
+
+FORBIDDEN = {
+    "Not authenticated": "The `Authorization` header is missing, or is not a token of a "
+    "stream (deleted streams' and replaced tokens included).",
+    "IP address not allowed": "The stream's IP ACL is on and the request's address is not "
+    "in its allowed networks.",
+    "Stream is disabled": "The stream was disabled in the console.",
+    "Stream is not ready: finish its setup in the Streams API page": "The stream is still a draft.",
+    "This account does not have access to this stream type": "The account's access to "
+    "WhatsApp streams was withdrawn.",
+}
+
+
+def _message_example(internal_id: str, kind: str, **fields) -> dict:
+    return {
+        "internal_id": internal_id,
+        "sender": EXAMPLE_SENDER,
+        "recipient_phone": EXAMPLE_RECIPIENT,
+        "type": kind,
+        **fields,
+    }
+
+
+def _send_examples() -> dict:
+    examples = {
+        "batch": (
+            "A batch of three messages",
+            "A template to start a conversation, an image, and a text reply, in one request.",
+            [
+                _message_example(
+                    "ord-1001",
+                    "template",
+                    template={
+                        "name": "order_update",
+                        "language": "en_US",
+                        "variables": ["Anna", "#1001"],
+                    },
+                ),
+                _message_example(
+                    "ord-1002",
+                    "image",
+                    media={"url": "https://example.com/parcel.jpg", "caption": "Your parcel"},
+                ),
+                _message_example(
+                    "ord-1003",
+                    "text",
+                    message_content="Thanks, see you soon!",
+                    reply_to=EXAMPLE_REPLY_TO,
+                ),
+            ],
+        ),
+        "text": (
+            "Text",
+            "Free text, with link previews; only within 24 hours of the customer's last message.",
+            [
+                _message_example(
+                    "chat-2001",
+                    "text",
+                    message_content="Your table is booked: https://example.com/b/2001",
+                    preview_url=True,
+                )
+            ],
+        ),
+        "template": (
+            "Template",
+            "An approved template with its body variables; starts a conversation at any time.",
+            [
+                _message_example(
+                    "rem-3001",
+                    "template",
+                    template={
+                        "name": "appointment_reminder",
+                        "language": "de",
+                        "variables": ["Anna", "12.05.", "14:30"],
+                    },
+                )
+            ],
+        ),
+        "document": (
+            "Document",
+            "A file by link, with a caption and the file name the recipient sees.",
+            [
+                _message_example(
+                    "inv-4001",
+                    "document",
+                    media={
+                        "url": "https://example.com/invoices/4001.pdf",
+                        "caption": "Your invoice",
+                        "filename": "Invoice-4001.pdf",
+                    },
+                )
+            ],
+        ),
+        "video_audio": (
+            "Video and audio",
+            "Media by link; audio has no caption.",
+            [
+                _message_example(
+                    "vid-5001",
+                    "video",
+                    media={"url": "https://example.com/howto.mp4", "caption": "How to unpack"},
+                ),
+                _message_example(
+                    "aud-5002", "audio", media={"url": "https://example.com/greeting.ogg"}
+                ),
+            ],
+        ),
+        "location": (
+            "Location",
+            "A pin on the map, with an optional name and address.",
+            [
+                _message_example(
+                    "loc-6001",
+                    "location",
+                    location={
+                        "latitude": 52.520008,
+                        "longitude": 13.404954,
+                        "name": "TextPeak Store",
+                        "address": "Alexanderplatz 1, 10178 Berlin",
+                    },
+                )
+            ],
+        ),
+        "reaction": (
+            "Reaction",
+            "An emoji on an earlier message; an empty emoji removes the reaction.",
+            [
+                _message_example(
+                    "rea-7001",
+                    "reaction",
+                    reaction={"message_uuid": EXAMPLE_REPLY_TO, "emoji": "👍"},
+                )
+            ],
+        ),
+    }
+    return {
+        key: {"summary": summary, "description": description, "value": {"messages": messages}}
+        for key, (summary, description, messages) in examples.items()
+    }
+
+
+def _string(description: str, **rules) -> dict:
+    return {"type": "string", "description": description, **rules}
+
+
+def _reply_to() -> dict:
+    return _string(
+        "Quote an earlier message: the `message_uuid` of a message on this stream that has a "
+        "WhatsApp id, i.e. one it received (from the incoming-message webhook) or one it sent "
+        "that WhatsApp accepted. Otherwise `INVALID_MESSAGE`.",
+        maxLength=36,
+        pattern=ANY_UUID_PATTERN,
+    )
+
+
+def _message_schema(
+    kind: str, title: str, description: str, properties: dict, required: tuple = ()
+) -> dict:
+    return {
+        "title": title,
+        "type": "object",
+        "description": description,
+        "required": ["sender", "recipient_phone", "type", *required],
+        "properties": {
+            "internal_id": _string(
+                "Your id for the message, unique on the stream: a message whose `internal_id` "
+                "the stream already accepted is not sent again (see Idempotency). Optional; "
+                "empty means none.",
+                maxLength=outbound.INTERNAL_ID_MAX,
+                examples=["ord-1001"],
+            ),
+            "sender": _string(
+                "One of the stream's sender numbers, digits only (a leading `+` is allowed).",
+                pattern=r"^\+?[0-9]+$",
+                examples=[EXAMPLE_SENDER],
+            ),
+            "recipient_phone": _string(
+                "The recipient's WhatsApp number in international format (E.164): country "
+                "code and number, digits only, 7 to 15 digits, a leading `+` is allowed.",
+                pattern=r"^\+?[1-9][0-9]{6,14}$",
+                examples=[EXAMPLE_RECIPIENT],
+            ),
+            "type": {"type": "string", "const": kind, "description": "The message type."},
+            **properties,
+        },
+    }
+
+
+def _media_schema(kind: str, title: str, description: str) -> dict:
+    media = {
+        "url": _string(
+            "Where WhatsApp downloads the file from: a public http(s) URL.",
+            format="uri",
+            maxLength=2000,
+            pattern=URL_PATTERN,
+        )
+    }
+    if kind != "audio":
+        media["caption"] = _string("Text shown with the file.", maxLength=outbound.CAPTION_MAX)
+    if kind == "document":
+        media["filename"] = _string(
+            "The file name the recipient sees.", maxLength=outbound.FILENAME_MAX
+        )
+    return _message_schema(
+        kind,
+        title,
+        description,
+        {
+            "media": {
+                "type": "object",
+                "description": "The file, by link."
+                + (" Audio takes no caption (one is ignored)." if kind == "audio" else ""),
+                "required": ["url"],
+                "properties": media,
+            },
+            "reply_to": _reply_to(),
+        },
+        required=("media",),
+    )
+
+
+def _message_schemas() -> dict:
+    template_header = {
+        "type": "object",
+        "description": "Parameters of the template's header, if it has a variable or media one.",
+        "required": ["type"],
+        "properties": {
+            "type": {"type": "string", "enum": ["text", "image", "video", "document"]},
+            "text": _string(
+                "The header's text parameter. Required when `type` is `text`.",
+                minLength=1,
+                maxLength=60,
+            ),
+            "url": _string(
+                "The header's media, a public http(s) URL. Required when `type` is `image`, "
+                "`video` or `document`.",
+                format="uri",
+                maxLength=2000,
+                pattern=URL_PATTERN,
+            ),
+        },
+        "if": {"properties": {"type": {"const": "text"}}},
+        "then": {"required": ["text"]},
+        "else": {"required": ["url"]},
+    }
+    template_button = {
+        "type": "object",
+        "required": ["sub_type", "parameter"],
+        "properties": {
+            "index": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 9,
+                "description": "The button's position in the template; defaults to this "
+                "entry's position in `buttons`.",
+            },
+            "sub_type": {"type": "string", "enum": ["url", "quick_reply"]},
+            "parameter": _string(
+                "The URL suffix of a `url` button, or the payload of a `quick_reply` button.",
+                minLength=1,
+                maxLength=2000,
+            ),
+        },
+    }
+    return {
+        "TextMessage": _message_schema(
+            "text",
+            "Text message",
+            "Free text. WhatsApp delivers it only within 24 hours of the recipient's last "
+            "message; start conversations with a template.",
+            {
+                "message_content": _string("The text.", minLength=1, maxLength=outbound.TEXT_MAX),
+                "preview_url": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "Show a preview of the first link in the text.",
+                },
+                "reply_to": _reply_to(),
+            },
+            required=("message_content",),
+        ),
+        "TemplateMessage": _message_schema(
+            "template",
+            "Template message",
+            "An approved message template of the stream's WhatsApp Business Account.",
+            {
+                "template": {
+                    "type": "object",
+                    "required": ["name", "language"],
+                    "properties": {
+                        "name": _string("The template's name.", minLength=1, maxLength=512),
+                        "language": _string(
+                            "The template's language code, as in WhatsApp Manager "
+                            "(`en_US`, `de`, …).",
+                            minLength=1,
+                            maxLength=15,
+                        ),
+                        "variables": {
+                            "type": "array",
+                            "default": [],
+                            "description": "The body's variables `{{1}}`, `{{2}}`, … in "
+                            "order: exactly as many as the template has. Numbers are sent "
+                            "as text.",
+                            "items": {
+                                "type": ["string", "number"],
+                                "minLength": 1,
+                                "maxLength": outbound.VARIABLE_MAX,
+                            },
+                        },
+                        "header": template_header,
+                        "buttons": {
+                            "type": "array",
+                            "maxItems": 10,
+                            "description": "Parameters of the template's dynamic buttons.",
+                            "items": template_button,
+                        },
+                    },
+                },
+            },
+            required=("template",),
+        ),
+        "ImageMessage": _media_schema("image", "Image message", "An image by link."),
+        "VideoMessage": _media_schema("video", "Video message", "A video by link."),
+        "AudioMessage": _media_schema("audio", "Audio message", "An audio file by link."),
+        "DocumentMessage": _media_schema(
+            "document", "Document message", "A document (PDF, …) by link."
+        ),
+        "LocationMessage": _message_schema(
+            "location",
+            "Location message",
+            "A location pin.",
+            {
+                "location": {
+                    "type": "object",
+                    "required": ["latitude", "longitude"],
+                    "properties": {
+                        "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+                        "longitude": {"type": "number", "minimum": -180, "maximum": 180},
+                        "name": _string("The place's name.", maxLength=1000),
+                        "address": _string("The place's address.", maxLength=1000),
+                    },
+                },
+            },
+            required=("location",),
+        ),
+        "ReactionMessage": _message_schema(
+            "reaction",
+            "Reaction",
+            "An emoji reaction to a message of the conversation.",
+            {
+                "reaction": {
+                    "type": "object",
+                    "required": ["message_uuid"],
+                    "properties": {
+                        "message_uuid": _string(
+                            "The message reacted to: a message of this stream with a "
+                            "WhatsApp id, as for `reply_to`.",
+                            maxLength=36,
+                            pattern=ANY_UUID_PATTERN,
+                        ),
+                        "emoji": _string(
+                            "The emoji; empty (or left out) removes an earlier reaction.",
+                            maxLength=10,
+                            default="",
+                        ),
+                    },
+                },
+            },
+            required=("reaction",),
+        ),
+    }
+
+
+MESSAGE_TYPES = {
+    "text": "TextMessage",
+    "template": "TemplateMessage",
+    "image": "ImageMessage",
+    "video": "VideoMessage",
+    "audio": "AudioMessage",
+    "document": "DocumentMessage",
+    "location": "LocationMessage",
+    "reaction": "ReactionMessage",
+}
+
+
+def _schemas() -> dict:
+    messages = _message_schemas()
+    ref = "#/components/schemas/"
+    detail = {"type": "string", "description": "What is wrong, in words to show as they are."}
+    return {
+        **messages,
+        "Message": {
+            "description": "One message; `type` says which fields it takes.",
+            "oneOf": [{"$ref": ref + name} for name in MESSAGE_TYPES.values()],
+            "discriminator": {
+                "propertyName": "type",
+                "mapping": {kind: ref + name for kind, name in MESSAGE_TYPES.items()},
+            },
+        },
+        "SendRequest": {
+            "type": "object",
+            "required": ["messages"],
+            "properties": {
+                "messages": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": api.MAX_MESSAGES,
+                    "description": f"1 to {api.MAX_MESSAGES} messages, each accepted or "
+                    "refused on its own.",
+                    "items": {"$ref": ref + "Message"},
+                }
+            },
+        },
+        "AcceptedResult": {
+            "type": "object",
+            "description": "The message was accepted (stored `queued`), or its `internal_id` "
+            "was accepted before.",
+            "required": ["internal_id", "message_uuid", "error"],
+            "additionalProperties": False,
+            "properties": {
+                "internal_id": {
+                    "type": ["string", "null"],
+                    "description": "The message's `internal_id`; null if it had none.",
+                },
+                "message_uuid": {
+                    "type": "string",
+                    "format": "uuid",
+                    "pattern": UUID_PATTERN,
+                    "description": "TextPeak's id of the message: ask the status API with it.",
+                },
+                "error": {"type": "null"},
+            },
+        },
+        "RefusedResult": {
+            "type": "object",
+            "description": "The message was refused; nothing was stored or sent.",
+            "required": ["internal_id", "message_uuid", "error", "detail"],
+            "additionalProperties": False,
+            "properties": {
+                "internal_id": {
+                    "type": ["string", "null"],
+                    "description": "The message's `internal_id`; null if it had none, or if "
+                    "the message is not an object or its `internal_id` is itself invalid.",
+                },
+                "message_uuid": {"type": "null"},
+                "error": {
+                    "type": "string",
+                    "enum": list(ERROR_CODES),
+                    "x-enumDescriptions": dict(ERROR_CODES),
+                    "description": "Why the message was refused.",
+                },
+                "detail": detail,
+            },
+        },
+        "SendResponse": {
+            "type": "object",
+            "required": ["status", "task_id", "messages"],
+            "additionalProperties": False,
+            "properties": {
+                "status": {"type": "boolean", "const": True},
+                "task_id": {
+                    "type": "string",
+                    "format": "uuid",
+                    "pattern": UUID_PATTERN,
+                    "description": "The id of this request's batch.",
+                },
+                "messages": {
+                    "type": "array",
+                    "description": "One result per message, in the order of the request.",
+                    "items": {
+                        "oneOf": [
+                            {"$ref": ref + "AcceptedResult"},
+                            {"$ref": ref + "RefusedResult"},
+                        ]
+                    },
+                },
+            },
+        },
+        "StatusRequest": {
+            "type": "object",
+            "required": ["message_uuids"],
+            "properties": {
+                "message_uuids": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": api.MAX_MESSAGES,
+                    "description": f"1 to {api.MAX_MESSAGES} `message_uuid`s from send "
+                    "responses (strings; any letter case, hyphens optional).",
+                    "items": {"type": "string", "format": "uuid"},
+                }
+            },
+        },
+        "MessageError": {
+            "type": "object",
+            "required": ["code", "message"],
+            "additionalProperties": False,
+            "properties": {
+                "code": {
+                    "type": ["string", "null"],
+                    "description": "WhatsApp's error code, as text (e.g. `131026`); null when "
+                    "WhatsApp could not be reached.",
+                },
+                "message": _string("WhatsApp's error message, or what went wrong on the way."),
+            },
+        },
+        "MessageStatus": {
+            "type": "object",
+            "required": ["message_uuid", "status", "error", "updated_at"],
+            "additionalProperties": False,
+            "properties": {
+                "message_uuid": _string("The uuid as it was asked for."),
+                "status": {
+                    "type": "string",
+                    "enum": list(STATUSES),
+                    "x-enumDescriptions": dict(STATUSES),
+                },
+                "error": {
+                    "description": "The last error recorded for the message, if any.",
+                    "oneOf": [{"type": "null"}, {"$ref": ref + "MessageError"}],
+                },
+                "updated_at": {
+                    "type": ["string", "null"],
+                    "format": "date-time",
+                    "description": "When the message last changed (ISO 8601); null for "
+                    "`not_found`.",
+                },
+            },
+        },
+        "StatusResponse": {
+            "type": "object",
+            "required": ["status", "messages"],
+            "additionalProperties": False,
+            "properties": {
+                "status": {"type": "boolean", "const": True},
+                "messages": {
+                    "type": "array",
+                    "description": "One entry per uuid asked for, in the same order.",
+                    "items": {"$ref": ref + "MessageStatus"},
+                },
+            },
+        },
+        "Error": {
+            "type": "object",
+            "required": ["detail"],
+            "additionalProperties": False,
+            "properties": {"detail": detail},
+        },
+        "Forbidden": {
+            "type": "object",
+            "required": ["detail"],
+            "additionalProperties": False,
+            "properties": {
+                "detail": {
+                    "type": "string",
+                    "enum": list(FORBIDDEN),
+                    "x-enumDescriptions": dict(FORBIDDEN),
+                }
+            },
+        },
+    }
+
+
+def _json_content(schema: str, examples: dict) -> dict:
+    return {
+        JSON: {
+            "schema": {"$ref": f"#/components/schemas/{schema}"},
+            "examples": {
+                key: {
+                    "summary": summary,
+                    "value": value,
+                    **({"description": extra[0]} if extra else {}),
+                }
+                for key, (summary, value, *extra) in examples.items()
+            },
+        }
+    }
+
+
+def _common_responses(rate: int, max_bytes: int) -> dict:
+    return {
+        "403": {
+            "description": "The request was refused before it was read: no valid token, an "
+            "address outside the stream's IP ACL, or a stream that cannot send.",
+            "content": _json_content(
+                "Forbidden",
+                {
+                    re.sub(r"\W+", "_", detail.split(":")[0].lower()).strip("_"): (
+                        detail.split(":")[0],
+                        {"detail": detail},
+                        explanation,
+                    )
+                    for detail, explanation in FORBIDDEN.items()
+                },
+            ),
+        },
+        "405": {
+            "description": "Any method but `POST`, with a valid token (without one the "
+            "answer is 403).",
+            "headers": {
+                "Allow": {
+                    "description": "The allowed method.",
+                    "schema": {"type": "string", "const": "POST"},
+                }
+            },
+            "content": _json_content(
+                "Error", {"wrong_method": ("Not POST", {"detail": api.METHOD_NOT_ALLOWED})}
+            ),
+        },
+        "413": {
+            "description": f"The body is larger than {max_bytes} bytes: send fewer messages "
+            "per request.",
+            "content": _json_content(
+                "Error",
+                {
+                    "too_large": (
+                        "Body too large",
+                        {
+                            "detail": f"The body is larger than {max_bytes} bytes; send fewer "
+                            "messages per request."
+                        },
+                    ),
+                    "too_large_unsized": (
+                        "Body over the server's upload limit",
+                        {"detail": "The body is too large; send fewer messages per request."},
+                    ),
+                },
+            ),
+        },
+        "429": {
+            "description": f"The stream's request rate ({rate} requests per second) is "
+            "exceeded. Wait `Retry-After` seconds and send the same request again.",
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds to wait before the next request.",
+                    "schema": {"type": "integer", "minimum": 1},
+                    "example": 1,
+                }
+            },
+            "content": _json_content(
+                "Error",
+                {
+                    "rate": (
+                        "Too many requests",
+                        {
+                            "detail": f"Too many requests: this stream accepts {rate} "
+                            "requests per second"
+                        },
+                    )
+                },
+            ),
+        },
+    }
+
+
+def _bad_request(key: str, noun: str) -> dict:
+    n = api.MAX_MESSAGES
+    return {
+        "description": f"The body is not JSON, not an object, or has no `{key}` array of "
+        f"1 to {n} {noun}. Nothing was stored.",
+        "content": _json_content(
+            "Error",
+            {
+                "not_json": (
+                    "Malformed JSON",
+                    {
+                        "detail": "The body is not valid JSON: Expecting value: line 1 column 1 "
+                        "(char 0)."
+                    },
+                ),
+                "not_object": ("Not an object", {"detail": "The body must be a JSON object."}),
+                "no_array": (
+                    f"No {key} array",
+                    {"detail": f"The body must have a “{key}” array of {noun}."},
+                ),
+                "too_many": (
+                    f"More than {n}",
+                    {"detail": f"“{key}” holds {n + 1} {noun}; send 1 to {n} per request."},
+                ),
+            },
+        ),
+    }
+
+
+def _description(rate: int, max_bytes: int) -> str:
+    n = api.MAX_MESSAGES
+    return f"""\
+Send WhatsApp messages through a TextPeak stream and follow their delivery. JSON in, JSON out; \
+every endpoint is a `POST`.
+
+## Batches
+A send request carries 1 to {n} messages. Each one is checked on its own and either accepted \
+(it gets a `message_uuid`) or refused (an error code and a `detail`), in one `200` answer: a \
+refused message does not stop the others. Results come in the order of the request's \
+`messages`. Fields that are not described here are ignored. A body that is not JSON, not an \
+object or not this shape is refused as a whole with `400`; a body over {max_bytes} bytes \
+with `413`.
+
+## Idempotency
+Give each message an `internal_id`. If the stream already accepted a message with that \
+`internal_id` (in an earlier request, or earlier in the same one), the answer is that \
+message's `message_uuid` with no error, and nothing is stored or sent again, so a request \
+whose answer was lost can simply be sent again (the message's form is still checked \
+first). Refused messages are not stored: their \
+`internal_id` stays free.
+
+## Sending and statuses
+Accepted messages are `queued`, then sent by workers at each sender's WhatsApp rate \
+(80 messages per second unless set otherwise), with retries when WhatsApp is busy or \
+unreachable. Ask `{STATUS_PATH}` for their progress: `queued` → `sent` → `delivered` → \
+`read`, or `sent_failed` with WhatsApp's error.
+
+## Rate limits
+Each stream takes up to {rate} requests per second (bursts of {rate}). Above that the answer \
+is `429` with a `Retry-After` header in seconds; nothing was stored, send the same request \
+again after the wait. Batches are the way to send many messages quickly.
+
+## Demo Sending
+On a Demo Sending stream nothing reaches WhatsApp: messages go through the same checks and \
+workers, and `sent`, `delivered` and `read` follow a moment later. Its sender is \
+`{EXAMPLE_SENDER}` and its templates `order_update` (en_US, 2 variables), `hello_world` \
+(en_US, none) and `appointment_reminder` (de, 3 variables), as in the examples here.
+"""
+
+
+def document(request=None) -> dict:
+    """The OpenAPI 3.1 document of the stream APIs."""
+    rate = settings.STREAM_API_REQUESTS_PER_SECOND
+    max_bytes = settings.API_MAX_BODY_BYTES
+    common = _common_responses(rate, max_bytes)
+    send_examples = _send_examples()
+    status_examples = {
+        "statuses": {
+            "summary": "Three messages",
+            "value": {"message_uuids": [*EXAMPLE_UUIDS, "0b7f9f5e-3c1a-4a52-9c3e-6f1d2b8a4e10"]},
+        }
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "TextPeak Streams API",
+            "version": VERSION,
+            "summary": "Send WhatsApp messages through a TextPeak stream and follow them.",
+            "description": _description(rate, max_bytes),
+        },
+        "servers": [{"url": settings.SITE_URL}],
+        "security": [{"StreamToken": []}],
+        "tags": [{"name": "WhatsApp", "description": "WhatsApp streams."}],
+        "paths": {
+            SEND_PATH: {
+                "post": {
+                    "operationId": "sendMessages",
+                    "tags": ["WhatsApp"],
+                    "summary": "Send messages",
+                    "description": f"Accept 1 to {api.MAX_MESSAGES} messages of any type, "
+                    "each checked on its own: its fields and limits, the stream's senders "
+                    "and approved templates. A message that does not match its type's schema "
+                    "is not a `400`: it is refused in the `200` answer with an error code.",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            JSON: {
+                                "schema": {"$ref": "#/components/schemas/SendRequest"},
+                                "examples": send_examples,
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "Every message has a result: a `message_uuid`, "
+                            "or `message_uuid: null` with an `error` code and `detail`.",
+                            "content": _json_content(
+                                "SendResponse",
+                                {
+                                    "partial": (
+                                        "One message accepted, one refused",
+                                        {
+                                            "status": True,
+                                            "task_id": EXAMPLE_TASK_ID,
+                                            "messages": [
+                                                {
+                                                    "internal_id": "ord-1001",
+                                                    "message_uuid": EXAMPLE_UUIDS[0],
+                                                    "error": None,
+                                                },
+                                                {
+                                                    "internal_id": "ord-1004",
+                                                    "message_uuid": None,
+                                                    "error": "UNKNOWN_TEMPLATE",
+                                                    "detail": "There is no approved template "
+                                                    "order_updates in en_US on this stream.",
+                                                },
+                                            ],
+                                        },
+                                    ),
+                                    "form_refused": (
+                                        "A message with an invalid recipient",
+                                        {
+                                            "status": True,
+                                            "task_id": EXAMPLE_TASK_ID,
+                                            "messages": [
+                                                {
+                                                    "internal_id": "ord-1005",
+                                                    "message_uuid": None,
+                                                    "error": "INVALID_RECIPIENT",
+                                                    "detail": "recipient_phone must be a "
+                                                    "phone number in international format, "
+                                                    "digits only (for example "
+                                                    "4915112345678).",
+                                                },
+                                            ],
+                                        },
+                                    ),
+                                },
+                            ),
+                        },
+                        "400": _bad_request("messages", "messages"),
+                        **common,
+                    },
+                }
+            },
+            STATUS_PATH: {
+                "post": {
+                    "operationId": "messageStatuses",
+                    "tags": ["WhatsApp"],
+                    "summary": "Message statuses",
+                    "description": f"The current status of up to {api.MAX_MESSAGES} of the "
+                    "stream's messages. Uuids of other streams' messages, unknown ones and "
+                    "any other text come back as `not_found`.",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            JSON: {
+                                "schema": {"$ref": "#/components/schemas/StatusRequest"},
+                                "examples": status_examples,
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "One entry per uuid, in the order asked.",
+                            "content": _json_content(
+                                "StatusResponse",
+                                {
+                                    "statuses": (
+                                        "Read, failed and not found",
+                                        {
+                                            "status": True,
+                                            "messages": [
+                                                {
+                                                    "message_uuid": EXAMPLE_UUIDS[0],
+                                                    "status": "read",
+                                                    "error": None,
+                                                    "updated_at": "2025-05-12T14:31:07.412394"
+                                                    "+00:00",
+                                                },
+                                                {
+                                                    "message_uuid": EXAMPLE_UUIDS[1],
+                                                    "status": "sent_failed",
+                                                    "error": {
+                                                        "code": "131026",
+                                                        "message": "Message undeliverable",
+                                                    },
+                                                    "updated_at": "2025-05-12T14:30:59.001823"
+                                                    "+00:00",
+                                                },
+                                                {
+                                                    "message_uuid": "0b7f9f5e-3c1a-4a52-9c3e-"
+                                                    "6f1d2b8a4e10",
+                                                    "status": "not_found",
+                                                    "error": None,
+                                                    "updated_at": None,
+                                                },
+                                            ],
+                                        },
+                                    )
+                                },
+                            ),
+                        },
+                        "400": _bad_request("message_uuids", "message uuids"),
+                        **common,
+                    },
+                }
+            },
+        },
+        "components": {
+            "securitySchemes": {
+                "StreamToken": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "The stream's token (it starts with "
+                    f"`{tokens.PREFIX}`), shown once when the stream is created or its token "
+                    "regenerated in the console. Send it in the `Authorization` header as it "
+                    "is, or as `Bearer <token>`. No cookies, no CSRF token. If the stream's IP "
+                    "ACL is on, requests must also come from one of its allowed networks.",
+                }
+            },
+            "schemas": _schemas(),
+        },
+    }
+
+
+# The page: rendered from the document, so it says what the document says.
+
+
+def _inline(text: str) -> str:
+    html = escape(text)
+    html = re.sub(r"`([^`]+)`", r"<code>\1</code>", html)
+    return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", html)
+
+
+def _rich(text: str) -> str:
+    """The descriptions' Markdown subset: paragraphs and code spans."""
+    paragraphs = [" ".join(block.split()) for block in text.strip().split("\n\n")]
+    html = "".join(f"<p>{_inline(paragraph)}</p>" for paragraph in paragraphs if paragraph)
+    return mark_safe(html)  # noqa: S308 (every text went through escape())
+
+
+def _sections(text: str) -> list[dict]:
+    """The info description's intro and its ``## `` sections."""
+    intro, *rest = re.split(r"^## ", text, flags=re.MULTILINE)
+    sections = [{"title": "", "slug": "overview", "html": _rich(intro)}]
+    for block in rest:
+        title, _, body = block.partition("\n")
+        slug = re.sub(r"\W+", "-", title.strip().lower()).strip("-")
+        sections.append({"title": title.strip(), "slug": slug, "html": _rich(body)})
+    return sections
+
+
+def _resolve(doc: dict, schema: dict) -> dict:
+    while "$ref" in schema:
+        node = doc
+        for part in schema["$ref"].removeprefix("#/").split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        schema = node
+    return schema
+
+
+def _type_label(doc: dict, schema: dict) -> str:
+    schema = _resolve(doc, schema)
+    if "const" in schema:
+        return json.dumps(schema["const"])
+    if "oneOf" in schema:
+        return " or ".join(dict.fromkeys(_type_label(doc, option) for option in schema["oneOf"]))
+    kinds = schema.get("type", "object")
+    label = " or ".join(kinds) if isinstance(kinds, list) else kinds
+    if label == "array":
+        label = f"array of {_type_label(doc, schema.get('items', {}))}"
+    return label
+
+
+def _rules(schema: dict) -> list[str]:
+    rules = []
+    low, high = schema.get("minLength"), schema.get("maxLength")
+    if high is not None:
+        rules.append(f"{low} to {high} characters" if low else f"up to {high} characters")
+    elif low:
+        rules.append(f"at least {low} character")
+    if "minimum" in schema or "maximum" in schema:
+        rules.append(f"from {schema.get('minimum', '…')} to {schema.get('maximum', '…')}")
+    if "minItems" in schema or "maxItems" in schema:
+        rules.append(f"{schema.get('minItems', 0)} to {schema.get('maxItems', '…')} items")
+    if "enum" in schema:
+        rules.append("one of " + ", ".join(json.dumps(value) for value in schema["enum"]))
+    if "pattern" in schema:
+        rules.append(f"matches {schema['pattern']}")
+    if "format" in schema:
+        rules.append(f"format: {schema['format']}")
+    if "default" in schema:
+        rules.append(f"default {json.dumps(schema['default'], ensure_ascii=False)}")
+    return rules
+
+
+def _field_rows(doc: dict, schema: dict, prefix: str = "") -> list[dict]:
+    """One row per field of an object schema; nested objects and arrays of objects are
+    flattened into dotted names (``template.buttons[].index``)."""
+    schema = _resolve(doc, schema)
+    required = dict.fromkeys(schema.get("required", []), "yes")
+    if "if" in schema:
+        condition = ", ".join(
+            f"{name} is {json.dumps(value['const'])}"
+            for name, value in schema["if"]["properties"].items()
+        )
+        required |= dict.fromkeys(schema["then"].get("required", []), f"if {condition}")
+        required |= dict.fromkeys(schema["else"].get("required", []), "otherwise")
+    rows = []
+    for name, prop in schema.get("properties", {}).items():
+        prop = _resolve(doc, prop)
+        items = _resolve(doc, prop.get("items", {}))
+        nested = "properties" in items
+        rows.append(
+            {
+                "name": prefix + name,
+                "type": _type_label(doc, prop),
+                "required": required.get(name, "no"),
+                "rules": _rules(prop) + ([] if nested else _rules(items)),
+                "description": _rich(prop.get("description", "")),
+            }
+        )
+        if "properties" in prop:
+            rows += _field_rows(doc, prop, f"{prefix}{name}.")
+        elif nested:
+            rows += _field_rows(doc, items, f"{prefix}{name}[].")
+    return rows
+
+
+def _pretty(value) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def _enum_table(schema: dict) -> list[dict]:
+    return [
+        {"value": value, "html": _rich(text)}
+        for value, text in schema["x-enumDescriptions"].items()
+    ]
+
+
+def _operation(doc: dict, path: str, method: str, operation: dict) -> dict:
+    body = operation["requestBody"]["content"][JSON]
+    request_schema = _resolve(doc, body["schema"])
+    types = []
+    for name, prop in request_schema["properties"].items():
+        for option in _resolve(doc, prop.get("items", {})).get("oneOf", []):
+            message = _resolve(doc, option)
+            types.append(
+                {
+                    "name": message["properties"]["type"]["const"],
+                    "title": message["title"],
+                    "description": _rich(message["description"]),
+                    "fields": _field_rows(doc, message, f"{name}[]."),
+                }
+            )
+    responses = []
+    for status, response in operation["responses"].items():
+        content = response.get("content", {}).get(JSON, {})
+        responses.append(
+            {
+                "status": status,
+                "description": _rich(response["description"]),
+                "headers": [
+                    {"name": header, "html": _rich(value.get("description", ""))}
+                    for header, value in response.get("headers", {}).items()
+                ],
+                "examples": [
+                    {"summary": example["summary"], "json": _pretty(example["value"])}
+                    for example in content.get("examples", {}).values()
+                ],
+            }
+        )
+    # The fields every type has are shown once, before the types.
+    common = []
+    if types:
+        names = set.intersection(*({row["name"] for row in t["fields"]} for t in types))
+        common = [row for row in types[0]["fields"] if row["name"] in names]
+        for row in common:
+            if row["name"].endswith(".type") or row["name"].endswith("].type"):
+                kinds = ", ".join(json.dumps(t["name"]) for t in types)
+                row |= {"type": "string", "rules": [f"one of {kinds}"]}
+        for t in types:
+            t["fields"] = [row for row in t["fields"] if row["name"] not in names]
+    return {
+        "id": operation["operationId"],
+        "method": method.upper(),
+        "common_fields": common,
+        "path": path,
+        "url": doc["servers"][0]["url"] + path,
+        "summary": operation["summary"],
+        "description": _rich(operation["description"]),
+        "fields": _field_rows(doc, request_schema),
+        "types": types,
+        "examples": [
+            {
+                "summary": example["summary"],
+                "description": example.get("description", ""),
+                "json": _pretty(example["value"]),
+            }
+            for example in body.get("examples", {}).values()
+        ],
+        "responses": responses,
+    }
+
+
+def docs_context(doc: dict) -> dict:
+    """What ``whatsapp/api_docs.html`` shows, all of it read from the document."""
+    schemas = doc["components"]["schemas"]
+    security = doc["components"]["securitySchemes"]["StreamToken"]
+    return {
+        "info": doc["info"],
+        "sections": _sections(doc["info"]["description"]),
+        "auth": {"header": security["name"], "html": _rich(security["description"])},
+        "operations": [
+            _operation(doc, path, method, operation)
+            for path, item in doc["paths"].items()
+            for method, operation in item.items()
+        ],
+        "error_codes": _enum_table(schemas["RefusedResult"]["properties"]["error"]),
+        "statuses": _enum_table(schemas["MessageStatus"]["properties"]["status"]),
+        "forbidden": _enum_table(schemas["Forbidden"]["properties"]["detail"]),
+        "server": doc["servers"][0]["url"],
+    }
+
+
+@login_not_required
+@require_safe
+def openapi_json(request):
+    """GET /api/openapi.json: the OpenAPI document."""
+    return JsonResponse(document(request), json_dumps_params={"ensure_ascii": False})
+
+
+@login_not_required
+@require_safe
+def api_docs(request):
+    """GET /api/docs: the document as a page."""
+    return render(request, "whatsapp/api_docs.html", docs_context(document(request)))
