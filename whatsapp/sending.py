@@ -440,9 +440,7 @@ def outbox_sweep() -> int:
             .filter(status=Message.Status.QUEUED)
             # Fresh messages are given time to arrive through the broker; retries further away
             # than a countdown are due as soon as their time comes.
-            .filter(
-                Q(next_attempt_at__lte=overdue) | Q(attempts__gt=0, next_attempt_at__lte=now)
-            )
+            .filter(Q(next_attempt_at__lte=overdue) | Q(attempts__gt=0, next_attempt_at__lte=now))
             .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
             .order_by("next_attempt_at")
             .values_list("id", flat=True)[: settings.OUTBOX_SWEEP_LIMIT]
