@@ -1,7 +1,10 @@
 import json
 import secrets
+import uuid
 
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 
 from streams.models import Stream
 from textpeak.lib import crypto
@@ -24,7 +27,16 @@ class WebhookEndpoint(models.Model):
     url = models.URLField("URL", max_length=2000)
     headers_encrypted = models.TextField(blank=True, editable=False)
     signing_secret_encrypted = models.TextField(editable=False)
+    send_statuses = models.BooleanField(
+        "Send delivery statuses",
+        default=False,
+        help_text="Also forward sent, delivered, read and failed statuses of your messages.",
+    )
     enabled = models.BooleanField(default=True)
+    # Endpoints failing without a single success for days are disabled (see deliveries).
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -44,3 +56,60 @@ class WebhookEndpoint(models.Model):
 
     def rotate_signing_secret(self) -> None:
         self.signing_secret_encrypted = crypto.encrypt(_signing_secret())
+
+
+class Delivery(models.Model):
+    """One event to deliver to an endpoint, with its retries: a row first, a task second."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Delivered"
+        FAILED = "failed", "Failed"
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    # The X-TextPeak-Delivery header: the receiver's key for deduplication.
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    event = models.CharField(max_length=40)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claim_id = models.UUIDField(null=True, blank=True, db_index=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        indexes = [
+            models.Index(fields=["endpoint", "-created_at"]),
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="pending"),
+                name="delivery_due_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.event} {self.uid}"
+
+
+class DeliveryAttempt(models.Model):
+    """One HTTP request of a delivery: what was sent (secrets masked) and what came back."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts_log")
+    started_at = models.DateTimeField(default=timezone.now)
+    duration_ms = models.PositiveIntegerField(default=0)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_excerpt = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    request = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+
+    def __str__(self):
+        return f"{self.delivery_id} {self.status_code or self.error}"

@@ -37,6 +37,8 @@ class WhatsAppAccount(models.Model):
     refreshed_at = models.DateTimeField(null=True, blank=True)
     callback_registered_at = models.DateTimeField(null=True, blank=True)
     callback_error = models.TextField(blank=True)
+    # Demo streams: answer each message sent with a simulated reply from the recipient.
+    demo_replies = models.BooleanField("Simulate replies", default=False)
 
     class Meta:
         verbose_name = "WhatsApp account"
@@ -166,7 +168,14 @@ class Message(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
     )
     status = models.CharField(max_length=12, choices=Status.choices)
-    wamid = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    # WhatsApp's id of the message. Unique for outbound messages (statuses find them by it);
+    # inbound ones are deduplicated on ``event_key`` instead, since a reaction and its removal
+    # can carry the same id.
+    wamid = models.CharField(max_length=200, null=True, blank=True, db_index=True)
+    event_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    contact_name = models.CharField(max_length=200, blank=True)
+    # The business-scoped user id Meta sends when a user hides their phone number.
+    contact_user_id = models.CharField(max_length=100, blank=True)
     error_code = models.CharField(max_length=20, blank=True)
     error_message = models.TextField(blank=True)
     # Sending: a queued message is due at ``next_attempt_at``; a worker that claims it holds it
@@ -197,7 +206,12 @@ class Message(models.Model):
                 fields=["stream", "internal_id"],
                 condition=~Q(internal_id=""),
                 name="message_internal_id_unique_per_stream",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["wamid"],
+                condition=Q(direction="outbound", wamid__isnull=False),
+                name="message_outbound_wamid_unique",
+            ),
         ]
 
     def __str__(self):
@@ -221,3 +235,21 @@ class MessageEvent(models.Model):
 
     def __str__(self):
         return f"{self.message_id} {self.status}"
+
+
+class PendingStatus(models.Model):
+    """A status Meta reported for a wamid not recorded yet (the worker that sent the message
+    has not written its outcome): kept and applied when the message's wamid appears."""
+
+    wamid = models.CharField(max_length=200, db_index=True)
+    status = models.CharField(max_length=12, choices=Message.Status.choices)
+    occurred_at = models.DateTimeField()
+    error_code = models.CharField(max_length=20, blank=True)
+    error_message = models.TextField(blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "pending statuses"
+
+    def __str__(self):
+        return f"{self.wamid} {self.status}"

@@ -40,7 +40,11 @@ def _moves_forward(current: str, new: str) -> bool:
 @transaction.atomic
 def status_apply(update: StatusUpdate) -> bool:
     """Apply a status to the message with the wamid; False if unknown or not a step forward."""
-    message = Message.objects.select_for_update().filter(wamid=update.wamid).first()
+    message = (
+        Message.objects.select_for_update()
+        .filter(wamid=update.wamid, direction=Message.Direction.OUTBOUND)
+        .first()
+    )
     if message is None or not _moves_forward(message.status, update.status):
         return False
     message.status = update.status
