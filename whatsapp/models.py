@@ -172,7 +172,7 @@ class Message(models.Model):
     # inbound ones are deduplicated on ``event_key`` instead, since a reaction and its removal
     # can carry the same id.
     wamid = models.CharField(max_length=200, null=True, blank=True, db_index=True)
-    event_key = models.CharField(max_length=64, null=True, blank=True, unique=True)  # noqa: DJ001 (NULL for outbound rows, unique for inbound ones)
+    event_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     contact_name = models.CharField(max_length=200, blank=True)
     # The business-scoped user id Meta sends when a user hides their phone number.
     contact_user_id = models.CharField(max_length=100, blank=True)
