@@ -170,9 +170,9 @@ class Message(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices)
     # WhatsApp's id of the message. Unique for outbound messages (statuses find them by it);
     # inbound ones are deduplicated on ``event_key`` instead, since a reaction and its removal
-    # can carry the same id.
-    wamid = models.CharField(max_length=200, null=True, blank=True, db_index=True)
-    event_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # can carry the same id. Both are NULL, not "", where absent, so uniqueness ignores them.
+    wamid = models.CharField(max_length=200, null=True, blank=True, db_index=True)  # noqa: DJ001
+    event_key = models.CharField(max_length=64, null=True, blank=True, unique=True)  # noqa: DJ001
     contact_name = models.CharField(max_length=200, blank=True)
     # The business-scoped user id Meta sends when a user hides their phone number.
     contact_user_id = models.CharField(max_length=100, blank=True)
