@@ -172,7 +172,7 @@ class Message(models.Model):
     # inbound ones are deduplicated on ``event_key`` instead, since a reaction and its removal
     # can carry the same id. Both are NULL, not "", where absent, so uniqueness ignores them.
     wamid = models.CharField(max_length=200, null=True, blank=True, db_index=True)  # noqa: DJ001
-    event_key = models.CharField(max_length=64, null=True, blank=True, unique=True)  # noqa: DJ001
+    event_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     contact_name = models.CharField(max_length=200, blank=True)
     # The business-scoped user id Meta sends when a user hides their phone number.
     contact_user_id = models.CharField(max_length=100, blank=True)
