@@ -4,8 +4,9 @@ Redis holds the buckets when ``REDIS_URL`` is set; the embedded setup (``make ru
 Redis) keeps them in files under ``var/ratelimit/`` behind an exclusive file lock, so the web,
 worker and beat processes still share one limit. An in-memory bucket would not be shared.
 
-``reserve`` hands out the next free slot of a key: with ``burst`` 1 the slots are exactly
-``1 / rate`` seconds apart, so "80 per second" is never exceeded in any second.
+``reserve`` hands out the next free slots of a key: with ``burst`` 1 the slots are exactly
+``1 / rate`` seconds apart, so "80 per second" is never exceeded in any second. Reserving
+``count`` slots at once costs one round trip: slot ``i`` is ``wait + i / rate`` away.
 """
 
 import fcntl
@@ -27,13 +28,14 @@ local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local interval = tonumber(ARGV[1])
 local tolerance = tonumber(ARGV[2])
 local max_wait = tonumber(ARGV[3])
+local count = tonumber(ARGV[4])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
 local wait = tat - tolerance - now
 if wait < 0 then wait = 0 end
 if wait > max_wait then return {0, tostring(wait)} end
-local ttl = math.ceil((tat + interval - now) * 1000) + 1000
-redis.call('SET', KEYS[1], tostring(tat + interval), 'PX', ttl)
+local ttl = math.ceil((tat + interval * count - now) * 1000) + 1000
+redis.call('SET', KEYS[1], tostring(tat + interval * count), 'PX', ttl)
 return {1, tostring(wait)}
 """
 
@@ -45,14 +47,16 @@ class Slot:
     wait: float
 
 
-def reserve(key: str, *, rate: float, burst: int = 1, max_wait: float = 0.0) -> Slot:
-    """Reserve the next slot of ``key`` (``rate`` per second, ``burst`` at once), unless the
-    wait for it would exceed ``max_wait``, in which case nothing is reserved."""
+def reserve(
+    key: str, *, rate: float, burst: int = 1, max_wait: float = 0.0, count: int = 1
+) -> Slot:
+    """Reserve the next ``count`` slots of ``key`` (``rate`` per second, ``burst`` at once),
+    unless the wait for the first would exceed ``max_wait``: then nothing is reserved."""
     interval = 1.0 / rate
     tolerance = (burst - 1) * interval
     if settings.REDIS_URL:
-        return _reserve_redis(key, interval, tolerance, max_wait)
-    return _reserve_file(key, interval, tolerance, max_wait)
+        return _reserve_redis(key, interval, tolerance, max_wait, count)
+    return _reserve_file(key, interval, tolerance, max_wait, count)
 
 
 @lru_cache(maxsize=1)
@@ -65,10 +69,12 @@ def _script(url: str):
     return _redis(url).register_script(_GCRA)
 
 
-def _reserve_redis(key: str, interval: float, tolerance: float, max_wait: float) -> Slot:
+def _reserve_redis(
+    key: str, interval: float, tolerance: float, max_wait: float, count: int
+) -> Slot:
     try:
         granted, wait = _script(settings.REDIS_URL)(
-            keys=[f"textpeak:rate:{key}"], args=[interval, tolerance, max_wait]
+            keys=[f"textpeak:rate:{key}"], args=[interval, tolerance, max_wait, count]
         )
     except redis.RedisError:
         # Refusing all traffic because the limiter is unreachable would be worse than a
@@ -78,7 +84,7 @@ def _reserve_redis(key: str, interval: float, tolerance: float, max_wait: float)
     return Slot(granted=bool(granted), wait=float(wait))
 
 
-def _reserve_file(key: str, interval: float, tolerance: float, max_wait: float) -> Slot:
+def _reserve_file(key: str, interval: float, tolerance: float, max_wait: float, count: int) -> Slot:
     folder = Path(settings.VAR_DIR) / "ratelimit"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / hashlib.sha256(key.encode()).hexdigest()[:32]
@@ -93,5 +99,5 @@ def _reserve_file(key: str, interval: float, tolerance: float, max_wait: float) 
             return Slot(granted=False, wait=wait)
         bucket.seek(0)
         bucket.truncate()
-        bucket.write(repr(tat + interval))
+        bucket.write(repr(tat + interval * count))
         return Slot(granted=True, wait=wait)

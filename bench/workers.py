@@ -1,0 +1,122 @@
+"""How fast the sending workers drain a backlog, and that they keep to a sender's rate limit.
+
+    python bench/workers.py [--messages 20000] [--concurrency 2] [--limited 800]
+
+On PostgreSQL and Redis (see bench/setup.py), with the fake Graph API answering every send
+after 50 ms: queues ``--messages`` messages for one sender whose limit is 1,000/s, starts
+Celery workers as docker-compose.yml does, and reports messages/s until none is queued.
+Then queues ``--limited`` more with the limit at 80/s and reports the most sends the fake
+saw in any one second. Both phases check that nothing is left queued and nothing was sent
+twice.
+"""
+
+import argparse
+import time
+from collections import Counter
+
+import setup
+
+
+def _queue(stream, count: int, label: str) -> list[int]:
+    from whatsapp.models import Message
+
+    sender = stream.whatsapp.senders.get()
+    rows = [
+        Message(
+            stream=stream,
+            direction=Message.Direction.OUTBOUND,
+            sender_number=sender.number,
+            phone_number_id=sender.phone_number_id,
+            contact_number="4915112345678",
+            type="text",
+            payload={"body": f"{label}-{n}", "preview_url": False},
+            status=Message.Status.QUEUED,
+        )
+        for n in range(count)
+    ]
+    return [row.pk for row in Message.objects.bulk_create(rows, batch_size=2000)]
+
+
+def _drain(stream, ids: list[int], fake, label: str) -> float:
+    from whatsapp.models import Message
+    from whatsapp.sending import BATCH_SIZE
+    from whatsapp.tasks import send_messages
+
+    started = time.monotonic()
+    for start in range(0, len(ids), BATCH_SIZE):
+        send_messages.delay(ids[start : start + BATCH_SIZE])
+    queued = Message.objects.filter(pk__in=ids, status=Message.Status.QUEUED)
+    while queued.exists() and time.monotonic() - started < 600:
+        time.sleep(0.2)
+    elapsed = time.monotonic() - started
+    bodies = Counter(
+        s.payload["text"]["body"] for s in fake.sent if s.payload["text"]["body"].startswith(label)
+    )
+    left = queued.count()
+    twice = sum(1 for n in bodies.values() if n > 1)
+    sent = Message.objects.filter(pk__in=ids, status=Message.Status.SENT).count()
+    print(
+        f"  {label}: {len(ids):,} messages in {elapsed:.1f} s = {len(ids) / elapsed:,.0f} messages/s; "
+        f"sent {sent:,}, left queued {left}, sent twice {twice}"
+    )
+    return elapsed
+
+
+def _busiest_second(fake, label: str) -> int:
+    times = sorted(s.at for s in fake.sent if s.payload["text"]["body"].startswith(label))
+    busiest, first = 0, 0
+    for last, at in enumerate(times):
+        while at - times[first] >= 1.0:
+            first += 1
+        busiest = max(busiest, last - first + 1)
+    return busiest
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--limited", type=int, default=800)
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--pool", default="prefork")
+    parser.add_argument("--latency", type=float, default=0.05)
+    args = parser.parse_args()
+
+    from whatsapp.fake_graph import FakeGraph
+
+    fake = FakeGraph(record_requests=False).start()
+    fake.send_latency = args.latency
+    setup.ENV["WHATSAPP_GRAPH_URL"] = fake.url
+    setup.django_setup()
+    stream, _ = setup.ready_stream(name="workers bench", business=fake.add_business())
+    workers = setup.start(
+        [
+            str(setup.ROOT / ".venv/bin/celery"),
+            "-A",
+            "textpeak",
+            "worker",
+            "--loglevel=WARNING",
+            f"--pool={args.pool}",
+            f"--concurrency={args.concurrency}",
+        ]
+    )
+    try:
+        time.sleep(4)  # the workers connect to the broker
+        print(
+            f"Celery {args.pool} pool, concurrency {args.concurrency}; fake Graph API "
+            f"answering sends after {args.latency * 1000:.0f} ms; PostgreSQL + Redis"
+        )
+        stream.whatsapp.senders.update(messages_per_second=1000)
+        _drain(stream, _queue(stream, args.messages, "fast"), fake, "fast")
+        stream.whatsapp.senders.update(messages_per_second=80)
+        time.sleep(11)  # the catalogue and the limiter forget the old rate
+        _drain(stream, _queue(stream, args.limited, "limited"), fake, "limited")
+        print(
+            f"  limited to 80/s: at most {_busiest_second(fake, 'limited')} sends in any one second"
+        )
+    finally:
+        setup.stop(workers)
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()
