@@ -55,8 +55,9 @@ def _drain(stream, ids: list[int], fake, label: str) -> float:
     left = queued.count()
     twice = sum(1 for n in bodies.values() if n > 1)
     sent = Message.objects.filter(pk__in=ids, status=Message.Status.SENT).count()
+    rate = len(ids) / elapsed
     print(
-        f"  {label}: {len(ids):,} messages in {elapsed:.1f} s = {len(ids) / elapsed:,.0f} messages/s; "
+        f"  {label}: {len(ids):,} messages in {elapsed:.1f} s = {rate:,.0f} messages/s; "
         f"sent {sent:,}, left queued {left}, sent twice {twice}"
     )
     return elapsed

@@ -196,6 +196,27 @@ OUTBOX_SWEEP_AFTER_SECONDS = env_int("OUTBOX_SWEEP_AFTER_SECONDS", 120)
 OUTBOX_SWEEP_LIMIT = 10_000
 DEMO_STATUS_DELAY_SECONDS = 1.0
 
+# Customer webhook deliveries (webhooks.deliveries, webhooks.transport).
+DELIVERY_THREADS = env_int("DELIVERY_THREADS", 32)  # concurrent webhook requests per worker task
+# One webhook request, from connecting to the last byte read.
+DELIVERY_TIMEOUT_SECONDS = env_int("DELIVERY_TIMEOUT_SECONDS", 10)
+# Seconds from a failed attempt to the next, one per retry (comma-separated), ±20 % jitter;
+# after the last the delivery is failed. 10 s … 8 h, about 24 hours in all, 12 attempts.
+DELIVERY_RETRY_SCHEDULE = tuple(
+    float(seconds)
+    for seconds in env_list(
+        "DELIVERY_RETRY_SCHEDULE",
+        ["10", "30", "60", "300", "900", "1800", "3600", "7200", "14400", "28800", "28800"],
+    )
+)
+DELIVERY_CLAIM_SECONDS = env_int("DELIVERY_CLAIM_SECONDS", 180)  # a dead worker's deliveries wait
+# The sweeper re-enqueues pending deliveries due this long ago and not claimed: lost by the
+# broker, left by a dead worker, or retries too far away for a countdown.
+DELIVERY_SWEEP_AFTER_SECONDS = env_int("DELIVERY_SWEEP_AFTER_SECONDS", 60)
+DELIVERY_SWEEP_LIMIT = 10_000  # deliveries enqueued per sweep at most
+# An endpoint failing without a single success for this long is disabled.
+WEBHOOK_DISABLE_AFTER_DAYS = env_int("WEBHOOK_DISABLE_AFTER_DAYS", 3)
+
 # Celery. Without REDIS_URL the broker is kombu's filesystem transport under var/: it is
 # shared by every process on this machine, which is what `make run` starts.
 REDIS_URL = env_str("REDIS_URL")
@@ -233,6 +254,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
     "outbox": {"task": "whatsapp.tasks.sweep_outbox", "schedule": 30.0},
+    # Meta sends no template events to per-account callback overrides.
+    "whatsapp-catalogues": {"task": "whatsapp.tasks.refresh_catalogues", "schedule": 3600.0},
+    "pending-statuses": {"task": "whatsapp.tasks.purge_pending_statuses", "schedule": 3600.0},
+    # Customer webhook deliveries due for a retry or lost by the broker.
+    "webhook-deliveries": {"task": "webhooks.tasks.sweep_deliveries", "schedule": 30.0},
 }
 
 LOGGING = {

@@ -1,10 +1,21 @@
-"""Writes for customer webhook endpoints, and the request preview they share with deliveries."""
+"""Writes for customer webhook endpoints and their deliveries, and the request preview they
+share with deliveries."""
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from streams.models import Stream
+from webhooks import deliveries
 from webhooks.builder import WebhookRequest, build_request, sample_event
-from webhooks.models import WebhookEndpoint
+from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
+
+# What enqueue_event is told an event is: an incoming message, or a status update of a sent
+# message (forwarded only when the webhook has "Send delivery statuses" on).
+EVENT_KINDS = ("message", "status")
+# Delivery.event of the Test webhook button's deliveries (the request carries the sample
+# event, "message.received"), so the log tells them apart from real ones.
+TEST_EVENT = "webhook.test"
 
 
 @transaction.atomic
@@ -57,3 +68,123 @@ def webhook_preview(*, stream: Stream) -> WebhookRequest | None:
     return preview_request(
         stream=stream, method=endpoint.method, url=endpoint.url, headers=endpoint.headers()
     )
+
+
+def webhook_rotate_secret(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """A new signing secret. Deliveries are signed when sent, so pending ones and retries use
+    the new secret from now on."""
+    endpoint.rotate_signing_secret()
+    endpoint.save(update_fields=["signing_secret_encrypted", "updated_at"])
+    return endpoint
+
+
+def webhook_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """Turn a webhook disabled after days of failures back on, with a clean failure record."""
+    endpoint.enabled = True
+    endpoint.disabled_at = endpoint.failing_since = None
+    endpoint.save(update_fields=["enabled", "disabled_at", "failing_since", "updated_at"])
+    return endpoint
+
+
+# Deliveries
+
+
+def enqueue_event(*, stream: Stream, kind: str, event: dict) -> Delivery | None:
+    """Queue ``event`` for the stream's webhook, in the caller's transaction; None when the
+    stream has no enabled webhook, or for a status when the webhook does not want statuses.
+
+    The delivery is a row at once, and sending is enqueued after the transaction commits: the
+    deliveries of one transaction (one Meta POST can carry hundreds of messages) go out in tasks
+    of `deliveries.BATCH_SIZE`, not one task each.
+    """
+    if kind not in EVENT_KINDS:
+        raise ValueError(f"kind must be one of {EVENT_KINDS}, not {kind!r}")
+    endpoint = (
+        WebhookEndpoint.objects.filter(stream=stream, enabled=True)
+        .only("id", "send_statuses")
+        .first()
+    )
+    if endpoint is None or (kind == "status" and not endpoint.send_statuses):
+        return None
+    now = timezone.now()
+    delivery = Delivery.objects.create(
+        endpoint=endpoint,
+        event=str(event["event"])[:40],
+        payload=event,
+        next_attempt_at=now,
+        claimed_until=deliveries.broker_hold(now),
+        created_at=now,
+    )
+    _enqueue_after_commit(delivery.pk)
+    return delivery
+
+
+class _CommitBatch:
+    """The deliveries created in one transaction, enqueued together when it commits."""
+
+    def __init__(self):
+        self.ids: list[int] = []
+
+    def __call__(self):
+        deliveries.deliveries_enqueue(self.ids)
+
+
+def _enqueue_after_commit(delivery_id: int) -> None:
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        deliveries.deliveries_enqueue([delivery_id])
+        return
+    batch = getattr(connection, "_webhook_commit_batch", None)
+    # A rolled-back savepoint drops its on-commit callbacks, and a commit runs them: a batch
+    # whose callback is no longer waiting belongs to another transaction.
+    if batch is None or not any(func is batch for _, func, _ in connection.run_on_commit):
+        batch = _CommitBatch()
+        connection._webhook_commit_batch = batch
+        transaction.on_commit(batch)
+    batch.ids.append(delivery_id)
+
+
+def delivery_redeliver(*, delivery: Delivery) -> Delivery:
+    """Send a delivery's event again, as a new delivery with the same payload and a new
+    X-TextPeak-Delivery id; the original keeps its status and attempts, so the log keeps the
+    whole history. Sent to the webhook's current URL and headers (a disabled webhook fails it
+    unsent, like any delivery)."""
+    now = timezone.now()
+    redelivery = Delivery.objects.create(
+        endpoint_id=delivery.endpoint_id,
+        event=delivery.event,
+        payload=delivery.payload,
+        next_attempt_at=now,
+        claimed_until=deliveries.broker_hold(now),
+        created_at=now,
+    )
+    deliveries.deliveries_enqueue([redelivery.pk])
+    return redelivery
+
+
+def webhook_test(*, endpoint: WebhookEndpoint) -> DeliveryAttempt:
+    """Send the sample event (the preview's) to the webhook now, even a disabled one, and
+    record it as a delivery of event `TEST_EVENT` with its one attempt, which is returned for
+    inline display. Never retried, and it does not count for the endpoint's failure record.
+    Blocks for up to DELIVERY_TIMEOUT_SECONDS."""
+    now = timezone.now()
+    delivery = Delivery(
+        endpoint=endpoint,
+        event=TEST_EVENT,
+        payload=sample_event(stream_uid=str(endpoint.stream.uid)),
+        next_attempt_at=now,
+        created_at=now,
+    )
+    outcome = deliveries.attempt_send(
+        delivery, deliveries.signing_for(endpoint), timeout=settings.DELIVERY_TIMEOUT_SECONDS
+    )
+    delivery.status = Delivery.Status.SUCCEEDED if outcome.succeeded else Delivery.Status.FAILED
+    delivery.attempts = 1
+    delivery.last_status_code = outcome.status_code
+    delivery.last_attempt_at = outcome.started_at
+    with transaction.atomic():
+        delivery.save()
+        attempt = outcome.attempt()
+        attempt.delivery = delivery
+        attempt.save()
+    return attempt

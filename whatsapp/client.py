@@ -7,17 +7,20 @@ can point the client at ``whatsapp.fake_graph``.
 
 The access token travels only in the ``Authorization`` header of each request. It is never
 logged, and errors are built so that it cannot reach their messages, even when Meta echoes it
-back (as it does for a malformed token).
+back (as it does for a malformed token). Media downloads go to a URL Meta gives (on another host
+than the Graph API): :func:`media_url_allowed` says which URLs may receive the token.
 """
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from http.cookiejar import DefaultCookiePolicy
+from json import loads as json_loads
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
+import urllib3
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
@@ -35,6 +38,17 @@ _TEMPLATES_PAGE_SIZE = 100
 # Connections kept per host. Message senders are worker threads sharing ``_session``: with more
 # threads than this, urllib3 opens extra connections and throws them away after one call each.
 POOL_MAXSIZE = 64
+
+# Media downloads: Meta's media URLs (``GET /{media_id}`` answers one, valid for about 5 minutes)
+# are on its "lookaside" host, not on the Graph API's. These hosts, over https on the default
+# port, may receive the access token; so may the configured WHATSAPP_GRAPH_URL's own origin (in
+# tests and local runs, the fake Graph API, which serves its media URLs itself). Nothing else.
+META_MEDIA_HOSTS = frozenset({"lookaside.fbsbx.com"})
+MEDIA_CHUNK_SIZE = 64 * 1024
+# Redirects of a media download are followed by hand, each checked like the first URL.
+MEDIA_MAX_REDIRECTS = 3
+# An error answer to a download is read at most this far (it is JSON or a short page).
+_MEDIA_ERROR_BODY_MAX = 64 * 1024
 
 # Meta asks for errors to be handled by ``error.code`` (its HTTP status varies between documents):
 # https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes
@@ -124,6 +138,64 @@ class MessageTemplate:
     components: list  # as Meta returns them: a list of dicts
 
 
+@dataclass(frozen=True)
+class MediaInfo:
+    """What ``GET /{media_id}`` tells about a media file (one a customer sent, for instance)."""
+
+    id: str
+    url: str  # where to download it with the same token; expires after about 5 minutes
+    mime_type: str
+    sha256: str  # as Meta gives it (hex here, base64 in webhooks); "" when absent
+    file_size: int | None  # bytes; None when Meta does not say
+
+
+class MediaDownload:
+    """A media file on its way: iterate for its bytes, in chunks, then close it (or use
+    ``with``). Closing early drops the connection; the bytes not read are never fetched.
+
+    ``content_type`` and ``content_length`` are what the server answered (``content_length`` is
+    None when it did not say). Errors while reading raise :class:`TemporaryError`.
+    """
+
+    def __init__(
+        self,
+        chunks: Iterable[bytes],
+        *,
+        content_type: str = "",
+        content_length: int | None = None,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
+        self.content_type = content_type
+        self.content_length = content_length
+        self._chunks = iter(chunks)
+        self._on_close = on_close
+        self.closed = False
+
+    def __iter__(self) -> "MediaDownload":
+        return self
+
+    def __next__(self) -> bytes:
+        if self.closed:
+            raise StopIteration
+        return next(self._chunks)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
+        if self._on_close is not None:
+            self._on_close()
+
+    def __enter__(self) -> "MediaDownload":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
 class GraphError(Exception):
     """A Graph API call failed.
 
@@ -197,6 +269,11 @@ class InvalidParameter(GraphError):
     """Meta refused the request as made (also the fallback for codes not known here)."""
 
 
+class NotFound(InvalidParameter):
+    """The media does not exist (any more) or this token may not see it: an unknown or deleted
+    media id (Meta's code 100, subcode 33), or a media URL that expired (HTTP 404)."""
+
+
 def _error_class(code: int | None, http_status: int) -> type[GraphError]:
     # Decided by ``code``; the HTTP status only classifies codes not known here.
     if code in _AUTH_CODES:
@@ -223,6 +300,69 @@ def _status_class(http_status: int) -> type[GraphError]:
 
 def _unexpected(what: str) -> GraphError:
     return GraphError(f"Unexpected response from WhatsApp ({what})")
+
+
+def media_url_allowed(url: str) -> bool:
+    """Whether a media download may go to ``url`` (and so receive the access token).
+
+    Allowed: https on the default port to one of :data:`META_MEDIA_HOSTS`, or the exact origin
+    (scheme, host and port) of ``settings.WHATSAPP_GRAPH_URL``. URLs with credentials in them
+    are refused. Hosts are compared exactly: no subdomains, no look-alikes.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        graph = urlsplit(settings.WHATSAPP_GRAPH_URL)
+        graph_port = graph.port
+    except ValueError:
+        return False
+    if parts.username is not None or parts.password is not None or not parts.hostname:
+        return False
+    defaults = {"https": 443, "http": 80}
+    origin = (parts.scheme, parts.hostname, port or defaults.get(parts.scheme))
+    if origin == (graph.scheme, graph.hostname, graph_port or defaults.get(graph.scheme)):
+        return True
+    return parts.scheme == "https" and parts.hostname in META_MEDIA_HOSTS and port in (None, 443)
+
+
+def _media_info(body: dict) -> MediaInfo:
+    size = body.get("file_size")  # a number, or a string of digits in some answers
+    if isinstance(size, str) and size.isdigit():
+        size = int(size)
+    return MediaInfo(
+        id=_text(body, "id"),
+        url=_text(body, "url"),
+        mime_type=_text(body, "mime_type", required=False),
+        sha256=_text(body, "sha256", required=False),
+        file_size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+    )
+
+
+def _not_found(error: GraphError) -> NotFound:
+    return NotFound(
+        error.message,
+        code=error.code,
+        subcode=error.subcode,
+        http_status=error.http_status,
+        fbtrace_id=error.fbtrace_id,
+        details=error.details,
+    )
+
+
+def _content_length(response: requests.Response) -> int | None:
+    """The body's length in bytes, if the server said and the body is not encoded."""
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    length = response.headers.get("Content-Length", "").strip()
+    return int(length) if encoding == "identity" and length.isdigit() else None
+
+
+def _media_chunks(response: requests.Response) -> Iterator[bytes]:
+    try:
+        yield from response.iter_content(MEDIA_CHUNK_SIZE)
+    except requests.RequestException as exc:  # broken connection, read timeout, short body
+        raise TemporaryError("The connection to WhatsApp broke during the download") from exc
+    finally:
+        response.close()
 
 
 class _Session(requests.Session):
@@ -392,6 +532,93 @@ class CloudAPIClient:
         if not isinstance(wamid, str) or not wamid:
             raise _unexpected("no message id in 'messages'")
         return wamid
+
+    def media_info(self, media_id: str) -> MediaInfo:
+        """Where to download a media file (a customer's image, document, …) and what it is.
+
+        Raises :class:`NotFound` for a media id Meta does not know (or no longer keeps), or that
+        this token may not see.
+        """
+        try:
+            body = self._request("GET", _node(media_id))
+        except InvalidParameter as error:
+            if error.code == 100 and error.subcode == 33:
+                raise _not_found(error) from None
+            raise
+        return _media_info(body)
+
+    def download(self, url: str) -> MediaDownload:
+        """Start downloading the media file at ``url`` (a :class:`MediaInfo`'s): the answer's
+        headers have arrived, its body is streamed as the result is iterated. Close it.
+
+        The token is sent only where :func:`media_url_allowed` allows, to ``url`` and to each
+        redirect (up to :data:`MEDIA_MAX_REDIRECTS`), which are followed by hand and checked
+        the same way: any other URL is a :class:`GraphError` and no request is made. An expired
+        URL (HTTP 404 or 410) is :class:`NotFound`: ask :meth:`media_info` for a new one.
+        """
+        for _ in range(MEDIA_MAX_REDIRECTS + 1):
+            response = self._download_step(url)
+            if not response.is_redirect:
+                return MediaDownload(
+                    _media_chunks(response),
+                    content_type=response.headers.get("Content-Type", ""),
+                    content_length=_content_length(response),
+                    on_close=response.close,
+                )
+            location = response.headers.get("Location", "")
+            response.close()
+            url = urljoin(url, location)
+        raise self._download_failed(_unexpected("too many redirects"), url)
+
+    def _download_step(self, url: str) -> requests.Response:
+        """One request of a download: the response, opened on a 2xx or a redirect."""
+        if not media_url_allowed(url):
+            raise self._download_failed(_unexpected("a media URL on a host it does not use"), url)
+        try:
+            response = _session.get(
+                url,
+                auth=_BearerToken(self._access_token),
+                # Byte counts and checksums are of the file itself, not of a compressed copy.
+                headers={"Accept-Encoding": "identity"},
+                timeout=(min(CONNECT_TIMEOUT, self._timeout), self._timeout),
+                allow_redirects=False,
+                stream=True,
+            )
+        except requests.ConnectionError as exc:  # includes ConnectTimeout
+            error = TemporaryError("WhatsApp could not be reached")
+            raise self._download_failed(error, url) from exc
+        except requests.Timeout as exc:
+            error = TemporaryError(f"WhatsApp did not answer within {self._timeout:g} seconds")
+            raise self._download_failed(error, url) from exc
+        if response.is_redirect or 200 <= response.status_code < 300:
+            return response
+        try:
+            raw = response.raw.read(_MEDIA_ERROR_BODY_MAX, decode_content=True)
+        except (OSError, urllib3.exceptions.HTTPError):
+            raw = b""  # the status says enough
+        finally:
+            response.close()
+        try:
+            body = json_loads(raw)
+        except ValueError:
+            body = None
+        if response.status_code < 400:
+            raise self._download_failed(_unexpected(f"HTTP {response.status_code}"), url)
+        error = self._error(response.status_code, body)
+        # What Meta's media host answers for an expired URL: a 404, often not in Meta's shape.
+        if response.status_code in (404, 410) and type(error) is InvalidParameter:
+            error = _not_found(error)
+            if error.code is None:
+                error.message = f"The media URL has expired (HTTP {response.status_code})"
+        raise self._download_failed(error, url)
+
+    @staticmethod
+    def _download_failed(error: GraphError, url: str) -> GraphError:
+        # The host only: a media URL's query is a credential of its own for a few minutes.
+        level = logging.INFO if error.retryable else logging.WARNING
+        host = urlsplit(url).hostname or "?"
+        logger.log(level, "WhatsApp media download from %s failed: %s", host, error)
+        return error
 
     def _paged(self, path: str, params: dict[str, Any]) -> Iterator[dict]:
         """The items of every page of an edge, following Meta's ``after`` cursors."""

@@ -21,6 +21,11 @@ Messages sent with ``POST /{phone_number_id}/messages`` are checked as Meta chec
         fake.fail_fraction(0.1, UNDELIVERABLE, path="/messages")        # every tenth send fails
         fake.sent_count, fake.sent[-1].wamid
 
+Media a customer sent (``GET /{media_id}``, then ``GET`` of the URL it answers, with the token)::
+
+        media_id = fake.add_media(business, b"\x89PNG...", "image/png")
+        fake.media_url_ttl = 0                  # media URLs expire at once (Meta: ~5 minutes)
+
 For benchmarks, ``FakeGraph(record_requests=False)`` keeps no ``.requests`` (``.sent`` still fills).
 
 By hand, with no Django settings needed::
@@ -34,6 +39,7 @@ is one handler and one entry.
 import argparse
 import base64
 import contextlib
+import hashlib
 import itertools
 import json
 import logging
@@ -46,7 +52,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
@@ -56,6 +62,9 @@ logger = logging.getLogger(__name__)
 WABA = "WhatsAppBusinessAccount"
 PHONE_NUMBER = "WhatsAppBusinessPhoneNumber"
 TEMPLATE = "WhatsAppBusinessHSM"
+MEDIA = "WhatsAppBusinessMedia"
+# Where media URLs point, as on Meta's lookaside host: ?mid=<media id>&ext=<expiry>&hash=<key>.
+MEDIA_DOWNLOAD_PATH = "/whatsapp_business/attachments/"
 
 # Fields each node type has; asking for another is an error, as on Meta.
 _FIELDS = {
@@ -76,12 +85,14 @@ _FIELDS = {
     TEMPLATE: frozenset(
         {"id", "name", "language", "category", "status", "components", "rejected_reason"}
     ),
+    MEDIA: frozenset({"id", "url", "mime_type", "sha256", "file_size", "messaging_product"}),
 }
 # What Meta answers when the request names no ``fields`` (None: every field the object has).
 _DEFAULT_FIELDS: dict[str, tuple[str, ...] | None] = {
     WABA: ("id", "name"),
     PHONE_NUMBER: None,
     TEMPLATE: None,
+    MEDIA: None,
 }
 _DEFAULT_PAGE_SIZE = 25
 
@@ -141,6 +152,9 @@ SERVER_UNAVAILABLE = ErrorReply(
     message="(#133004) Server Temporarily Unavailable",
     details="The server is temporarily unavailable.",
 )
+
+# What Meta's media host answers for a media URL that has expired (or never existed).
+MEDIA_URL_EXPIRED = ErrorReply(status=404, body="URL signature expired\n")
 
 # Meta's answers to a send (``POST /{phone_number_id}/messages``) it refuses.
 PAIR_RATE_LIMITED = ErrorReply(
@@ -313,6 +327,8 @@ class Business:
     timezone_id: str
     phone_numbers: list[dict[str, Any]]
     templates: list[dict[str, Any]]
+    # Media customers sent to the business, by media id (see ``FakeGraph.add_media``).
+    media: dict[str, "Media"] = field(default_factory=dict)
 
     def node(self) -> dict[str, Any]:
         return {
@@ -321,6 +337,35 @@ class Business:
             "currency": self.currency,
             "timezone_id": self.timezone_id,
         }
+
+
+@dataclass(frozen=True)
+class Media:
+    """A file the business received, as ``GET /{media_id}`` describes it."""
+
+    id: str
+    data: bytes
+    mime_type: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    def node(self) -> dict[str, Any]:
+        return {
+            "messaging_product": "whatsapp",
+            "id": self.id,
+            "mime_type": self.mime_type,
+            "sha256": self.sha256,
+            "file_size": len(self.data),
+        }
+
+
+@dataclass(frozen=True)
+class _MediaURL:
+    waba_id: str
+    media_id: str
+    expires_at: float  # time.time()
 
 
 @dataclass(frozen=True)
@@ -615,14 +660,19 @@ class FakeGraph:
         self._waba_ids = itertools.count(102_000_000_000_001)
         self._phone_ids = itertools.count(109_000_000_000_001)
         self._template_ids = itertools.count(800_000_000_000_001)
+        self._media_ids = itertools.count(1_300_000_000_000_001)
+        self._media_urls: dict[str, _MediaURL] = {}
         # Seconds every answer waits before it is sent; set it to test timeouts.
         self.latency = 0.0
         # Seconds more that answers to POST /{phone_number_id}/messages wait.
         self.send_latency = 0.0
+        # Seconds a media URL answered by ``GET /{media_id}`` can be downloaded (Meta: about 5
+        # minutes); 0 makes them expire at once.
+        self.media_url_ttl = 300.0
         # Whether to keep every request in ``.requests``: off, long benchmarks keep less memory.
         self.record_requests = record_requests
         self._routes: dict[tuple[str, str | None], _Route] = {
-            ("GET", None): _Route((WABA, PHONE_NUMBER), self._read_node),
+            ("GET", None): _Route((WABA, PHONE_NUMBER, MEDIA), self._read_node),
             ("GET", "phone_numbers"): _Route((WABA,), self._list_phone_numbers),
             ("GET", "message_templates"): _Route((WABA,), self._list_templates),
             ("POST", "subscribed_apps"): _Route((WABA,), self._subscribe),
@@ -715,6 +765,14 @@ class FakeGraph:
                 raise ValueError("Another business of this fake already has one of these ids.")
             self._businesses.append(business)
             return business
+
+    def add_media(self, business: Business, data: bytes, mime_type: str = "image/jpeg") -> str:
+        """Keep a file as if a customer had sent it to ``business``; its media id. Only that
+        business's token can read it (``GET /{media_id}``) and download it (the URL answered)."""
+        with self._lock:
+            media_id = str(next(self._media_ids))
+            business.media[media_id] = Media(id=media_id, data=bytes(data), mime_type=mime_type)
+            return media_id
 
     @property
     def business(self) -> Business:
@@ -852,6 +910,8 @@ class FakeGraph:
     def _answer(self, request: RecordedRequest) -> _Reply:
         try:
             with self._lock:
+                if request.method == "GET" and request.path == MEDIA_DOWNLOAD_PATH:
+                    return self._download_media(request)
                 answer = self._dispatch(request)
         except _Rejected as rejected:
             return _render(rejected.reply)
@@ -885,6 +945,9 @@ class FakeGraph:
         for number in business.phone_numbers:
             if number["id"] == node_id:
                 return _Target(business, PHONE_NUMBER, number)
+        media = business.media.get(node_id)
+        if media is not None:
+            return _Target(business, MEDIA, media.node())
         return None
 
     def _page(self, request: RecordedRequest, items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -912,7 +975,39 @@ class FakeGraph:
     # -- route handlers, called with the lock held
 
     def _read_node(self, request: RecordedRequest, target: _Target) -> dict[str, Any]:
-        return _select(target.node, target.node_type, request.query.get("fields"))
+        node = target.node
+        if target.node_type == MEDIA:
+            node = {**node, "url": self._media_url(target.business, node["id"])}
+        return _select(node, target.node_type, request.query.get("fields"))
+
+    def _media_url(self, business: Business, media_id: str) -> str:
+        """A fresh download URL for the media, valid for ``media_url_ttl`` seconds."""
+        now = time.time()
+        if len(self._media_urls) >= 1024:  # forget expired ones, so a long run stays small
+            self._media_urls = {k: u for k, u in self._media_urls.items() if u.expires_at > now}
+        key = secrets.token_urlsafe(24)
+        expires_at = now + self.media_url_ttl
+        self._media_urls[key] = _MediaURL(business.waba_id, media_id, expires_at)
+        query = urlencode({"mid": media_id, "ext": int(expires_at), "hash": key})
+        return f"{self.url}{MEDIA_DOWNLOAD_PATH}?{query}"
+
+    def _download_media(self, request: RecordedRequest) -> _Reply:
+        """The file of a media URL, for its business's token only; 404 once it has expired."""
+        found = self._media_urls.get(request.query.get("hash", ""))
+        if (
+            found is None
+            or found.media_id != request.query.get("mid")
+            or time.time() >= found.expires_at
+        ):
+            return _render(MEDIA_URL_EXPIRED)
+        business = next(b for b in self._businesses if b.waba_id == found.waba_id)
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or token != business.token:
+            return _render(INVALID_TOKEN)
+        media = business.media.get(found.media_id)
+        if media is None:
+            return _render(MEDIA_URL_EXPIRED)
+        return _Reply(200, media.data, media.mime_type)
 
     def _list_phone_numbers(self, request: RecordedRequest, target: _Target) -> dict[str, Any]:
         fields = request.query.get("fields")

@@ -32,6 +32,7 @@ from whatsapp.models import Message, MessageEvent, Sender, Template, WhatsAppAcc
 from whatsapp.outbound import OutboundMessage, Refusal, parse_message
 from whatsapp.payloads import meta_payload
 from whatsapp.services import catalogue_key, graph_for
+from whatsapp.statuses import apply_pending_statuses
 
 logger = logging.getLogger(__name__)
 
@@ -434,6 +435,7 @@ def _record(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount]) -> N
                 updated_at=now,
             )
             Message.objects.bulk_update(sent, ["wamid"])
+            apply_pending_statuses([message.wamid for message in sent])
         Message.objects.bulk_update(
             others,
             [

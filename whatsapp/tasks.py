@@ -1,12 +1,27 @@
+import hashlib
+import json
+import logging
+from datetime import datetime, timedelta
+
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from whatsapp import sending
-from whatsapp.statuses import StatusUpdate, status_apply
+from streams.models import Stream
+from whatsapp import inbound, sending, services
+from whatsapp.client import GraphError
+from whatsapp.demo import DEMO_BUSINESS_ID
+from whatsapp.models import Message, PendingStatus, WhatsAppAccount
+
+logger = logging.getLogger(__name__)
 
 # What the demo's WhatsApp reports after accepting a message, one step per delay.
 DEMO_STATUSES = ("delivered", "read")
+DEMO_CONTACT_NAME = "Demo Contact"
+DEMO_REPLY = "Thanks! This is a simulated reply to: {}"
+# A status kept for a wamid that is still unknown after this long will never find its message
+# (sent by another app on the same number, or by an attempt whose outcome was lost).
+PENDING_STATUS_DAYS = 1
 
 
 @shared_task(acks_late=True)
@@ -25,14 +40,131 @@ def sweep_outbox() -> None:
 @shared_task(bind=True, max_retries=10)
 def simulate_demo_statuses(self, wamid: str, step: int = 0) -> None:
     """The demo's stand-in for Meta's status webhooks: delivered, then read, a moment apart,
-    through the same status code path as Meta's."""
-    applied = status_apply(
-        StatusUpdate(wamid=wamid, status=DEMO_STATUSES[step], timestamp=timezone.now())
+    then (when the stream asks for it) a reply from the recipient. Each is a Meta-shaped
+    webhook body that goes through ``inbound.parse`` and ``inbound.store``, as Meta's do.
+    Safe to run twice: statuses only move forward and the reply is the same event."""
+    message = (
+        Message.objects.filter(wamid=wamid, direction=Message.Direction.OUTBOUND)
+        .select_related("stream")
+        .first()
     )
-    if not applied and step == 0:
+    if message is None:
         # The worker that sent it has not recorded the wamid yet.
         raise self.retry(countdown=settings.DEMO_STATUS_DELAY_SECONDS)
+    stream = message.stream
+    body = _demo_body(
+        message,
+        statuses=[
+            {
+                "id": wamid,
+                "status": DEMO_STATUSES[step],
+                "timestamp": _demo_timestamp(timezone.now()),
+                "recipient_id": message.contact_number,
+            }
+        ],
+    )
+    inbound.store(stream=stream, events=inbound.parse(body))
     if step + 1 < len(DEMO_STATUSES):
         simulate_demo_statuses.apply_async(
             (wamid, step + 1), countdown=settings.DEMO_STATUS_DELAY_SECONDS
         )
+    elif WhatsAppAccount.objects.filter(stream=stream, demo_replies=True).exists():
+        message.refresh_from_db(fields=["read_at"])
+        inbound.store(stream=stream, events=inbound.parse(_demo_reply(message)))
+
+
+def _demo_timestamp(moment: datetime) -> str:
+    # Milliseconds, which Meta sometimes sends too: the simulated steps are often less than
+    # a second apart, and seconds would put "delivered" before "sent".
+    return str(int(moment.timestamp() * 1000))
+
+
+def _demo_body(message: Message, **value) -> bytes:
+    """A webhook body as Meta would send it about the demo message's number."""
+    return json.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": DEMO_BUSINESS_ID,
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {
+                                    "display_phone_number": message.sender_number,
+                                    "phone_number_id": message.phone_number_id,
+                                },
+                                **value,
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+    ).encode()
+
+
+def _sent_text(message: Message) -> str:
+    payload = message.payload
+    text = (
+        payload.get("body")
+        or payload.get("caption")
+        or payload.get("name")
+        or payload.get("emoji")
+        or message.type
+    )
+    return text[:40]
+
+
+def _demo_reply(message: Message) -> bytes:
+    """The recipient's answer to a demo message. Its wamid and time come from the message's,
+    so a second run builds the same event, which is stored once."""
+    digest = hashlib.sha256(message.wamid.encode()).hexdigest()[:40]
+    return _demo_body(
+        message,
+        contacts=[{"profile": {"name": DEMO_CONTACT_NAME}, "wa_id": message.contact_number}],
+        messages=[
+            {
+                "from": message.contact_number,
+                "id": f"wamid.DEMOREPLY{digest}",
+                "timestamp": _demo_timestamp(message.read_at or message.created_at),
+                "type": "text",
+                "text": {"body": DEMO_REPLY.format(_sent_text(message))},
+                "context": {"from": message.sender_number, "id": message.wamid},
+            }
+        ],
+    )
+
+
+@shared_task
+def refresh_catalogues() -> None:
+    """Beat, hourly: refresh every working stream's senders and templates from the Cloud API.
+
+    Meta does not send template review events to per-account callback overrides, so this is
+    how a paused or newly approved template reaches the send API. One stream's failure is
+    logged and does not stop the others.
+    """
+    accounts = WhatsAppAccount.objects.filter(
+        stream__deleted_at__isnull=True,
+        stream__status__in=[Stream.Status.READY, Stream.Status.DISABLED],
+        # A token Meta refused stays refused until the user replaces it.
+        token_rejected_at__isnull=True,
+    ).select_related("stream")
+    for account in accounts.iterator():
+        try:
+            services.whatsapp_account_refresh(account=account)
+        except GraphError as error:
+            logger.warning("Refreshing stream %s failed: %s", account.stream.uid, error)
+        except Exception:
+            logger.exception("Refreshing stream %s failed unexpectedly", account.stream.uid)
+
+
+@shared_task
+def purge_pending_statuses() -> None:
+    """Beat: forget statuses kept for wamids that never appeared."""
+    cutoff = timezone.now() - timedelta(days=PENDING_STATUS_DAYS)
+    deleted, _ = PendingStatus.objects.filter(received_at__lt=cutoff).delete()
+    if deleted:
+        logger.info("Forgot %d statuses of wamids never recorded", deleted)

@@ -2,7 +2,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
 from django_htmx.http import reswap, retarget
 
 from streams import services as stream_services
@@ -12,7 +13,7 @@ from streams.services import NotReady
 from streams.views import back_to_list, token_response
 from streams.wizard import BACK, Wizard
 from webhooks.services import webhook_preview
-from whatsapp import services
+from whatsapp import inbound, services
 from whatsapp.api_examples import api_examples
 from whatsapp.client import GraphError
 from whatsapp.demo import DEMO_BUSINESS_ID
@@ -153,13 +154,53 @@ def api_tab(request, panel: Panel):
     return panel.render("whatsapp/tab_api.html", _summary_context(panel.stream))
 
 
+# Meta's webhook bodies reach about 3 MB, above DATA_UPLOAD_MAX_MEMORY_SIZE (which guards
+# request.body), so the callback reads the raw body itself, up to this.
+CALLBACK_MAX_BODY_BYTES = 3 * 1024 * 1024
+
+
+@csrf_exempt
 @login_not_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def callback(request, uid):
-    """Meta's callback URL. GET answers Meta's verification of the URL with hub.challenge."""
-    account = get_object_or_404(WhatsAppAccount, stream__uid=uid, stream__deleted_at__isnull=True)
+    """Meta's callback URL. GET answers Meta's verification of the URL with hub.challenge;
+    POST receives Meta's webhooks: checked, parsed and stored in one transaction, then 200."""
+    account = get_object_or_404(
+        WhatsAppAccount.objects.select_related("stream"),
+        stream__uid=uid,
+        stream__deleted_at__isnull=True,
+    )
+    if request.method == "POST":
+        return _receive(request, account)
     if request.GET.get("hub.mode") != "subscribe" or not services.verify_token_matches(
         account=account, token=request.GET.get("hub.verify_token", "")
     ):
         return HttpResponseForbidden("Verification token mismatch", content_type="text/plain")
     return HttpResponse(request.GET.get("hub.challenge", ""), content_type="text/plain")
+
+
+def _plain(text: str, status: int = 200) -> HttpResponse:
+    return HttpResponse(text, status=status, content_type="text/plain")
+
+
+def _receive(request, account: WhatsAppAccount) -> HttpResponse:
+    # Anything but a 200 makes Meta retry for days: only a body that can never be stored is
+    # refused, and a malformed one is a 400, never a 500.
+    length = request.META.get("CONTENT_LENGTH") or ""
+    if length.isdigit() and int(length) > CALLBACK_MAX_BODY_BYTES:
+        return _plain("Payload too large", 413)
+    # The raw bytes, read once: the signature covers them exactly as sent.
+    body = request.read(CALLBACK_MAX_BODY_BYTES + 1)
+    if len(body) > CALLBACK_MAX_BODY_BYTES:
+        return _plain("Payload too large", 413)
+    app_secret = account.app_secret()
+    if app_secret and not inbound.signature_valid(
+        app_secret=app_secret, body=body, header=request.headers.get("X-Hub-Signature-256", "")
+    ):
+        return _plain("Invalid signature", 403)
+    try:
+        events = inbound.parse(body)
+    except inbound.MalformedPayload as problem:
+        return _plain(f"Malformed webhook: {problem}"[:500], 400)
+    inbound.store(stream=account.stream, events=events)
+    return _plain("OK")

@@ -1,21 +1,27 @@
+import hashlib
 import logging
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import quote, unquote
 
 import pytest
 
 from whatsapp.client import (
+    MEDIA_MAX_REDIRECTS,
     POOL_MAXSIZE,
     AuthError,
     BusinessAccount,
     CloudAPIClient,
     GraphError,
     InvalidParameter,
+    NotFound,
     PermissionDenied,
     PhoneNumber,
     RateLimited,
     TemporaryError,
+    media_url_allowed,
 )
 from whatsapp.fake_graph import (
     APP_RATE_LIMITED,
@@ -31,6 +37,7 @@ from whatsapp.fake_graph import (
     UNDELIVERABLE,
     UNKNOWN_ERROR,
     WABA_RATE_LIMITED,
+    FakeGraph,
     Subscription,
     message_template,
     phone_number,
@@ -449,3 +456,195 @@ def test_it_still_sends_through_a_proxy_named_in_the_environment(
         CloudAPIClient(business.token).send_message(phone_number_id, TEXT)
 
     assert fake_graph.sent_count == 2
+
+
+# Media: GET /{media_id}, then the file at the URL Meta answers, with the same token.
+
+IMAGE = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 1024  # 256 KiB: several chunks
+
+
+@pytest.fixture
+def media_id(fake_graph, business):
+    return fake_graph.add_media(business, IMAGE, "image/png")
+
+
+def test_it_describes_a_media_file(client, media_id, fake_graph):
+    info = client.media_info(media_id)
+    assert (info.id, info.mime_type, info.file_size) == (media_id, "image/png", len(IMAGE))
+    assert info.sha256 == hashlib.sha256(IMAGE).hexdigest()
+    assert info.url.startswith(f"{fake_graph.url}/whatsapp_business/attachments/?mid=")
+
+
+def test_it_downloads_a_media_file_in_chunks_with_the_bearer_token(
+    client, business, media_id, fake_graph
+):
+    info = client.media_info(media_id)
+    with client.download(info.url) as download:
+        assert (download.content_type, download.content_length) == ("image/png", len(IMAGE))
+        chunks = list(download)
+    assert b"".join(chunks) == IMAGE
+    assert len(chunks) > 1
+    sent = fake_graph.requests[-1]
+    assert sent.path == "/whatsapp_business/attachments/"
+    assert sent.headers["authorization"] == f"Bearer {business.token}"
+    assert sent.headers["accept-encoding"] == "identity"
+
+
+def test_it_drops_a_download_closed_early(client, media_id):
+    download = client.download(client.media_info(media_id).url)
+    next(download)
+    download.close()
+    assert download.closed
+    assert list(download) == []
+
+
+def test_it_raises_not_found_for_an_unknown_media_id(client, fake_graph):
+    other = fake_graph.add_business(name="Other Co")
+    for media_id in ("1399999999999999", fake_graph.add_media(other, IMAGE)):
+        with pytest.raises(NotFound) as caught:
+            client.media_info(media_id)
+        assert (caught.value.code, caught.value.subcode) == (100, 33)
+        assert isinstance(caught.value, InvalidParameter)
+
+
+def test_it_raises_not_found_for_an_expired_media_url(client, media_id, fake_graph):
+    fake_graph.media_url_ttl = 0
+    url = client.media_info(media_id).url
+    with pytest.raises(NotFound, match=r"The media URL has expired \(HTTP 404\)"):
+        client.download(url)
+
+
+def test_it_raises_auth_error_for_a_download_with_a_bad_token(business, media_id, fake_graph):
+    url = CloudAPIClient(business.token).media_info(media_id).url
+    with pytest.raises(AuthError) as caught:
+        CloudAPIClient("revoked-token").download(url)
+    assert caught.value.code == 190
+
+
+def test_it_raises_temporary_error_for_a_download_meta_failed(client, media_id, fake_graph):
+    url = client.media_info(media_id).url
+    fake_graph.fail_next(BAD_GATEWAY, path="/whatsapp_business/attachments")
+    with pytest.raises(TemporaryError, match="HTTP 502"):
+        client.download(url)
+
+
+def test_it_never_shows_the_token_in_download_errors(business, media_id, fake_graph):
+    url = CloudAPIClient(business.token).media_info(media_id).url
+    fake_graph.fail_next(status=400, code=190, message=f"Malformed access token {business.token}")
+    with pytest.raises(AuthError) as caught:
+        CloudAPIClient(business.token).download(url)
+    assert business.token not in str(caught.value) + repr(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1&ext=2&hash=3", True),
+        ("https://LOOKASIDE.fbsbx.com/whatsapp_business/attachments/?mid=1", True),
+        ("https://lookaside.fbsbx.com:443/x", True),
+        ("https://graph.facebook.com/v23.0/x", True),
+        ("http://lookaside.fbsbx.com/x", False),
+        ("http://graph.facebook.com/x", False),
+        ("https://lookaside.fbsbx.com:8443/x", False),
+        ("https://lookaside.fbsbx.com.evil.test/x", False),
+        ("https://evil-lookaside.fbsbx.com/x", False),
+        ("https://user:pw@lookaside.fbsbx.com/x", False),
+        ("https://evil.test/?u=https://lookaside.fbsbx.com/", False),
+        ("https://lookaside.fbsbx.com:bad/x", False),
+        ("ftp://lookaside.fbsbx.com/x", False),
+        ("/relative/path", False),
+        ("", False),
+    ],
+)
+def test_only_metas_hosts_and_the_graph_url_may_receive_the_token(settings, url, allowed):
+    settings.WHATSAPP_GRAPH_URL = "https://graph.facebook.com"
+    assert media_url_allowed(url) is allowed
+
+
+def test_the_fakes_origin_is_allowed_when_it_is_the_graph_url(fake_graph):
+    assert media_url_allowed(f"{fake_graph.url}/whatsapp_business/attachments/?mid=1")
+    host, port = fake_graph.url.removeprefix("http://").split(":")
+    assert not media_url_allowed(f"http://{host}:{int(port) + 1}/x")
+    assert not media_url_allowed(f"https://{host}:{port}/x")
+
+
+def test_it_never_sends_the_token_to_another_host(client, media_id, fake_graph):
+    with FakeGraph() as elsewhere:
+        url = client.media_info(media_id).url.replace(fake_graph.url, elsewhere.url)
+        with pytest.raises(GraphError, match="a media URL on a host it does not use"):
+            client.download(url)
+        assert elsewhere.requests == []
+
+
+class _Redirector(BaseHTTPRequestHandler):
+    """Answers /go with a redirect to the URL in its query, and /short with a body cut short."""
+
+    protocol_version = "HTTP/1.1"
+    seen: list[tuple[str, str]] = []
+
+    def do_GET(self):
+        type(self).seen.append((self.path, self.headers.get("Authorization", "")))
+        if self.path.startswith("/go?to="):
+            self.send_response(302)
+            self.send_header("Location", unquote(self.path.removeprefix("/go?to=")))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif self.path == "/file":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/pdf")
+            self.send_header("Content-Length", "5")
+            self.end_headers()
+            self.wfile.write(b"%PDF-")
+        else:  # announces 100 bytes, sends 10 and hangs up
+            self.send_response(200)
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            self.wfile.write(b"0123456789")
+            self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def redirector(settings):
+    """A server standing in for the Graph API's origin (so downloads may go to it)."""
+    _Redirector.seen = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Redirector)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.WHATSAPP_GRAPH_URL = f"http://127.0.0.1:{server.server_address[1]}"
+    yield settings.WHATSAPP_GRAPH_URL
+    server.shutdown()
+    server.server_close()
+
+
+def test_it_follows_a_redirect_to_an_allowed_url(redirector):
+    with CloudAPIClient("secret-token").download(f"{redirector}/go?to=/file") as download:
+        assert b"".join(download) == b"%PDF-"
+        assert download.content_type == "application/pdf"
+    assert [auth for _, auth in _Redirector.seen] == ["Bearer secret-token"] * 2
+
+
+def test_it_does_not_follow_a_redirect_to_another_host(redirector):
+    with FakeGraph() as elsewhere:
+        target = quote(f"{elsewhere.url}/whatsapp_business/attachments/?mid=1", safe="")
+        with pytest.raises(GraphError, match="a media URL on a host it does not use"):
+            CloudAPIClient("secret-token").download(f"{redirector}/go?to={target}")
+        assert elsewhere.requests == []
+
+
+def test_it_stops_after_a_few_redirects(redirector):
+    url = "/file"
+    for _ in range(MEDIA_MAX_REDIRECTS + 1):
+        url = "/go?to=" + quote(url, safe="")
+    with pytest.raises(GraphError, match="too many redirects"):
+        CloudAPIClient("secret-token").download(redirector + url)
+    assert len(_Redirector.seen) == MEDIA_MAX_REDIRECTS + 1
+
+
+def test_it_raises_temporary_error_for_a_download_cut_short(redirector):
+    download = CloudAPIClient("secret-token").download(f"{redirector}/short")
+    assert download.content_length == 100
+    with pytest.raises(TemporaryError, match="broke during the download"):
+        b"".join(download)

@@ -1,5 +1,7 @@
-"""The fake Graph API's ``POST /{phone_number_id}/messages``, spoken to over plain HTTP."""
+"""The fake Graph API's ``POST /{phone_number_id}/messages`` and its media, spoken to over plain
+HTTP."""
 
+import hashlib
 import re
 import signal
 import subprocess
@@ -9,7 +11,7 @@ import time
 import pytest
 import requests
 
-from whatsapp.fake_graph import PAIR_RATE_LIMITED, UNDELIVERABLE, FakeGraph
+from whatsapp.fake_graph import BAD_GATEWAY, PAIR_RATE_LIMITED, UNDELIVERABLE, FakeGraph
 
 TEXT = {
     "messaging_product": "whatsapp",
@@ -300,3 +302,75 @@ def test_it_serves_sends_from_the_command_line_with_the_send_latency():
         fake.send_signal(signal.SIGTERM)
         output = fake.communicate(timeout=10)[0]
     assert "Messages accepted: 1 in " in output
+
+
+# Media a customer sent: GET /{media_id}, then the URL it answers.
+
+IMAGE = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
+
+
+def _get(url, token, **params):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.get(url, params=params, headers=headers, timeout=5)
+
+
+def test_it_describes_media_as_meta_does_with_a_url_back_at_the_fake(fake_graph, business):
+    media_id = fake_graph.add_media(business, IMAGE, "image/png")
+
+    response = _get(f"{fake_graph.url}/v23.0/{media_id}", business.token)
+
+    assert response.status_code == 200
+    info = response.json()
+    url = info.pop("url")
+    assert info == {
+        "messaging_product": "whatsapp",
+        "id": media_id,
+        "mime_type": "image/png",
+        "sha256": hashlib.sha256(IMAGE).hexdigest(),
+        "file_size": len(IMAGE),
+    }
+    assert url.startswith(f"{fake_graph.url}/whatsapp_business/attachments/?mid={media_id}&")
+
+
+def test_it_serves_the_media_url_with_the_businesss_token_only(fake_graph, business):
+    other = fake_graph.add_business(name="Other Co")
+    media_id = fake_graph.add_media(business, IMAGE, "image/png")
+    url = _get(f"{fake_graph.url}/v23.0/{media_id}", business.token).json()["url"]
+
+    download = _get(url, business.token)
+    assert (download.status_code, download.headers["Content-Type"]) == (200, "image/png")
+    assert download.content == IMAGE
+    for token in (None, "wrong", other.token):
+        refused = _get(url, token)
+        assert (refused.status_code, refused.json()["error"]["code"]) == (401, 190)
+
+
+def test_it_answers_a_new_url_each_time_and_404_once_one_expired(fake_graph, business):
+    media_id = fake_graph.add_media(business, IMAGE)
+    first = _get(f"{fake_graph.url}/v23.0/{media_id}", business.token).json()["url"]
+    fake_graph.media_url_ttl = 0
+    expired = _get(f"{fake_graph.url}/v23.0/{media_id}", business.token).json()["url"]
+
+    assert first != expired
+    assert _get(first, business.token).status_code == 200
+    assert _get(expired, business.token).status_code == 404
+    tampered = first.replace(f"mid={media_id}", "mid=1")
+    assert _get(tampered, business.token).status_code == 404
+
+
+def test_it_answers_unknown_media_and_another_businesss_media_with_code_100(fake_graph, business):
+    other = fake_graph.add_business(name="Other Co")
+    theirs = fake_graph.add_media(other, IMAGE)
+    for media_id in ("1399999999999999", theirs):
+        response = _get(f"{fake_graph.url}/v23.0/{media_id}", business.token)
+        error = response.json()["error"]
+        assert (response.status_code, error["code"], error["error_subcode"]) == (400, 100, 33)
+
+
+def test_it_fails_media_downloads_when_asked_to(fake_graph, business):
+    media_id = fake_graph.add_media(business, IMAGE)
+    url = _get(f"{fake_graph.url}/v23.0/{media_id}", business.token).json()["url"]
+    fake_graph.fail_next(BAD_GATEWAY, path="/whatsapp_business/attachments")
+
+    assert _get(url, business.token).status_code == 502
+    assert _get(url, business.token).content == IMAGE
