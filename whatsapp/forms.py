@@ -66,3 +66,28 @@ class UpdateTokenForm(forms.Form):
         max_length=1000,
         widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
     )
+
+
+class SenderRateForm(forms.Form):
+    """The WhatsApp tab's per-sender limit: workers never send faster from that number."""
+
+    sender = forms.CharField()
+    messages_per_second = forms.IntegerField(
+        label="Messages per second",
+        min_value=1,
+        max_value=1000,
+        error_messages={
+            "min_value": "Send at least 1 message per second.",
+            "max_value": "WhatsApp allows at most 1,000 messages per second per number.",
+        },
+    )
+
+    def __init__(self, *args, account, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.account = account
+
+    def clean_sender(self):
+        sender = self.account.senders.filter(phone_number_id=self.cleaned_data["sender"]).first()
+        if sender is None:
+            raise forms.ValidationError("That sender is not one of this stream's.")
+        return sender

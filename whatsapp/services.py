@@ -199,6 +199,11 @@ def whatsapp_settings_replace(
     return ""
 
 
+def sender_rate_set(*, sender: Sender, messages_per_second: int) -> None:
+    sender.messages_per_second = messages_per_second
+    sender.save(update_fields=["messages_per_second"])
+
+
 def whatsapp_account_forget(*, stream: Stream) -> None:
     """A deleted stream's Meta token and app secret are wiped; what it sent stays."""
     WhatsAppAccount.objects.filter(stream=stream).update(

@@ -17,7 +17,7 @@ from whatsapp import inbound, services
 from whatsapp.api_examples import api_examples
 from whatsapp.client import GraphError
 from whatsapp.demo import DEMO_BUSINESS_ID
-from whatsapp.forms import UpdateTokenForm, WhatsAppSettingsForm
+from whatsapp.forms import SenderRateForm, UpdateTokenForm, WhatsAppSettingsForm
 from whatsapp.models import WhatsAppAccount
 
 
@@ -127,6 +127,15 @@ def whatsapp_tab(request, panel: Panel):
                 messages.success(request, "Senders and templates refreshed from WhatsApp.")
         elif "register_callback" in request.POST:
             services.whatsapp_account_register_callback(account=account)
+        elif "sender_rate" in request.POST:
+            rate_form = SenderRateForm(request.POST, account=account)
+            if rate_form.is_valid():
+                services.sender_rate_set(**rate_form.cleaned_data)
+                messages.success(request, "Sending rate saved.")
+            else:
+                error = " ".join(rate_form.errors.get("messages_per_second", [])) or (
+                    "That sender is not one of this stream's."
+                )
         elif not stream.is_demo:
             token_form = UpdateTokenForm(request.POST)
             if token_form.is_valid():
@@ -145,6 +154,7 @@ def whatsapp_tab(request, panel: Panel):
         "token_form": token_form,
         "error": error,
         "callback_url": services.callback_url(stream),
+        "rate_form_action": panel.current_url,
     }
     return panel.render("whatsapp/tab_whatsapp.html", context)
 

@@ -206,3 +206,43 @@ def test_it_returns_404_to_meta_for_a_deleted_stream(client, stream):
     stream.deleted_at = stream.created_at
     stream.save()
     assert _verify(client, stream, **{"hub.verify_token": token}).status_code == 404
+
+
+# -- Sending rate per sender
+
+
+def _sender(stream):
+    return _whatsapp(stream).senders.get()
+
+
+def test_it_saves_a_senders_messages_per_second(owner_client, stream):
+    sender = _sender(stream)
+    response = owner_client.post(
+        _tab(stream),
+        {"sender_rate": "1", "sender": sender.phone_number_id, "messages_per_second": "250"},
+    )
+    assert response.status_code == 302
+    assert _sender(stream).messages_per_second == 250
+    assert 'value="250"' in owner_client.get(_tab(stream)).content.decode()
+
+
+def test_it_refuses_a_rate_above_whatsapps_limit(owner_client, stream):
+    sender = _sender(stream)
+    page = owner_client.post(
+        _tab(stream),
+        {"sender_rate": "1", "sender": sender.phone_number_id, "messages_per_second": "1001"},
+    ).content.decode()
+    assert "at most 1,000 messages per second per number" in page
+    assert _sender(stream).messages_per_second == 80
+
+
+def test_it_refuses_the_rate_of_a_sender_of_another_stream(owner_client, stream, account):
+    other = StreamFactory(account=account)
+    whatsapp = WhatsAppAccount.objects.create(stream=other)
+    foreign = whatsapp.senders.create(phone_number_id="999", display_phone_number="+1 555 999")
+    page = owner_client.post(
+        _tab(stream), {"sender_rate": "1", "sender": "999", "messages_per_second": "5"}
+    ).content.decode()
+    assert "not one of this stream's" in html.unescape(page)
+    foreign.refresh_from_db()
+    assert foreign.messages_per_second == 80
