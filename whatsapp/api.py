@@ -173,7 +173,8 @@ def _sha256(value) -> bytes | None:
     if re.fullmatch(r"[0-9a-fA-F]{64}", value):
         return bytes.fromhex(value)
     try:
-        digest = base64.b64decode(value, altchars=b"-_" if "-" in value or "_" in value else None)
+        altchars = b"-_" if "-" in value or "_" in value else None
+        digest = base64.b64decode(value, altchars=altchars, validate=True)
     except (binascii.Error, ValueError):
         return None
     return digest if len(digest) == 32 else None
@@ -255,9 +256,11 @@ def media(request, message_uuid: str):
         return _json_error(MEDIA_METHOD_NOT_ALLOWED, 405, Allow="GET")
     stream = request.stream
     media = _incoming_media(stream, message_uuid)
-    graph = _graph(stream) if media is not None else None
-    if graph is None:
+    if media is None:
         return _json_error(MEDIA_NOT_FOUND, 404)
+    graph = _graph(stream)
+    if graph is None:
+        return _json_error(f"{MEDIA_FAILED}: the stream has no WhatsApp Business Account", 502)
     try:
         info, download = _fetch(graph, media["id"])
     except NotFound as error:

@@ -1,10 +1,10 @@
-"""The send API's OpenAPI 3.1 document, and the public docs page rendered from it.
+"""The stream APIs' OpenAPI 3.1 document, and the public docs page rendered from it.
 
-``document`` builds the description of ``/api/whatsapp/send/`` and ``/api/messages_status/``
-from what ``streams.api_auth``, ``whatsapp.api``, ``whatsapp.outbound`` and
-``whatsapp.sending`` accept and answer (limits are taken from those modules, so they cannot
-differ). ``/api/docs`` renders the same dictionary as a page, and the tests check real
-responses against it and send its request examples to the real API.
+``document`` builds the description of ``/api/whatsapp/send/``, ``/api/messages_status/`` and
+``/api/media/{message_uuid}/`` from what ``streams.api_auth``, ``whatsapp.api``,
+``whatsapp.outbound`` and ``whatsapp.sending`` accept and answer (limits are taken from those
+modules, so they cannot differ). ``/api/docs`` renders the same dictionary as a page, and the
+tests check real responses against it and send its request examples to the real API.
 """
 
 import json
@@ -24,6 +24,7 @@ from whatsapp import api, outbound
 VERSION = "1.0.0"
 SEND_PATH = "/api/whatsapp/send/"
 STATUS_PATH = "/api/messages_status/"
+MEDIA_PATH = "/api/media/{message_uuid}/"
 JSON = "application/json"
 
 # Example values that work on a Demo Sending stream: its sender and its templates
@@ -725,6 +726,132 @@ def _common_responses(rate: int, max_bytes: int) -> dict:
     }
 
 
+def _media_operation(common: dict) -> dict:
+    """``GET /api/media/{message_uuid}/``: the file of an incoming message."""
+    example_url = settings.SITE_URL + MEDIA_PATH.replace("{message_uuid}", EXAMPLE_UUIDS[0])
+    return {
+        "operationId": "incomingMedia",
+        "tags": ["WhatsApp"],
+        "summary": "Download a received file",
+        "description": "The file of a message the stream received (an image, video, audio, "
+        "document or sticker), streamed from WhatsApp as it arrives: nothing is stored on "
+        "the way. The `message_uuid` is the one the incoming-message webhook gave.\n\n"
+        "The bytes are checked against the size and SHA-256 WhatsApp gives for the file; "
+        "should they differ, the connection is closed before the file's end, so a download "
+        "that completes is the file WhatsApp described.",
+        "parameters": [
+            {
+                "name": "message_uuid",
+                "in": "path",
+                "required": True,
+                "description": "The incoming message's `message_uuid` (any letter case, "
+                "hyphens optional). A message of another stream, one the stream sent, or one "
+                "without a file is a `404`.",
+                "schema": {"type": "string", "maxLength": 36, "pattern": ANY_UUID_PATTERN},
+                "example": EXAMPLE_UUIDS[0],
+            }
+        ],
+        "x-codeSamples": [
+            {
+                "lang": "Shell",
+                "label": "curl",
+                "source": f'curl -f -H "Authorization: $STREAM_TOKEN" -o photo.jpg {example_url}',
+            }
+        ],
+        "responses": {
+            "200": {
+                "description": "The file. `Content-Type` is its MIME type as WhatsApp gives it "
+                "(`image/jpeg`, `application/pdf`, `audio/ogg; codecs=opus`, …; "
+                "`application/octet-stream` when it gives none).",
+                "headers": {
+                    "Content-Disposition": {
+                        "description": "`attachment` with the file name, when the customer "
+                        "sent a document with one; otherwise `inline`.",
+                        "schema": {"type": "string"},
+                        "example": 'attachment; filename="Invoice-4001.pdf"',
+                    },
+                    "Content-Length": {
+                        "description": "The file's size in bytes, when WhatsApp says it.",
+                        "schema": {"type": "integer", "minimum": 0},
+                    },
+                },
+                "content": {
+                    "*/*": {
+                        "schema": {
+                            "type": "string",
+                            "contentMediaType": "application/octet-stream",
+                            "description": "The file's bytes.",
+                        }
+                    }
+                },
+            },
+            "403": common["403"],
+            "404": {
+                "description": "No message with a file has this uuid on this stream: unknown, "
+                "not a uuid, another stream's, one the stream sent, or one without a file.",
+                "content": _json_content(
+                    "Error", {"not_found": ("No such file", {"detail": api.MEDIA_NOT_FOUND})}
+                ),
+            },
+            "405": {
+                "description": "Any method but `GET`, with a valid token (without one the "
+                "answer is 403).",
+                "headers": {
+                    "Allow": {
+                        "description": "The allowed method.",
+                        "schema": {"type": "string", "const": "GET"},
+                    }
+                },
+                "content": _json_content(
+                    "Error",
+                    {"wrong_method": ("Not GET", {"detail": api.MEDIA_METHOD_NOT_ALLOWED})},
+                ),
+            },
+            "410": {
+                "description": "WhatsApp no longer has the file: it keeps the media customers "
+                "send for a limited time only. `detail` ends with WhatsApp's own words.",
+                "content": _json_content(
+                    "Error",
+                    {
+                        "gone": (
+                            "Expired media",
+                            {
+                                "detail": f"{api.MEDIA_GONE}: Unsupported get request. Object "
+                                "with ID '1093470098452461' does not exist, cannot be loaded "
+                                "due to missing permissions, or does not support this "
+                                "operation. Please read the Graph API documentation at "
+                                "https://developers.facebook.com/docs/graph-api"
+                            },
+                        )
+                    },
+                ),
+            },
+            "429": common["429"],
+            "502": {
+                "description": "WhatsApp did not give the file (the stream's WhatsApp token "
+                "was refused, WhatsApp failed or could not be reached). `detail` ends with "
+                "WhatsApp's message; the same request may work later.",
+                "content": _json_content(
+                    "Error",
+                    {
+                        "token_refused": (
+                            "The stream's WhatsApp token was refused",
+                            {
+                                "detail": f"{api.MEDIA_FAILED}: Invalid OAuth access token - "
+                                "Cannot parse access token"
+                            },
+                        ),
+                        "unreachable": (
+                            "WhatsApp could not be reached",
+                            {"detail": f"{api.MEDIA_FAILED}: WhatsApp could not be reached"},
+                        ),
+                    },
+                ),
+            },
+        },
+    }
+
+
 def _bad_request(key: str, noun: str) -> dict:
     n = api.MAX_MESSAGES
     return {
@@ -757,8 +884,9 @@ def _bad_request(key: str, noun: str) -> dict:
 def _description(rate: int, max_bytes: int) -> str:
     n = api.MAX_MESSAGES
     return f"""\
-Send WhatsApp messages through a TextPeak stream and follow their delivery. JSON in, JSON out; \
-every endpoint is a `POST`.
+Send WhatsApp messages through a TextPeak stream, follow their delivery and download the \
+files customers send. JSON in, JSON out: every endpoint is a `POST`, except the media \
+download, a `GET` that answers the file itself.
 
 ## Batches
 A send request carries 1 to {n} messages. Each one is checked on its own and either accepted \
@@ -782,6 +910,13 @@ Accepted messages are `queued`, then sent by workers at each sender's WhatsApp r
 unreachable. Ask `{STATUS_PATH}` for their progress: `queued` → `sent` → `delivered` → \
 `read`, or `sent_failed` with WhatsApp's error.
 
+## Incoming media
+A message the stream receives with a file (image, video, audio, document, sticker) comes with \
+WhatsApp's media id, MIME type and SHA-256. Download the file with \
+`GET /api/media/{{message_uuid}}/` and the stream token: TextPeak fetches it from WhatsApp and \
+streams it through. WhatsApp keeps received media for a limited time only; after that the \
+answer is `410`, so fetch files soon after they arrive.
+
 ## Rate limits
 Each stream takes up to {rate} requests per second (bursts of {rate}). Above that the answer \
 is `429` with a `Retry-After` header in seconds; nothing was stored, send the same request \
@@ -789,7 +924,8 @@ again after the wait. Batches are the way to send many messages quickly.
 
 ## Demo Sending
 On a Demo Sending stream nothing reaches WhatsApp: messages go through the same checks and \
-workers, and `sent`, `delivered` and `read` follow a moment later. Its sender is \
+workers, and `sent`, `delivered` and `read` follow a moment later; a received file downloads \
+as a generated placeholder image. Its sender is \
 `{EXAMPLE_SENDER}` and its templates `order_update` (en_US, 2 variables), `hello_world` \
 (en_US, none) and `appointment_reminder` (de, 3 variables), as in the examples here.
 """
@@ -954,6 +1090,7 @@ def document(request=None) -> dict:
                     },
                 }
             },
+            MEDIA_PATH: {"get": _media_operation(common)},
         },
         "components": {
             "securitySchemes": {
@@ -1088,11 +1225,44 @@ def _enum_table(schema: dict) -> list[dict]:
     ]
 
 
+def _parameter_rows(doc: dict, operation: dict) -> list[dict]:
+    """One row per parameter (in the path or the query) of an operation."""
+    return [
+        {
+            "name": parameter["name"],
+            "type": _type_label(doc, parameter["schema"]),
+            "required": f"yes (in the {parameter['in']})"
+            if parameter.get("required")
+            else f"no (in the {parameter['in']})",
+            "rules": _rules(_resolve(doc, parameter["schema"])),
+            "description": _rich(parameter.get("description", "")),
+        }
+        for parameter in operation.get("parameters", [])
+    ]
+
+
+def _request_examples(operation: dict, body: dict) -> list[dict]:
+    """The request body's examples, or the code samples of an operation without a body."""
+    if body:
+        return [
+            {
+                "summary": example["summary"],
+                "description": example.get("description", ""),
+                "json": _pretty(example["value"]),
+            }
+            for example in body.get("examples", {}).values()
+        ]
+    return [
+        {"summary": sample["label"], "description": "", "json": sample["source"]}
+        for sample in operation.get("x-codeSamples", [])
+    ]
+
+
 def _operation(doc: dict, path: str, method: str, operation: dict) -> dict:
-    body = operation["requestBody"]["content"][JSON]
-    request_schema = _resolve(doc, body["schema"])
+    body = operation.get("requestBody", {}).get("content", {}).get(JSON, {})
+    request_schema = _resolve(doc, body["schema"]) if body else {}
     types = []
-    for name, prop in request_schema["properties"].items():
+    for name, prop in request_schema.get("properties", {}).items():
         for option in _resolve(doc, prop.get("items", {})).get("oneOf", []):
             message = _resolve(doc, option)
             types.append(
@@ -1139,16 +1309,9 @@ def _operation(doc: dict, path: str, method: str, operation: dict) -> dict:
         "url": doc["servers"][0]["url"] + path,
         "summary": operation["summary"],
         "description": _rich(operation["description"]),
-        "fields": _field_rows(doc, request_schema),
+        "fields": _parameter_rows(doc, operation) + _field_rows(doc, request_schema),
         "types": types,
-        "examples": [
-            {
-                "summary": example["summary"],
-                "description": example.get("description", ""),
-                "json": _pretty(example["value"]),
-            }
-            for example in body.get("examples", {}).values()
-        ],
+        "examples": _request_examples(operation, body),
         "responses": responses,
     }
 

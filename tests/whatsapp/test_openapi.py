@@ -8,6 +8,7 @@ limits the API applies, on both sides of each boundary.
 
 import json
 import re
+import uuid
 
 import pytest
 from django.test import Client
@@ -21,12 +22,14 @@ from whatsapp import openapi
 from whatsapp import services as wa
 from whatsapp.api_examples import api_examples
 from whatsapp.demo import DEMO_BUSINESS_ID
+from whatsapp.fake_graph import INVALID_TOKEN
 from whatsapp.models import Message
 
 pytestmark = pytest.mark.django_db
 
 SEND = openapi.SEND_PATH
 STATUS = openapi.STATUS_PATH
+MEDIA = openapi.MEDIA_PATH
 SENDER = "15550100100"  # the demo sender (whatsapp.demo)
 RECIPIENT = "4915112345678"
 
@@ -147,7 +150,17 @@ def test_document_is_valid_openapi(doc, settings):
     assert doc["servers"] == [{"url": settings.SITE_URL}]
     scheme = doc["components"]["securitySchemes"]["StreamToken"]
     assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Authorization")
-    assert set(doc["paths"]) == {SEND, STATUS}
+    assert set(doc["paths"]) == {SEND, STATUS, MEDIA}
+    assert set(doc["paths"][MEDIA]) == {"get"}
+    assert set(doc["paths"][MEDIA]["get"]["responses"]) == {
+        "200",
+        "403",
+        "404",
+        "405",
+        "410",
+        "429",
+        "502",
+    }
     for path in (SEND, STATUS):
         assert set(doc["paths"][path]["post"]["responses"]) == {
             "200",
@@ -161,9 +174,10 @@ def test_document_is_valid_openapi(doc, settings):
 
 def test_every_example_matches_its_schema(doc):
     for path, item in doc["paths"].items():
-        operation = item["post"]
-        request = operation["requestBody"]["content"]["application/json"]
-        for example in request["examples"].values():
+        (operation,) = item.values()
+        request = operation.get("requestBody", {}).get("content", {}).get("application/json")
+        assert request or path == MEDIA, path  # the media download is a GET with no body
+        for example in request["examples"].values() if request else ():
             _check(doc, request["schema"], example["value"])
         for status, response in operation["responses"].items():
             content = response.get("content", {}).get("application/json")
@@ -217,8 +231,9 @@ def test_json_and_docs_need_no_login():
 
 def test_the_page_is_rendered_from_the_document():
     context = openapi.docs_context(openapi.document())
-    send, status = context["operations"]
+    send, status, media = context["operations"]
     assert (send["method"], send["path"], status["path"]) == ("POST", SEND, STATUS)
+    assert (media["method"], media["path"], media["types"]) == ("GET", MEDIA, [])
     assert [t["name"] for t in send["types"]] == list(openapi.MESSAGE_TYPES)
     rows = {row["name"]: row for t in send["types"] for row in t["fields"]}
     assert rows["messages[].message_content"]["rules"] == ["1 to 4096 characters"]
@@ -597,3 +612,126 @@ def test_the_documented_rules_are_the_apis(doc, post, replied, message, valid):
     assert response.status_code == 200
     (result,) = _check_response(doc, SEND, response)["messages"]
     assert (result["error"] is None) == valid, result
+
+
+# The media download (GET, answers the file itself)
+
+
+def _media_url(message_uuid) -> str:
+    return MEDIA.replace("{message_uuid}", str(message_uuid))
+
+
+def _check_media_response(doc, response) -> dict | None:
+    """The real answer of the media download matches the document for its status."""
+    documented = doc["paths"][MEDIA]["get"]["responses"][str(response.status_code)]
+    for name, header in documented.get("headers", {}).items():
+        if response.status_code == 200 and name == "Content-Length" and name not in response:
+            continue  # "when WhatsApp says it"
+        assert response.has_header(name), name
+        value = response[name]
+        if header["schema"]["type"] == "integer":
+            assert value.isdigit(), value
+            value = int(value)
+        _check(doc, header["schema"], value)
+    if "application/json" not in documented["content"]:
+        assert set(documented["content"]) == {"*/*"}
+        return None
+    assert response["Content-Type"] == "application/json"
+    body = json.loads(response.content)
+    _check(doc, documented["content"]["application/json"]["schema"], body)
+    return body
+
+
+def _media_examples(doc, status) -> list[str]:
+    content = doc["paths"][MEDIA]["get"]["responses"][str(status)]["content"]["application/json"]
+    return [example["value"]["detail"] for example in content["examples"].values()]
+
+
+def _incoming(stream, media):
+    return Message.objects.create(
+        stream=stream,
+        direction=Message.Direction.INBOUND,
+        sender_number=RECIPIENT,
+        contact_number=RECIPIENT,
+        type="image",
+        payload={"media": media},
+        status=Message.Status.RECEIVED,
+    )
+
+
+def test_the_media_download_answers_as_documented(doc, client, stream, token):
+    message = _incoming(stream, {"id": "demo-1", "mime_type": "image/png", "sha256": ""})
+
+    response = client.get(_media_url(message.uuid), HTTP_AUTHORIZATION=token)
+    assert response.status_code == 200
+    _check_media_response(doc, response)
+    assert b"".join(response.streaming_content).startswith(b"\x89PNG")
+    response.close()
+
+    text = Message.objects.create(
+        stream=stream,
+        direction=Message.Direction.INBOUND,
+        sender_number=RECIPIENT,
+        contact_number=RECIPIENT,
+        type="text",
+        payload={"body": "Hi"},
+        status=Message.Status.RECEIVED,
+    )
+    for missing in (text.uuid, "0b7f9f5e-3c1a-4a52-9c3e-6f1d2b8a4e10", "not-a-uuid"):
+        response = client.get(_media_url(missing), HTTP_AUTHORIZATION=token)
+        assert response.status_code == 404
+        assert _check_media_response(doc, response)["detail"] in _media_examples(doc, 404)
+
+    response = client.post(_media_url(message.uuid), HTTP_AUTHORIZATION=token)
+    assert response.status_code == 405
+    assert _check_media_response(doc, response)["detail"] in _media_examples(doc, 405)
+
+    response = client.get(_media_url(message.uuid))
+    assert response.status_code == 403
+    assert _check_media_response(doc, response) == {"detail": "Not authenticated"}
+
+
+def test_the_media_downloads_whatsapp_errors_answer_as_documented(
+    doc, client, account, whatsapp_access, fake_graph
+):
+    business = fake_graph.business
+    stream = StreamFactory(account=account, name="Live", setup_progress=4)
+    wa.whatsapp_settings_save(
+        stream=stream, business_id=business.waba_id, access_token=business.token
+    )
+    token = stream_services.stream_token_regenerate(stream=stream)
+    gone = _incoming(stream, {"id": "1093470098452461", "mime_type": "image/jpeg"})
+    media_id = fake_graph.add_media(business, b"\xff\xd8\xff" + bytes(100), "image/jpeg")
+    refused = _incoming(stream, {"id": media_id, "mime_type": "image/jpeg"})
+
+    response = client.get(_media_url(gone.uuid), HTTP_AUTHORIZATION=token)
+    assert response.status_code == 410
+    assert _check_media_response(doc, response)["detail"] in _media_examples(doc, 410)
+
+    fake_graph.fail_next(INVALID_TOKEN)
+    response = client.get(_media_url(refused.uuid), HTTP_AUTHORIZATION=token)
+    assert response.status_code == 502
+    assert _check_media_response(doc, response)["detail"] in _media_examples(doc, 502)
+
+    response = client.get(_media_url(refused.uuid), HTTP_AUTHORIZATION=token)
+    assert response.status_code == 200
+    _check_media_response(doc, response)
+    assert response["Content-Length"] == "103"
+    response.close()
+
+
+def test_the_media_download_is_rate_limited_as_documented(doc, client, settings, stream, token):
+    settings.STREAM_API_REQUESTS_PER_SECOND = 1
+    doc = openapi.document()
+    statuses = [client.get(_media_url(uuid.uuid4()), HTTP_AUTHORIZATION=token) for _ in range(3)]
+    response = next(r for r in statuses if r.status_code == 429)
+    assert _check_media_response(doc, response) == _example_values(doc, SEND, 429)[0]
+
+
+def test_the_page_shows_the_media_download(client):
+    html = client.get("/api/docs").content.decode()
+    assert f"<code>{MEDIA}</code>" in html
+    assert "<code>message_uuid</code>" in html
+    assert "yes (in the path)" in html
+    assert "curl -f -H &quot;Authorization: $STREAM_TOKEN&quot;" in html
+    assert 'id="incoming-media"' in html
