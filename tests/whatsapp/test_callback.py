@@ -1,0 +1,594 @@
+"""Meta's callback URL, ``/webhooks/whatsapp/<stream uid>/``: verification (GET), and webhooks
+(POST) checked against the app secret, parsed and stored in one transaction, then 200.
+
+Also the two other ways into the same code: the demo transport's simulated statuses and replies,
+and the hourly refresh of senders and templates (Meta sends no template events to per-account
+callback overrides).
+"""
+
+import hashlib
+import hmac
+import json
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.factories import StreamFactory
+from webhooks import services as webhook_services
+from webhooks.models import Delivery
+from whatsapp import inbound, sending, services, tasks
+from whatsapp.client import AuthError, TemporaryError
+from whatsapp.demo import DEMO_BUSINESS_ID
+from whatsapp.models import Message, PendingStatus, Sender, Template, WhatsAppAccount
+from whatsapp.views import CALLBACK_MAX_BODY_BYTES
+
+pytestmark = pytest.mark.django_db
+
+FIXTURES = Path(__file__).parent / "fixtures" / "meta"
+APP_SECRET = "0f4c2e9b7d1a4c8e9b7f2a4d6e8c0b1f"
+WABA_ID = "102290129340398"
+PHONE_NUMBER_ID = "106540352242922"
+OUR_NUMBER = "15550001111"
+CONTACT = "4915112345678"
+OUT_WAMID = "wamid.HBgNNDkxNTExMjM0NTY3OBUCABEYEjQ1OUJDQkQ4QkJGNjNFMjM3AA=="
+DEMO_SENDER = "15550100100"  # whatsapp.demo.DEMO_SENDERS
+
+MESSAGE_FIXTURES = [
+    "text",
+    "image",
+    "video",
+    "audio",
+    "document",
+    "sticker",
+    "location",
+    "contacts",
+    "interactive_button_reply",
+    "interactive_list_reply",
+    "interactive_nfm_reply",
+    "button",
+    "reaction",
+    "reaction_removal",
+    "order",
+    "system",
+    "unsupported",
+    "unknown_type",
+    "hidden_number",
+    "millisecond_timestamp",
+]
+
+
+def fixture(name: str) -> bytes:
+    return (FIXTURES / f"{name}.json").read_bytes()
+
+
+def sign(raw: bytes, secret: str = APP_SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """``webhooks.services.enqueue_event`` replaced by a recorder: what the webhook gets."""
+    calls = []
+
+    def record(*, stream, kind, event):
+        calls.append({"stream": stream, "kind": kind, "event": event})
+
+    monkeypatch.setattr(webhook_services, "enqueue_event", record, raising=False)
+    return calls
+
+
+@pytest.fixture
+def stream(account):
+    """A Ready stream whose WhatsApp settings have an app secret."""
+    stream = StreamFactory(account=account, name="Orders", setup_progress=4)
+    services.whatsapp_settings_save(stream=stream, business_id=WABA_ID, app_secret=APP_SECRET)
+    return stream
+
+
+def _url(stream) -> str:
+    return reverse("whatsapp:callback", args=[stream.uid])
+
+
+def post(client, stream, raw: bytes, *, signature: str | None = None, **headers):
+    """POST as Meta does: the raw body, signed with the stream's app secret unless told."""
+    if signature is None:
+        signature = sign(raw)
+    if signature:
+        headers["X-Hub-Signature-256"] = signature
+    return client.post(_url(stream), data=raw, content_type="application/json", headers=headers)
+
+
+def outbound(stream, wamid=OUT_WAMID, **fields) -> Message:
+    defaults = {
+        "stream": stream,
+        "direction": Message.Direction.OUTBOUND,
+        "sender_number": OUR_NUMBER,
+        "phone_number_id": PHONE_NUMBER_ID,
+        "contact_number": CONTACT,
+        "type": "text",
+        "payload": {"body": "Your order is on its way", "preview_url": False},
+        "status": Message.Status.SENT,
+        "wamid": wamid,
+        "sent_at": timezone.now(),
+    }
+    return Message.objects.create(**{**defaults, **fields})
+
+
+# -- verification
+
+
+def _verify(client, stream, token):
+    query = {"hub.mode": "subscribe", "hub.challenge": "1158201444", "hub.verify_token": token}
+    return client.get(_url(stream), query)
+
+
+def test_it_answers_metas_verification_with_the_challenge(client, stream):
+    response = _verify(client, stream, WhatsAppAccount.objects.get(stream=stream).verify_token)
+    assert (response.status_code, response.content) == (200, b"1158201444")
+
+
+def test_it_refuses_a_wrong_verify_token(client, stream):
+    response = _verify(client, stream, "not-the-token")
+    assert response.status_code == 403
+    assert b"1158201444" not in response.content
+
+
+# -- receiving
+
+
+@pytest.mark.parametrize("name", MESSAGE_FIXTURES)
+def test_it_stores_each_message_type_and_hands_it_on_once(client, stream, enqueued, name):
+    response = post(client, stream, fixture(name))
+    assert response.status_code == 200
+    assert response.content == b"OK"
+    assert response["Content-Type"].startswith("text/plain")
+    message = Message.objects.get(stream=stream)
+    [parsed] = inbound.parse(fixture(name))
+    assert (message.type, message.payload, message.wamid) == (
+        parsed.type,
+        parsed.content,
+        parsed.wamid,
+    )
+    [call] = enqueued
+    assert call["kind"] == "message"
+    assert call["event"]["message_uuid"] == str(message.uuid)
+
+
+def test_it_stores_a_retried_delivery_once(client, stream, enqueued):
+    for _ in range(2):
+        assert post(client, stream, fixture("text")).status_code == 200
+    assert Message.objects.count() == 1
+    assert len(enqueued) == 1
+
+
+def test_it_stores_every_entry_change_message_and_status_of_a_batch(client, stream, enqueued):
+    first = outbound(stream)
+    second = outbound(
+        stream, wamid="wamid.HBgNNDkxNTExMjM0NTY3OBUCABEYEjQ1MkE4NkI3QTE5RjQwQzE1AA=="
+    )
+    assert post(client, stream, fixture("batch")).status_code == 200
+    assert Message.objects.filter(direction="inbound").count() == 5
+    assert Message.objects.get(pk=first.pk).status == Message.Status.READ
+    assert Message.objects.get(pk=second.pk).status == Message.Status.READ
+    kinds = [call["kind"] for call in enqueued]
+    assert (kinds.count("message"), kinds.count("status")) == (5, 3)
+
+
+def test_it_accepts_other_fields_and_ignores_them(client, stream, enqueued):
+    assert post(client, stream, fixture("account_update")).status_code == 200
+    assert not Message.objects.exists()
+    assert enqueued == []
+
+
+# -- signatures
+
+
+def test_it_refuses_a_bad_signature_and_stores_nothing(client, stream, enqueued):
+    response = post(client, stream, fixture("text"), signature=sign(fixture("text"), "wrong"))
+    assert response.status_code == 403
+    assert not Message.objects.exists()
+    assert enqueued == []
+
+
+def test_it_refuses_a_missing_signature_when_the_stream_has_an_app_secret(client, stream, enqueued):
+    assert post(client, stream, fixture("text"), signature="").status_code == 403
+    assert not Message.objects.exists()
+
+
+def test_it_refuses_a_signature_of_other_bytes(client, stream, enqueued):
+    # Re-serialised JSON is not what Meta signed: the signature covers the raw body.
+    raw = fixture("reaction")
+    reserialised = json.dumps(json.loads(raw), ensure_ascii=False).encode()
+    response = post(client, stream, raw, signature=sign(reserialised))
+    assert response.status_code == 403
+
+
+def test_it_refuses_a_bad_signature_before_looking_at_the_body(client, stream, enqueued):
+    assert post(client, stream, b"not json", signature="sha256=00").status_code == 403
+
+
+def test_it_accepts_unsigned_webhooks_when_the_stream_has_no_app_secret(client, account, enqueued):
+    stream = StreamFactory(account=account)
+    services.whatsapp_settings_save(stream=stream, business_id=WABA_ID)
+    assert post(client, stream, fixture("text"), signature="").status_code == 200
+    assert Message.objects.filter(stream=stream).count() == 1
+
+
+# -- malformed bodies
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"{not json",
+        b"[1, 2]",
+        b'"a string"',
+        b"{}",
+        b'{"object": "whatsapp_business_account"}',
+        b'{"object": "whatsapp_business_account", "entry": [{"changes": {}}]}',
+        b'{"object": "page", "entry": []}',
+    ],
+)
+def test_it_answers_a_malformed_body_with_400_and_stores_nothing(client, stream, enqueued, raw):
+    response = post(client, stream, raw)
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/plain")
+    assert response.content.startswith(b"Malformed webhook")
+    assert not Message.objects.exists()
+    assert enqueued == []
+
+
+def test_it_stores_nothing_of_a_batch_with_one_malformed_message(client, stream, enqueued):
+    data = json.loads(fixture("batch"))
+    del data["entry"][1]["changes"][0]["value"]["messages"][1]["id"]
+    assert post(client, stream, json.dumps(data).encode()).status_code == 400
+    assert not Message.objects.exists()
+
+
+def test_it_refuses_other_methods(client, stream):
+    assert client.put(_url(stream), data=fixture("text")).status_code == 405
+
+
+# -- size
+
+
+def _body_of_size(size: int) -> bytes:
+    """A batch of text messages padded to exactly ``size`` bytes."""
+    data = json.loads(fixture("text"))
+    value = data["entry"][0]["changes"][0]["value"]
+    template = value["messages"][0]
+    value["messages"] = [
+        {**template, "id": f"wamid.big{n}", "text": {"body": "x" * 2900}} for n in range(1000)
+    ]
+    raw = json.dumps(data).encode()
+    value["messages"][0]["text"]["body"] += "x" * (size - len(raw))
+    raw = json.dumps(data).encode()
+    assert len(raw) == size
+    return raw
+
+
+def test_it_accepts_a_body_of_3_mb(client, stream, enqueued):
+    raw = _body_of_size(CALLBACK_MAX_BODY_BYTES)
+    assert post(client, stream, raw).status_code == 200
+    assert Message.objects.count() == 1000
+    assert len(enqueued) == 1000
+
+
+def test_it_refuses_a_larger_body_with_413(client, stream, enqueued):
+    raw = _body_of_size(CALLBACK_MAX_BODY_BYTES + 1)
+    assert post(client, stream, raw).status_code == 413
+    assert not Message.objects.exists()
+
+
+# -- streams
+
+
+def test_it_answers_404_for_an_unknown_stream(client, enqueued):
+    response = client.post(
+        reverse("whatsapp:callback", args=[uuid.uuid4()]),
+        data=fixture("text"),
+        content_type="application/json",
+    )
+    assert response.status_code == 404
+
+
+def test_it_answers_404_for_a_deleted_stream(client, stream, enqueued):
+    stream.deleted_at = timezone.now()
+    stream.save()
+    assert post(client, stream, fixture("text")).status_code == 404
+    assert not Message.objects.exists()
+
+
+def test_it_stores_a_message_on_the_stream_whose_url_was_called(client, stream, enqueued, account):
+    other = StreamFactory(account=account)
+    services.whatsapp_settings_save(stream=other, business_id="555", app_secret=APP_SECRET)
+    post(client, other, fixture("text"))
+    assert Message.objects.get().stream == other
+
+
+def test_it_needs_no_login_or_csrf_token(stream, enqueued):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    assert post(client, stream, fixture("text")).status_code == 200
+
+
+# -- statuses
+
+
+def test_it_never_moves_a_message_backwards(client, stream, enqueued):
+    sent = outbound(stream)
+    assert post(client, stream, fixture("status_read")).status_code == 200
+    assert post(client, stream, fixture("status_delivered")).status_code == 200
+    sent.refresh_from_db()
+    assert sent.status == Message.Status.READ
+    assert sent.delivered_at is None
+    assert [call["event"]["status"] for call in enqueued] == ["read"]
+
+
+def test_it_records_a_failure_with_metas_error(client, stream, enqueued):
+    sent = outbound(stream)
+    post(client, stream, fixture("status_failed"))
+    sent.refresh_from_db()
+    assert (sent.status, sent.error_code) == (Message.Status.SENT_FAILED, "131049")
+    event = sent.events.get()
+    assert (event.status, event.error_code) == ("sent_failed", "131049")
+
+
+def test_it_keeps_a_status_of_a_message_not_recorded_yet_until_it_is(
+    client, stream, enqueued, monkeypatch
+):
+    """Meta can report ``delivered`` before the worker that sent the message has written its
+    wamid; the status is kept and applied when the worker records the message."""
+    whatsapp = WhatsAppAccount.objects.get(stream=stream)
+    Sender.objects.create(
+        whatsapp_account=whatsapp,
+        phone_number_id=PHONE_NUMBER_ID,
+        display_phone_number="+1 555-000-1111",
+    )
+
+    class Graph:  # the Cloud API, answering with the wamid Meta's status named
+        def send_message(self, phone_number_id, payload):
+            return OUT_WAMID
+
+    monkeypatch.setattr(sending, "graph_for", lambda account: Graph())
+    assert post(client, stream, fixture("status_delivered")).status_code == 200
+    assert PendingStatus.objects.filter(wamid=OUT_WAMID, status="delivered").exists()
+
+    _, [result] = sending.messages_accept(
+        stream=stream,
+        items=[
+            {
+                "sender": OUR_NUMBER,
+                "recipient_phone": CONTACT,
+                "type": "text",
+                "message_content": "Your order is on its way",
+            }
+        ],
+    )
+    message = Message.objects.get(uuid=result.message_uuid)
+    sending.messages_send(message_ids=[message.pk])
+    message.refresh_from_db()
+    assert (message.wamid, message.status) == (OUT_WAMID, Message.Status.DELIVERED)
+    assert set(message.events.values_list("status", flat=True)) == {"sent", "delivered"}
+    assert not PendingStatus.objects.exists()
+    assert [(c["kind"], c["event"]["status"]) for c in enqueued] == [("status", "delivered")]
+
+
+def test_it_forgets_kept_statuses_that_never_find_their_message(stream):
+    kept = PendingStatus.objects.create(
+        wamid="wamid.old", status="read", occurred_at=timezone.now()
+    )
+    PendingStatus.objects.filter(pk=kept.pk).update(received_at=timezone.now() - timedelta(days=2))
+    fresh = PendingStatus.objects.create(
+        wamid="wamid.new", status="read", occurred_at=timezone.now()
+    )
+    tasks.purge_pending_statuses()
+    assert list(PendingStatus.objects.all()) == [fresh]
+
+
+# -- templates
+
+
+def test_it_updates_a_templates_status(client, stream, enqueued):
+    template = Template.objects.create(
+        whatsapp_account=WhatsAppAccount.objects.get(stream=stream),
+        template_id="594425479261596",
+        name="order_update",
+        language="en_US",
+        status="APPROVED",
+    )
+    assert post(client, stream, fixture("template_status_update")).status_code == 200
+    template.refresh_from_db()
+    assert template.status == "PAUSED"
+
+
+# -- a real webhook
+
+
+def test_it_queues_a_delivery_to_the_streams_webhook(client, stream):
+    webhook_services.webhook_save(
+        stream=stream, method="POST", url="https://hooks.example.com/in", headers=[]
+    )
+    assert post(client, stream, fixture("text")).status_code == 200
+    message = Message.objects.get()
+    delivery = Delivery.objects.get()
+    assert delivery.event == "message.received"
+    assert delivery.payload["message_uuid"] == str(message.uuid)
+    assert delivery.payload["text"] == "Hi! Is my order on its way?"
+
+
+# -- demo streams: the same path
+
+
+@pytest.fixture
+def demo_stream(account):
+    stream = StreamFactory(account=account, name="Demo", is_demo=True, setup_progress=4)
+    whatsapp = services.whatsapp_settings_save(stream=stream, business_id=DEMO_BUSINESS_ID)
+    services.whatsapp_account_refresh(account=whatsapp)
+    return stream
+
+
+@pytest.fixture
+def demo_statuses(monkeypatch):
+    """``simulate_demo_statuses.apply_async`` replaced by a mock: the steps scheduled."""
+    scheduled = mock.Mock()
+    monkeypatch.setattr(tasks.simulate_demo_statuses, "apply_async", scheduled)
+    return scheduled
+
+
+@pytest.fixture
+def parsed(monkeypatch):
+    """Every body ``inbound.parse`` is given, while it still does its work."""
+    bodies = []
+    real = inbound.parse
+
+    def spy(raw):
+        bodies.append(json.loads(raw))
+        return real(raw)
+
+    monkeypatch.setattr(inbound, "parse", spy)
+    return bodies
+
+
+def _send_demo(
+    stream, text="Hi Anna, your parcel is on its way today, expect it by 6 pm."
+) -> Message:
+    _, [result] = sending.messages_accept(
+        stream=stream,
+        items=[
+            {
+                "sender": DEMO_SENDER,
+                "recipient_phone": CONTACT,
+                "type": "text",
+                "message_content": text,
+            }
+        ],
+    )
+    message = Message.objects.get(uuid=result.message_uuid)
+    sending.messages_send(message_ids=[message.pk])
+    message.refresh_from_db()
+    return message
+
+
+def _simulate(message) -> None:
+    """The demo's steps, run as the worker would run the scheduled tasks."""
+    tasks.simulate_demo_statuses(message.wamid)
+    tasks.simulate_demo_statuses(message.wamid, 1)
+
+
+def test_it_takes_the_demo_statuses_through_metas_path(
+    demo_stream, demo_statuses, enqueued, parsed
+):
+    message = _send_demo(demo_stream)
+    _simulate(message)
+    message.refresh_from_db()
+    assert message.status == Message.Status.READ
+    assert list(message.events.values_list("status", flat=True)) == ["sent", "delivered", "read"]
+    statuses = [body["entry"][0]["changes"][0]["value"]["statuses"][0] for body in parsed]
+    assert [(s["id"], s["status"]) for s in statuses] == [
+        (message.wamid, "delivered"),
+        (message.wamid, "read"),
+    ]
+    assert [(c["kind"], c["event"]["status"]) for c in enqueued] == [
+        ("status", "delivered"),
+        ("status", "read"),
+    ]
+    assert not Message.objects.filter(direction="inbound").exists()
+
+
+def test_it_simulates_a_reply_to_a_demo_message_when_asked(
+    demo_stream, demo_statuses, enqueued, parsed
+):
+    WhatsAppAccount.objects.filter(stream=demo_stream).update(demo_replies=True)
+    message = _send_demo(demo_stream)
+    _simulate(message)
+    reply = Message.objects.get(direction="inbound")
+    assert reply.reply_to == message
+    assert (reply.contact_number, reply.sender_number) == (CONTACT, DEMO_SENDER)
+    assert reply.payload == {
+        "body": "Thanks! This is a simulated reply to: Hi Anna, your parcel is on its way today"
+    }
+    assert "messages" in parsed[-1]["entry"][0]["changes"][0]["value"]
+    event = enqueued[-1]
+    assert (event["kind"], event["event"]["reply_to"]) == ("message", str(message.uuid))
+    assert event["event"]["source_number"] == CONTACT
+
+
+def test_it_simulates_one_reply_however_often_the_last_step_runs(
+    demo_stream, demo_statuses, enqueued
+):
+    WhatsAppAccount.objects.filter(stream=demo_stream).update(demo_replies=True)
+    message = _send_demo(demo_stream)
+    _simulate(message)
+    tasks.simulate_demo_statuses(message.wamid, 1)
+    assert Message.objects.filter(direction="inbound").count() == 1
+    assert [c["kind"] for c in enqueued].count("message") == 1
+
+
+def test_it_simulates_no_reply_unless_asked(demo_stream, demo_statuses, enqueued):
+    _simulate(_send_demo(demo_stream))
+    assert not Message.objects.filter(direction="inbound").exists()
+
+
+# -- hourly refresh of senders and templates
+
+
+def test_it_refreshes_every_working_streams_catalogue(account, fake_graph, monkeypatch):
+    def connected(**fields) -> WhatsAppAccount:
+        return services.whatsapp_settings_save(
+            stream=StreamFactory(account=account, **fields),
+            business_id=fake_graph.business.waba_id,
+            access_token=fake_graph.business.token,
+        )
+
+    ready = connected()
+    disabled = connected(status="disabled")
+    connected(status="draft")
+    connected(deleted_at=timezone.now())
+    refreshed = []
+    real = services.whatsapp_account_refresh
+
+    def refresh(*, account):
+        refreshed.append(account.stream_id)
+        if account == ready:
+            raise TemporaryError("Meta is down for this one")
+        return real(account=account)
+
+    monkeypatch.setattr(services, "whatsapp_account_refresh", refresh)
+    tasks.refresh_catalogues()
+    assert sorted(refreshed) == sorted([ready.stream_id, disabled.stream_id])
+    disabled.refresh_from_db()
+    assert disabled.refreshed_at is not None
+    assert disabled.senders.exists()
+    assert disabled.templates.exists()
+
+
+def test_it_keeps_refreshing_after_an_unexpected_error(account, monkeypatch):
+    streams = [StreamFactory(account=account) for _ in range(2)]
+    for stream in streams:
+        services.whatsapp_settings_save(stream=stream, business_id=WABA_ID)
+    refreshed = []
+
+    def refresh(*, account):
+        refreshed.append(account.stream_id)
+        raise RuntimeError("surprise")
+
+    monkeypatch.setattr(services, "whatsapp_account_refresh", refresh)
+    tasks.refresh_catalogues()
+    assert len(refreshed) == 2
+
+
+def test_it_does_not_refresh_an_account_whose_token_meta_refused(account, monkeypatch):
+    stream = StreamFactory(account=account)
+    services.whatsapp_settings_save(stream=stream, business_id=WABA_ID)
+    WhatsAppAccount.objects.filter(stream=stream).update(token_rejected_at=timezone.now())
+    refresh = mock.Mock(side_effect=AuthError("Invalid OAuth access token."))
+    monkeypatch.setattr(services, "whatsapp_account_refresh", refresh)
+    tasks.refresh_catalogues()
+    refresh.assert_not_called()
