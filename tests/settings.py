@@ -23,3 +23,7 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 # Tasks the tests publish go to their own queue, never to a worker of `make run`.
 CELERY_TASK_DEFAULT_QUEUE = "textpeak-tests"
 STATIC_ROOT.mkdir(exist_ok=True)  # noqa: F405  (WhiteNoise warns about a missing folder)
+
+# One cache per test process: tests clear it freely, which must never flush the Redis that
+# holds the broker's queues.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
