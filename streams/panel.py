@@ -24,6 +24,7 @@ class Panel:
         self.request = request
         self.stream = stream
         self.tabs: list[Tab] = stream_type.panel_tabs()
+        self.banners: list[str] = stream_type.banners(stream)
         self.tab = next(tab for tab in self.tabs if tab.slug == slug)
 
     @property

@@ -26,6 +26,10 @@ class StreamType:
         """The side panel's tabs (``streams.panel.Tab``), in order; the first is Info."""
         raise NotImplementedError
 
+    def banners(self, stream) -> list[str]:
+        """Warnings the side panel shows above every tab (something needs the user)."""
+        return []
+
     def forget(self, stream) -> None:
         """Drop what a deleted stream no longer needs (credentials, webhooks); its messages stay.
         Runs in the deleting transaction."""

@@ -19,6 +19,12 @@ class WebhookForm(forms.Form):
         initial=WebhookEndpoint.Method.POST,
         widget=forms.RadioSelect,
     )
+    send_statuses = forms.BooleanField(
+        label="Send delivery statuses",
+        required=False,
+        help_text="Also forward the sent, delivered, read and failed statuses of the messages "
+        "this stream sends.",
+    )
     url = forms.CharField(
         label="URL",
         required=False,
@@ -35,7 +41,12 @@ class WebhookForm(forms.Form):
     def initial_for(cls, endpoint: WebhookEndpoint | None) -> dict:
         if endpoint is None:
             return {"method": WebhookEndpoint.Method.POST, "url": "", "headers": []}
-        return {"method": endpoint.method, "url": endpoint.url, "headers": endpoint.headers()}
+        return {
+            "method": endpoint.method,
+            "url": endpoint.url,
+            "headers": endpoint.headers(),
+            "send_statuses": endpoint.send_statuses,
+        }
 
     @property
     def rows(self) -> list[tuple[str, str]]:

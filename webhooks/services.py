@@ -20,8 +20,14 @@ TEST_EVENT = "webhook.test"
 
 @transaction.atomic
 def webhook_save(
-    *, stream: Stream, method: str, url: str, headers: list[tuple[str, str]]
+    *,
+    stream: Stream,
+    method: str,
+    url: str,
+    headers: list[tuple[str, str]],
+    send_statuses: bool | None = None,
 ) -> WebhookEndpoint:
+    """Create or update the stream's webhook; ``send_statuses`` None keeps what is stored."""
     endpoint = WebhookEndpoint.objects.filter(stream=stream).first()
     if endpoint is None:
         endpoint = WebhookEndpoint(stream=stream)
@@ -29,6 +35,8 @@ def webhook_save(
     endpoint.method = method
     endpoint.url = url
     endpoint.set_headers(headers)
+    if send_statuses is not None:
+        endpoint.send_statuses = send_statuses
     endpoint.save()
     return endpoint
 
@@ -124,9 +132,13 @@ class _CommitBatch:
 
     def __init__(self):
         self.ids: list[int] = []
+        self.done = False
 
     def __call__(self):
-        deliveries.deliveries_enqueue(self.ids)
+        self.done = True
+        # Ids of a rolled-back savepoint stay listed (they are claimed by nobody), and SQLite
+        # may give a later row the same id.
+        deliveries.deliveries_enqueue(dict.fromkeys(self.ids))
 
 
 def _enqueue_after_commit(delivery_id: int) -> None:
@@ -135,9 +147,14 @@ def _enqueue_after_commit(delivery_id: int) -> None:
         deliveries.deliveries_enqueue([delivery_id])
         return
     batch = getattr(connection, "_webhook_commit_batch", None)
-    # A rolled-back savepoint drops its on-commit callbacks, and a commit runs them: a batch
-    # whose callback is no longer waiting belongs to another transaction.
-    if batch is None or not any(func is batch for _, func, _ in connection.run_on_commit):
+    # One batch per transaction, whatever savepoints the caller opens (one per message, say).
+    # A rollback drops the on-commit callbacks registered inside it, and a commit runs them: a
+    # batch whose callback is no longer waiting belongs to a transaction that is over.
+    if (
+        batch is None
+        or batch.done
+        or not any(func is batch for _, func, _ in connection.run_on_commit)
+    ):
         batch = _CommitBatch()
         connection._webhook_commit_batch = batch
         transaction.on_commit(batch)

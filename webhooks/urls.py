@@ -6,4 +6,8 @@ app_name = "webhooks"
 urlpatterns = [
     path("preview/", views.webhook_preview, name="preview"),
     path("remove/", views.webhook_remove, name="remove"),
+    path("test/", views.webhook_test, name="test"),
+    path("secret/", views.webhook_rotate_secret, name="rotate_secret"),
+    path("enable/", views.webhook_enable, name="enable"),
+    path("deliveries/<uuid:delivery>/redeliver/", views.delivery_redeliver, name="redeliver"),
 ]

@@ -40,6 +40,27 @@ class WhatsAppStreamType(types.StreamType):
             Tab("api", "Request API", api_tab),
         ]
 
+    def banners(self, stream):
+        from webhooks.models import WebhookEndpoint
+        from whatsapp.models import WhatsAppAccount
+
+        banners = []
+        account = WhatsAppAccount.objects.filter(stream=stream).first()
+        if account and account.token_rejected_at:
+            banners.append(
+                "Meta refused this stream's token: messages cannot be sent until the token is "
+                "updated on the WhatsApp tab."
+            )
+        endpoint = WebhookEndpoint.objects.filter(stream=stream).first()
+        if endpoint and not endpoint.enabled:
+            when = endpoint.disabled_at.strftime("%-d %b %Y") if endpoint.disabled_at else ""
+            banners.append(
+                f"The Incoming Messages Webhook was disabled {'on ' + when + ' ' if when else ''}"
+                "after days of failed deliveries. Fix your server, then Enable it on the "
+                "Webhooks tab."
+            )
+        return banners
+
     def forget(self, stream):
         from webhooks.services import webhook_delete
         from whatsapp.services import whatsapp_account_forget

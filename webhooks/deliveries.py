@@ -1,0 +1,343 @@
+"""Delivering events to customers' webhooks: claim, send, record, retry, sweep.
+
+A delivery is a row first and a task second. ``send_deliveries`` tasks carry up to
+`BATCH_SIZE` ids; `deliveries_send` claims the ones still pending and due with one conditional
+update (so two workers never send the same delivery at once), sends them concurrently through
+`webhooks.transport` (``DELIVERY_THREADS`` threads), and records every attempt with the exact
+request sent, its user header values and signature masked.
+
+2xx is success. Anything else (a 3xx too: redirects are not followed), a timeout or a connection
+error is retried after ``DELIVERY_RETRY_SCHEDULE[n]`` seconds (±20 % jitter, drawn per batch:
+the deliveries of one batch were sent together anyway), about a day in all; after the last
+retry the delivery is failed. Retries up to `MAX_COUNTDOWN` away wait in the
+broker as a countdown; later ones are rows that `deliveries_sweep` (beat, every 30 s) enqueues
+when they are due. An endpoint whose deliveries have failed without a single success for
+``WEBHOOK_DISABLE_AFTER_DAYS`` is disabled; its pending deliveries are then failed unsent.
+
+``claimed_until`` says until when a pending delivery belongs to someone else than the sweeper:
+with a ``claim_id``, to the worker sending it; without, to the broker, which holds a task for it
+(a new delivery, a countdown retry, one the sweeper enqueued). The sweeper takes only due
+deliveries whose ``claimed_until`` is empty or past, so it re-enqueues what the broker lost or a
+killed worker left, and a long retry as soon as it is due.
+"""
+
+import logging
+import math
+import random
+import re
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from textpeak.lib.tasks import enqueue_on_commit
+from webhooks import transport
+from webhooks.builder import SIGNATURE_HEADER, WebhookRequest, build_request
+from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 100
+# Retries closer than this wait in the broker (a countdown); later ones wait for the sweeper.
+MAX_COUNTDOWN = 60.0
+JITTER = 0.2
+MASK = "********"
+# An endpoint's last_success_at is refreshed at most this often, so concurrent workers
+# delivering to one busy endpoint do not all queue for its row.
+SUCCESS_STAMP_SECONDS = 10
+DISABLED_ERROR = "Not sent: the webhook is disabled."
+
+
+def deliveries_enqueue(delivery_ids: Iterable[int], *, countdown: float = 0) -> None:
+    """Enqueue sending of these deliveries after the current transaction commits, in tasks of
+    `BATCH_SIZE`."""
+    from webhooks.tasks import send_deliveries
+
+    ids = list(delivery_ids)
+    for start in range(0, len(ids), BATCH_SIZE):
+        enqueue_on_commit(send_deliveries, ids[start : start + BATCH_SIZE], countdown=countdown)
+
+
+def broker_hold(now: datetime, *, countdown: float = 0) -> datetime:
+    """The ``claimed_until`` of a delivery whose task is in the broker: the sweeper leaves it
+    alone until the task has had time to run."""
+    return now + timedelta(seconds=countdown + settings.DELIVERY_SWEEP_AFTER_SECONDS)
+
+
+def retry_delay(attempts: int) -> float | None:
+    """Seconds until the next attempt after ``attempts`` failed ones, or None: give up."""
+    schedule = settings.DELIVERY_RETRY_SCHEDULE
+    if attempts > len(schedule):
+        return None
+    return schedule[attempts - 1] * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311 (jitter)
+
+
+def request_log_text(request: WebhookRequest, *, secret_headers: Iterable[str]) -> str:
+    """The request as sent, for the delivery log: the values of the customer's own headers
+    (``secret_headers``, usually credentials) and the signature's digest masked."""
+    secret = {name.lower() for name in secret_headers}
+    headers = []
+    for name, value in request.headers:
+        if name.lower() == SIGNATURE_HEADER.lower():
+            value = re.sub(r"v1=[^,]*", f"v1={MASK}", value)
+        elif name.lower() in secret:
+            value = MASK
+        headers.append((name, value))
+    return replace(request, headers=headers).as_text()
+
+
+@dataclass
+class Outcome:
+    """What one attempt of a delivery came to."""
+
+    delivery: Delivery
+    started_at: datetime
+    duration_ms: int = 0
+    request_text: str = ""
+    status_code: int | None = None
+    response_excerpt: str = ""
+    error: str = ""
+    # False when the delivery must not be tried again (its webhook is disabled).
+    retryable: bool = True
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+    def attempt(self) -> DeliveryAttempt:
+        return DeliveryAttempt(
+            delivery=self.delivery,
+            started_at=self.started_at,
+            duration_ms=self.duration_ms,
+            status_code=self.status_code,
+            response_excerpt=self.response_excerpt,
+            error=self.error,
+            request=self.request_text,
+        )
+
+
+@dataclass(frozen=True)
+class Signing:
+    """An endpoint's decrypted settings, read once per batch."""
+
+    method: str
+    url: str
+    headers: list[tuple[str, str]]
+    secret: str
+
+
+def signing_for(endpoint: WebhookEndpoint) -> Signing:
+    return Signing(
+        method=endpoint.method,
+        url=endpoint.url,
+        headers=endpoint.headers(),
+        secret=endpoint.signing_secret(),
+    )
+
+
+def attempt_send(delivery: Delivery, signing: Signing, *, timeout: float) -> Outcome:
+    """Build and send one delivery's request now; never raises."""
+    started_at = timezone.now()
+    started = time.monotonic()
+    outcome = Outcome(delivery=delivery, started_at=started_at)
+    try:
+        request = build_request(
+            method=signing.method,
+            url=signing.url,
+            headers=signing.headers,
+            signing_secret=signing.secret,
+            event=delivery.payload,
+            delivery_id=str(delivery.uid),
+            timestamp=int(time.time()),
+        )
+        outcome.request_text = request_log_text(
+            request, secret_headers=[name for name, _ in signing.headers]
+        )
+        response = transport.send(request, timeout=timeout)
+    except transport.DeliveryError as error:
+        outcome.error = error.message
+    except Exception:
+        # One delivery's surprise must not lose what the rest of the batch did.
+        logger.exception("Delivery %s failed unexpectedly", delivery.uid)
+        outcome.error = "Internal error while sending; it will be retried."
+    else:
+        outcome.status_code = response.status_code
+        outcome.response_excerpt = response.body_excerpt
+        if 300 <= response.status_code < 400:
+            outcome.error = "Redirects are not followed: answer the webhook URL with a 2xx."
+        elif not 200 <= response.status_code < 300:
+            outcome.error = f"The webhook answered HTTP {response.status_code}."
+    outcome.duration_ms = round((time.monotonic() - started) * 1000)
+    return outcome
+
+
+def _claim(delivery_ids: list[int]) -> list[Delivery]:
+    """Take the deliveries that are pending, due and not held by another worker."""
+    now = timezone.now()
+    claim_id = uuid.uuid4()
+    claimed = (
+        Delivery.objects.filter(
+            id__in=delivery_ids, status=Delivery.Status.PENDING, next_attempt_at__lte=now
+        )
+        .filter(Q(claim_id__isnull=True) | Q(claimed_until__lt=now))
+        .update(
+            claim_id=claim_id,
+            claimed_until=now + timedelta(seconds=settings.DELIVERY_CLAIM_SECONDS),
+        )
+    )
+    if not claimed:
+        return []
+    return list(Delivery.objects.filter(claim_id=claim_id).select_related("endpoint"))
+
+
+def deliveries_send(*, delivery_ids: list[int]) -> None:
+    """Send the given deliveries that are still pending and due; safe to run twice."""
+    deliveries = _claim(delivery_ids)
+    if not deliveries:
+        return
+    now = timezone.now()
+    signings: dict[int, Signing | None] = {}
+    outcomes: list[Outcome] = []
+    to_send: list[Delivery] = []
+    for delivery in deliveries:
+        endpoint = delivery.endpoint
+        if not endpoint.enabled:
+            outcomes.append(
+                Outcome(delivery=delivery, started_at=now, error=DISABLED_ERROR, retryable=False)
+            )
+            continue
+        if endpoint.pk not in signings:
+            try:
+                signings[endpoint.pk] = signing_for(endpoint)
+            except Exception:
+                # E.g. the key its headers were encrypted with was removed: keep retrying.
+                logger.exception("Webhook %s: its settings could not be decrypted", endpoint.pk)
+                signings[endpoint.pk] = None
+        if signings[endpoint.pk] is None:
+            outcomes.append(
+                Outcome(
+                    delivery=delivery,
+                    started_at=now,
+                    error="Internal error: the webhook's settings could not be read.",
+                )
+            )
+            continue
+        to_send.append(delivery)
+    if to_send:
+        timeout = settings.DELIVERY_TIMEOUT_SECONDS
+        threads = max(1, min(settings.DELIVERY_THREADS, len(to_send)))
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            outcomes += pool.map(
+                lambda d: attempt_send(d, signings[d.endpoint_id], timeout=timeout), to_send
+            )
+    _record(outcomes)
+
+
+def _record(outcomes: list[Outcome]) -> None:
+    """Write the attempts and the deliveries' new state in one transaction.
+
+    Deliveries that end up alike (delivered with the same status code; retried after the
+    same number of attempts; failed) are updated by one statement each, a few per batch:
+    `bulk_update` costs far more. So a batch's retries share one jittered delay, and
+    ``last_attempt_at`` is when the batch was recorded (each attempt keeps its own start).
+    """
+    now = timezone.now()
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    succeeded, failed = set(), set()
+    for outcome in outcomes:
+        delivery = outcome.delivery
+        attempts = delivery.attempts + 1
+        if outcome.succeeded:
+            succeeded.add(delivery.endpoint_id)
+            groups[(Delivery.Status.SUCCEEDED, attempts, outcome.status_code)].append(delivery.pk)
+            continue
+        if outcome.retryable:
+            failed.add(delivery.endpoint_id)
+            if retry_delay(attempts) is not None:
+                groups[(Delivery.Status.PENDING, attempts, outcome.status_code)].append(delivery.pk)
+                continue
+        groups[(Delivery.Status.FAILED, attempts, outcome.status_code)].append(delivery.pk)
+    failed -= succeeded
+    delays = {
+        attempts: retry_delay(attempts)
+        for status, attempts, _ in groups
+        if status == Delivery.Status.PENDING
+    }
+    with transaction.atomic():
+        DeliveryAttempt.objects.bulk_create([outcome.attempt() for outcome in outcomes])
+        for (status, attempts, status_code), ids in groups.items():
+            changes = {
+                "status": status,
+                "attempts": attempts,
+                "last_status_code": status_code,
+                "last_attempt_at": now,
+                "claim_id": None,
+                "claimed_until": None,
+            }
+            if status == Delivery.Status.PENDING:
+                delay = delays[attempts]
+                changes["next_attempt_at"] = now + timedelta(seconds=delay)
+                if delay <= MAX_COUNTDOWN:
+                    # Rounded up: the task runs when they are all due.
+                    countdown = math.ceil(delay)
+                    changes["claimed_until"] = broker_hold(now, countdown=countdown)
+                    deliveries_enqueue(ids, countdown=countdown)
+            Delivery.objects.filter(pk__in=ids).update(**changes)
+        if succeeded:
+            WebhookEndpoint.objects.filter(id__in=succeeded).filter(
+                Q(failing_since__isnull=False)
+                | Q(last_success_at__isnull=True)
+                | Q(last_success_at__lt=now - timedelta(seconds=SUCCESS_STAMP_SECONDS))
+            ).update(last_success_at=now, failing_since=None)
+        if failed:
+            _note_failures(failed, now)
+
+
+def _note_failures(endpoint_ids: set[int], now: datetime) -> None:
+    """Mark when the endpoints started failing, and disable those failing for too long."""
+    WebhookEndpoint.objects.filter(id__in=endpoint_ids, failing_since__isnull=True).update(
+        failing_since=now
+    )
+    cutoff = now - timedelta(days=settings.WEBHOOK_DISABLE_AFTER_DAYS)
+    to_disable = list(
+        WebhookEndpoint.objects.filter(
+            id__in=endpoint_ids, enabled=True, failing_since__lte=cutoff
+        ).values_list("id", flat=True)
+    )
+    if to_disable:
+        WebhookEndpoint.objects.filter(id__in=to_disable, enabled=True).update(
+            enabled=False, disabled_at=now
+        )
+        logger.warning(
+            "Disabled webhooks %s: failing without a success for %d days",
+            to_disable,
+            settings.WEBHOOK_DISABLE_AFTER_DAYS,
+        )
+
+
+def deliveries_sweep() -> int:
+    """Enqueue pending deliveries that are due and that no worker or broker task holds: long
+    retries, and what the broker lost or a killed worker left. Returns how many."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .order_by("next_attempt_at")
+            .values_list("id", flat=True)[: settings.DELIVERY_SWEEP_LIMIT]
+        )
+        # Held for the broker, so the next sweeps leave them to the tasks enqueued here.
+        Delivery.objects.filter(id__in=ids).update(claim_id=None, claimed_until=broker_hold(now))
+        deliveries_enqueue(ids)
+    if ids:
+        logger.info("Webhook sweep enqueued %d due deliveries", len(ids))
+    return len(ids)
