@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from tests.factories import AccountFactory, MemberFactory, UserFactory
+from tests.webhooks.receiver import Receiver
 from textpeak.accounts import beta
 from textpeak.accounts.models import Member
 from textpeak.accounts.roles import sync_support_group
@@ -152,3 +153,12 @@ def broker_outage(redis_broker):
 
     yield Outage
     Outage.end()
+
+
+@pytest.fixture
+def receiver(settings):
+    """A running customer webhook server on 127.0.0.1 (see tests/webhooks/receiver.py), which
+    deliveries may reach: private networks are allowed, as in the suite's settings."""
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    with Receiver() as running:
+        yield running

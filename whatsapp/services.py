@@ -199,6 +199,11 @@ def whatsapp_settings_replace(
     return ""
 
 
+def demo_replies_set(*, account: WhatsAppAccount, enabled: bool) -> None:
+    account.demo_replies = enabled
+    account.save(update_fields=["demo_replies"])
+
+
 def sender_rate_set(*, sender: Sender, messages_per_second: int) -> None:
     sender.messages_per_second = messages_per_second
     sender.save(update_fields=["messages_per_second"])

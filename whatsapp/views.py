@@ -127,6 +127,9 @@ def whatsapp_tab(request, panel: Panel):
                 messages.success(request, "Senders and templates refreshed from WhatsApp.")
         elif "register_callback" in request.POST:
             services.whatsapp_account_register_callback(account=account)
+        elif "demo_replies" in request.POST and stream.is_demo:
+            services.demo_replies_set(account=account, enabled=request.POST["demo_replies"] == "on")
+            messages.success(request, "Saved.")
         elif "sender_rate" in request.POST:
             rate_form = SenderRateForm(request.POST, account=account)
             if rate_form.is_valid():
