@@ -11,8 +11,6 @@ the commit and the enqueue).
 
 import argparse
 import json
-import re
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -46,32 +44,10 @@ def _wrk(path: str, *, seconds: int, connections: int, token: str = "", body: di
         )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         lua.write(script)
-    output = subprocess.run(
-        [
-            "wrk",
-            "-t2",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--latency",
-            "-s",
-            lua.name,
-            BASE + path,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    Path(lua.name).unlink()
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
-    p50 = re.search(r"50%\s+([\d.]+)(\w+)", output)
-    p99 = re.search(r"99%\s+([\d.]+)(\w+)", output)
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return rate, _ms(p50), _ms(p99), int(non_2xx.group(1)) if non_2xx else 0
-
-
-def _ms(match) -> float:
-    value, unit = float(match.group(1)), match.group(2)
-    return value * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+    try:
+        return setup.wrk(BASE + path, lua.name, seconds=seconds, connections=connections)
+    finally:
+        Path(lua.name).unlink()
 
 
 def main():

@@ -6,6 +6,7 @@ never touch development or test data.
 """
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -120,3 +121,33 @@ def wait_for_http(url: str, seconds: float = 20) -> None:
         except OSError:
             time.sleep(0.2)
     raise SystemExit(f"{url} did not answer within {seconds} s")
+
+
+# Load from wrk (Debian's package): compiled, so the load generator takes little of the two
+# cores the server needs.
+
+
+def wrk(url: str, script: str = "", *, seconds: int, connections: int):
+    """Drive ``url`` for ``seconds``; returns requests/s, p50 and p99 in ms, non-2xx count."""
+    return _wrk_parse(_wrk_output(url, script, seconds=seconds, connections=connections))
+
+
+def _wrk_output(url: str, script: str, *, seconds: int, connections: int) -> str:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if script:
+        command[-1:-1] = ["-s", script]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+
+def _wrk_parse(output: str) -> tuple[float, float, float, int]:
+    """Requests/s, p50 and p99 in ms, and the count of non-2xx answers."""
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    p50 = re.search(r"50%\s+([\d.]+)(\w+)", output)
+    p99 = re.search(r"99%\s+([\d.]+)(\w+)", output)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return rate, _ms(p50), _ms(p99), int(non_2xx.group(1)) if non_2xx else 0
+
+
+def _ms(match) -> float:
+    value, unit = float(match.group(1)), match.group(2)
+    return value * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]

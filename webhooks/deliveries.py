@@ -12,7 +12,8 @@ the deliveries of one batch were sent together anyway), about a day in all; afte
 retry the delivery is failed. Retries up to `MAX_COUNTDOWN` away wait in the
 broker as a countdown; later ones are rows that `deliveries_sweep` (beat, every 30 s) enqueues
 when they are due. An endpoint whose deliveries have failed without a single success for
-``WEBHOOK_DISABLE_AFTER_DAYS`` is disabled; its pending deliveries are then failed unsent.
+``WEBHOOK_DISABLE_AFTER_DAYS`` is disabled; its pending deliveries are failed unsent as they
+come due.
 
 ``claimed_until`` says until when a pending delivery belongs to someone else than the sweeper:
 with a ``claim_id``, to the worker sending it; without, to the broker, which holds a task for it
@@ -107,6 +108,8 @@ class Outcome:
     error: str = ""
     # False when the delivery must not be tried again (its webhook is disabled).
     retryable: bool = True
+    # False for a failure of ours, which must not count towards disabling the webhook.
+    endpoint_fault: bool = True
 
     @property
     def succeeded(self) -> bool:
@@ -168,6 +171,7 @@ def attempt_send(delivery: Delivery, signing: Signing, *, timeout: float) -> Out
         # One delivery's surprise must not lose what the rest of the batch did.
         logger.exception("Delivery %s failed unexpectedly", delivery.uid)
         outcome.error = "Internal error while sending; it will be retried."
+        outcome.endpoint_fault = False
     else:
         outcome.status_code = response.status_code
         outcome.response_excerpt = response.body_excerpt
@@ -227,6 +231,7 @@ def deliveries_send(*, delivery_ids: list[int]) -> None:
                     delivery=delivery,
                     started_at=now,
                     error="Internal error: the webhook's settings could not be read.",
+                    endpoint_fault=False,
                 )
             )
             continue
@@ -259,12 +264,11 @@ def _record(outcomes: list[Outcome]) -> None:
             succeeded.add(delivery.endpoint_id)
             groups[(Delivery.Status.SUCCEEDED, attempts, outcome.status_code)].append(delivery.pk)
             continue
-        if outcome.retryable:
+        if outcome.retryable and outcome.endpoint_fault:
             failed.add(delivery.endpoint_id)
-            if retry_delay(attempts) is not None:
-                groups[(Delivery.Status.PENDING, attempts, outcome.status_code)].append(delivery.pk)
-                continue
-        groups[(Delivery.Status.FAILED, attempts, outcome.status_code)].append(delivery.pk)
+        retried = outcome.retryable and attempts <= len(settings.DELIVERY_RETRY_SCHEDULE)
+        status = Delivery.Status.PENDING if retried else Delivery.Status.FAILED
+        groups[(status, attempts, outcome.status_code)].append(delivery.pk)
     failed -= succeeded
     delays = {
         attempts: retry_delay(attempts)

@@ -631,3 +631,20 @@ def test_a_swept_delivery_is_sent_by_the_task(stream, endpoint, receiver, publis
 
     assert _reload(delivery).status == Delivery.Status.SUCCEEDED
     assert len(receiver.requests) == 1
+
+
+def test_an_error_of_ours_is_retried_without_counting_against_the_endpoint(
+    stream, endpoint, monkeypatch
+):
+    def broken(request, *, timeout):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(deliveries.transport, "send", broken)
+    [delivery] = _queue(stream, _event())
+
+    _send(delivery)
+
+    delivery = _reload(delivery)
+    assert delivery.status == Delivery.Status.PENDING
+    assert delivery.attempts_log.get().error.startswith("Internal error while sending")
+    assert _reload(endpoint).failing_since is None

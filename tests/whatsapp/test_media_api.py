@@ -74,11 +74,9 @@ def _media(fake_graph, business, data, mime_type, **extra):
 
 
 def _body(response) -> bytes:
+    """The streamed file. Reading it to the end closes the response, as a server would."""
     assert response.streaming, response.content
-    try:
-        return b"".join(response.streaming_content)
-    finally:
-        response.close()
+    return b"".join(response.streaming_content)
 
 
 def _detail(response, status) -> str:

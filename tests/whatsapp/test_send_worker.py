@@ -21,6 +21,7 @@ from tests.conftest import REQUIRE_SERVICES, unavailable
 from tests.factories import StreamFactory
 from textpeak.celery import app as celery_app
 from whatsapp import services as whatsapp_services
+from whatsapp.demo import DEMO_BUSINESS_ID
 from whatsapp.fake_graph import SERVICE_UNAVAILABLE, THROUGHPUT_LIMITED, UNDELIVERABLE
 from whatsapp.models import Message
 from whatsapp.sending import outbox_sweep
@@ -144,7 +145,9 @@ def test_a_permanent_error_from_whatsapp_fails_the_message_with_metas_code(
 def test_a_demo_stream_reports_read_within_seconds(client, account, whatsapp_access, worker):
     stream = StreamFactory(account=account, is_demo=True)
     whatsapp_services.whatsapp_account_refresh(
-        account=whatsapp_services.whatsapp_settings_save(stream=stream)
+        account=whatsapp_services.whatsapp_settings_save(
+            stream=stream, business_id=DEMO_BUSINESS_ID
+        )
     )
     stream.token = stream_token_regenerate(stream=stream)
     uuids = _send(client, stream, "hello demo", sender="15550100100")

@@ -1,0 +1,127 @@
+"""Throughput and latency of Meta's webhook callback under the production web server.
+
+    python bench/inbound.py [--seconds 10] [--connections 32] [--web-workers 4]
+
+Starts gunicorn as docker-compose.yml does, on PostgreSQL and Redis (see bench/setup.py),
+for a stream with an app secret and an Incoming Messages Webhook, and drives it with wrk
+(Debian's package) at 32 keep-alive connections: the trivial endpoint (``/healthz?live``), then
+signed Meta payloads of one text message each, every one a different message (so each is
+stored and its delivery queued, not deduplicated). No worker runs: the callback's work ends at
+the commit and the enqueue.
+"""
+
+import argparse
+import hashlib
+import hmac
+import json
+import tempfile
+from pathlib import Path
+
+import setup
+from send_api import BASE, PORT
+
+APP_SECRET = "bench-app-secret"
+BODIES = 40_000
+
+
+def _body(number: int) -> bytes:
+    message = {
+        "from": "4915112345678",
+        "id": f"wamid.BENCH{number:012d}",
+        "timestamp": "1736933400",
+        "type": "text",
+        "text": {"body": f"Where is my order #{number}?"},
+    }
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550100100", "phone_number_id": "100000000000001"},
+        "contacts": [{"profile": {"name": "Anna Schmidt"}, "wa_id": "4915112345678"}],
+        "messages": [message],
+    }
+    entry = {"id": "demo", "changes": [{"value": value, "field": "messages"}]}
+    payload = {"object": "whatsapp_business_account", "entry": [entry]}
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def _lua(path: str) -> str:
+    """A wrk script that posts a different signed body on every request."""
+    lines = ["local bodies = {}", "local signatures = {}"]
+    for number in range(BODIES):
+        body = _body(number)
+        signature = hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
+        lines.append(f"bodies[{number + 1}] = {json.dumps(body.decode())}")
+        lines.append(f'signatures[{number + 1}] = "sha256={signature}"')
+    lines.append(
+        f"""
+local counter = 0
+local offset = 0
+setup = function(thread) offset = offset + {BODIES // 2}; thread:set("start", offset) end
+init = function(args) counter = start or 0 end
+request = function()
+  counter = counter % {BODIES} + 1
+  return wrk.format("POST", "{path}", {{["Content-Type"] = "application/json",
+    ["X-Hub-Signature-256"] = signatures[counter]}}, bodies[counter])
+end
+"""
+    )
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--web-workers", type=int, default=4)
+    args = parser.parse_args()
+
+    setup.django_setup()
+    from webhooks.services import webhook_save
+    from whatsapp.services import whatsapp_settings_save
+
+    stream, _ = setup.ready_stream(name="inbound bench")
+    whatsapp_settings_save(stream=stream, app_secret=APP_SECRET, business_id="demo")
+    webhook_save(stream=stream, method="POST", url="https://hooks.example.com/in", headers=[])
+    path = f"/webhooks/whatsapp/{stream.uid}/"
+    web = setup.start(
+        [
+            str(setup.ROOT / ".venv/bin/gunicorn"),
+            "textpeak.wsgi",
+            f"--bind=127.0.0.1:{PORT}",
+            f"--workers={args.web_workers}",
+        ]
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(_lua(path))
+    try:
+        setup.wait_for_http(BASE + "/healthz?live")
+        run = {"seconds": args.seconds, "connections": args.connections}
+        setup.wrk(BASE + "/healthz?live", seconds=2, connections=4)  # warm the workers up
+        trivial = setup.wrk(BASE + "/healthz?live", **run)
+        inbound = setup.wrk(BASE + path, script.name, **run)
+    finally:
+        setup.stop(web)
+        Path(script.name).unlink()
+
+    from webhooks.models import Delivery
+    from whatsapp.models import Message
+
+    stored = Message.objects.filter(stream=stream).count()
+    deliveries = Delivery.objects.filter(endpoint__stream=stream).count()
+    print(
+        f"gunicorn, {args.web_workers} workers; wrk, {args.connections} connections, "
+        f"{args.seconds} s each; PostgreSQL + Redis"
+    )
+    for label, (rate, p50, p99, errors) in (
+        ("GET /healthz?live (trivial)", trivial),
+        ("POST Meta callback, 1 message", inbound),
+    ):
+        print(
+            f"  {label:30} {rate:8,.0f} req/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms"
+            f"  non-2xx {errors}"
+        )
+    print(f"  callback rate vs trivial: {inbound[0] / trivial[0]:.0%} (target >= 35%, p99 < 50 ms)")
+    print(f"  messages stored {stored:,}, deliveries queued {deliveries:,}")
+
+
+if __name__ == "__main__":
+    main()
