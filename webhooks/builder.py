@@ -7,6 +7,10 @@ Signing scheme (what a customer verifies): `X-TextPeak-Signature: t=<timestamp>,
 hex is HMAC-SHA256 with the endpoint's signing secret over `b"<timestamp>." + payload`, and the
 payload is the raw body for POST, or for GET the raw query string (the part of the URL after "?").
 
+Fields go out in sorted order (JSON keys and query parameters alike): PostgreSQL stores a
+delivery's event as jsonb, which does not keep the order it was written in, and the preview
+must show the bytes a delivery will send.
+
 GET requests carry the event as query parameters: nested values are flattened to dotted names
 (`media.url`, `location.latitude`; list items by index, `buttons.0`), booleans become
 `true`/`false`, and fields whose value is None are left out. They are appended after any query the
@@ -66,7 +70,7 @@ def build_request(
     parts = urlsplit(url)
     query = parts.query
     if method == "POST":
-        body = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
+        body = json.dumps(event, separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode()
         payload = body
         content_headers = [("Content-Type", "application/json")]
     else:
@@ -122,7 +126,7 @@ def _flatten(value: object, name: str = "") -> Iterator[tuple[str, str]]:
     if value is None:
         return
     if isinstance(value, dict):
-        for key, item in value.items():
+        for key, item in sorted(value.items()):
             yield from _flatten(item, f"{name}.{key}" if name else str(key))
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):

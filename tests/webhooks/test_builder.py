@@ -28,12 +28,12 @@ def _expected_signature(payload: bytes) -> str:
     return f"t={TIMESTAMP},v1={mac.hexdigest()}"
 
 
-def test_it_posts_the_event_as_compact_json():
+def test_it_posts_the_event_as_compact_json_with_sorted_keys():
     request = _build(event={"event": "message.received", "reply_to": None, "n": 1})
 
     assert request.method == "POST"
     assert request.url == "https://hooks.example.com/in"
-    assert request.body == b'{"event":"message.received","reply_to":null,"n":1}'
+    assert request.body == b'{"event":"message.received","n":1,"reply_to":null}'
 
 
 def test_it_sends_post_headers_in_order_with_the_users_headers_kept():
@@ -81,12 +81,12 @@ def test_it_flattens_nested_fields_with_dots_and_skips_none_on_get():
     request = _build(method="GET", event=event)
 
     assert parse_qsl(urlsplit(request.url).query) == [
-        ("type", "location"),
+        ("buttons.0", "Yes"),
+        ("buttons.1", "No"),
         ("forwarded", "false"),
         ("location.latitude", "52.52"),
         ("location.longitude", "13.405"),
-        ("buttons.0", "Yes"),
-        ("buttons.1", "No"),
+        ("type", "location"),
     ]
 
 

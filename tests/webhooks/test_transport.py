@@ -102,7 +102,7 @@ def test_it_sends_the_get_query_exactly_as_built(receiver):
     assert received.method == "GET"
     assert received.body == b""
     assert f"{received.path}?{received.query}" == request.url.split(str(receiver.port), 1)[1]
-    assert received.query == "src=tp&event=message.received&text=Hi&media.id=m1"
+    assert received.query == "src=tp&event=message.received&media.id=m1&text=Hi"
 
 
 def test_it_keeps_the_connection_alive_between_requests(receiver):
