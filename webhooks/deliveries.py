@@ -254,6 +254,32 @@ def _record(outcomes: list[Outcome]) -> None:
     `bulk_update` costs far more. So a batch's retries share one jittered delay, and
     ``last_attempt_at`` is when the batch was recorded (each attempt keeps its own start).
     """
+    with transaction.atomic():
+        _record_held(_still_held(outcomes))
+
+
+def _still_held(outcomes: list[Outcome]) -> list[Outcome]:
+    """The outcomes whose deliveries still exist and are still held by this claim (locked
+    until the end of the transaction): a webhook removed meanwhile, or a claim that ran out
+    and went to another worker, must not make the batch's other outcomes unrecordable."""
+    held = set(
+        Delivery.objects.select_for_update()
+        .filter(
+            pk__in=[outcome.delivery.pk for outcome in outcomes],
+            claim_id__in={outcome.delivery.claim_id for outcome in outcomes},
+        )
+        .values_list("pk", "claim_id")
+    )
+    kept = [o for o in outcomes if (o.delivery.pk, o.delivery.claim_id) in held]
+    if len(kept) < len(outcomes):
+        logger.warning(
+            "%d delivery outcomes not recorded: row gone or claimed again",
+            len(outcomes) - len(kept),
+        )
+    return kept
+
+
+def _record_held(outcomes: list[Outcome]) -> None:
     now = timezone.now()
     groups: dict[tuple, list[int]] = defaultdict(list)
     succeeded, failed = set(), set()
@@ -275,34 +301,33 @@ def _record(outcomes: list[Outcome]) -> None:
         for status, attempts, _ in groups
         if status == Delivery.Status.PENDING
     }
-    with transaction.atomic():
-        DeliveryAttempt.objects.bulk_create([outcome.attempt() for outcome in outcomes])
-        for (status, attempts, status_code), ids in groups.items():
-            changes = {
-                "status": status,
-                "attempts": attempts,
-                "last_status_code": status_code,
-                "last_attempt_at": now,
-                "claim_id": None,
-                "claimed_until": None,
-            }
-            if status == Delivery.Status.PENDING:
-                delay = delays[attempts]
-                changes["next_attempt_at"] = now + timedelta(seconds=delay)
-                if delay <= MAX_COUNTDOWN:
-                    # Rounded up: the task runs when they are all due.
-                    countdown = math.ceil(delay)
-                    changes["claimed_until"] = broker_hold(now, countdown=countdown)
-                    deliveries_enqueue(ids, countdown=countdown)
-            Delivery.objects.filter(pk__in=ids).update(**changes)
-        if succeeded:
-            WebhookEndpoint.objects.filter(id__in=succeeded).filter(
-                Q(failing_since__isnull=False)
-                | Q(last_success_at__isnull=True)
-                | Q(last_success_at__lt=now - timedelta(seconds=SUCCESS_STAMP_SECONDS))
-            ).update(last_success_at=now, failing_since=None)
-        if failed:
-            _note_failures(failed, now)
+    DeliveryAttempt.objects.bulk_create([outcome.attempt() for outcome in outcomes])
+    for (status, attempts, status_code), ids in groups.items():
+        changes = {
+            "status": status,
+            "attempts": attempts,
+            "last_status_code": status_code,
+            "last_attempt_at": now,
+            "claim_id": None,
+            "claimed_until": None,
+        }
+        if status == Delivery.Status.PENDING:
+            delay = delays[attempts]
+            changes["next_attempt_at"] = now + timedelta(seconds=delay)
+            if delay <= MAX_COUNTDOWN:
+                # Rounded up: the task runs when they are all due.
+                countdown = math.ceil(delay)
+                changes["claimed_until"] = broker_hold(now, countdown=countdown)
+                deliveries_enqueue(ids, countdown=countdown)
+        Delivery.objects.filter(pk__in=ids).update(**changes)
+    if succeeded:
+        WebhookEndpoint.objects.filter(id__in=succeeded).filter(
+            Q(failing_since__isnull=False)
+            | Q(last_success_at__isnull=True)
+            | Q(last_success_at__lt=now - timedelta(seconds=SUCCESS_STAMP_SECONDS))
+        ).update(last_success_at=now, failing_since=None)
+    if failed:
+        _note_failures(failed, now)
 
 
 def _note_failures(endpoint_ids: set[int], now: datetime) -> None:

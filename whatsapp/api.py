@@ -5,7 +5,6 @@ the file itself, or an error in JSON)."""
 import base64
 import binascii
 import hashlib
-import json
 import logging
 import re
 import uuid
@@ -17,6 +16,7 @@ from django.http import JsonResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt
 
+from textpeak.lib import json_input
 from whatsapp import sending
 from whatsapp.client import GraphError, MediaDownload, MediaInfo, NotFound
 from whatsapp.demo import DemoGraph
@@ -49,8 +49,8 @@ def _json_body(request) -> dict:
     except RequestDataTooBig:
         raise BadRequest("The body is too large; send fewer messages per request.", 413) from None
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        data = json_input.loads(body)
+    except ValueError as error:
         raise BadRequest(f"The body is not valid JSON: {error}.") from None
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.")

@@ -33,6 +33,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from streams.models import Stream
+from textpeak.lib import json_input
 from webhooks import services as webhook_services
 from whatsapp.models import Message, Template, WhatsAppAccount
 from whatsapp.services import catalogue_key
@@ -108,8 +109,8 @@ def parse(body: bytes) -> list[Event]:
     ``messages`` and ``message_template_status_update`` are acknowledged and ignored.
     """
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        data = json_input.loads(body)
+    except ValueError:
         raise MalformedPayload("The body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise MalformedPayload("The body must be a JSON object.")
@@ -176,6 +177,13 @@ def _string(data: dict, key: str, where: str, *, required: bool = False) -> str:
     return value
 
 
+def _finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large to be a float
+        return False
+
+
 def _number(data: dict, key: str, where: str) -> float | int | None:
     value = data.get(key)
     if value is None:
@@ -185,7 +193,7 @@ def _number(data: dict, key: str, where: str) -> float | int | None:
             value = float(value)
         except ValueError:
             raise _fail(where, f'"{key}" must be a number.') from None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
         raise _fail(where, f'"{key}" must be a number.')
     return value
 
@@ -461,7 +469,7 @@ def store(*, stream: Stream, events: list[Event]) -> None:
         if statuses:
             _statuses_store(stream, statuses)
         for update in templates:
-            _template_store(update)
+            _template_store(stream, update)
 
 
 def _digits(value: str) -> str:
@@ -545,7 +553,13 @@ def _status_scope(stream: Stream):
         business_id = ""
     if stream.is_demo or not business_id:
         return Message.objects.filter(stream=stream)
-    return Message.objects.filter(stream__whatsapp__business_id=business_id)
+    # Only the same tenant's streams, and only ones whose id WhatsApp confirmed: an id anybody
+    # can type must not reach another account's messages.
+    return Message.objects.filter(
+        stream__account_id=stream.account_id,
+        stream__whatsapp__business_id=business_id,
+        stream__whatsapp__verified_at__isnull=False,
+    )
 
 
 def enqueue_status_events(applied: list[tuple[Message, StatusUpdate]]) -> None:
@@ -555,7 +569,8 @@ def enqueue_status_events(applied: list[tuple[Message, StatusUpdate]]) -> None:
         )
 
 
-def _template_store(update: TemplateStatusUpdate) -> None:
+def _template_store(stream: Stream, update: TemplateStatusUpdate) -> None:
+    """Only the templates of this stream's own account: a callback speaks for its stream."""
     same = Q()
     if update.template_id:
         same |= Q(template_id=update.template_id)
@@ -568,7 +583,7 @@ def _template_store(update: TemplateStatusUpdate) -> None:
     if not same:
         logger.info("Template status update %s names no template", update.status)
         return
-    templates = Template.objects.filter(same)
+    templates = Template.objects.filter(same, whatsapp_account__stream=stream)
     stream_ids = set(templates.values_list("whatsapp_account__stream_id", flat=True))
     status = TEMPLATE_STATUS_MAP.get(update.status, update.status)[:20]
     templates.update(status=status)

@@ -27,7 +27,7 @@ from django.utils import timezone
 from streams.models import Stream
 from textpeak.lib import ratelimit
 from textpeak.lib.tasks import enqueue_on_commit
-from whatsapp.client import AuthError, GraphError, TemporaryError
+from whatsapp.client import AuthError, GraphError, RateLimited, TemporaryError
 from whatsapp.models import Message, MessageEvent, Sender, Template, WhatsAppAccount
 from whatsapp.outbound import OutboundMessage, Refusal, parse_message
 from whatsapp.payloads import meta_payload
@@ -302,17 +302,20 @@ def _claim(message_ids: list[int]) -> list[Message]:
     return list(Message.objects.filter(claim_id=claim_id).select_related("reply_to", "stream"))
 
 
-def _plan(messages: list[Message], rates: dict[str, int]) -> dict[int, float]:
+def _plan(messages: list[Message], rates: dict[tuple[int, str], int]) -> dict[int, float]:
     """When to send each message: a ``time.monotonic()`` moment from its sender's rate limit
-    (one reservation per sender for the whole batch), or, negated, how long to defer it."""
+    (one reservation per sender for the whole batch), or, negated, how long to defer it.
+
+    A sender is an account's phone number: demo streams of different accounts share the demo
+    number's id, and must not share its limit."""
     by_sender = defaultdict(list)
     for message in messages:
-        by_sender[message.phone_number_id].append(message)
+        by_sender[(message.stream.account_id, message.phone_number_id)].append(message)
     now, plan = time.monotonic(), {}
-    for number, group in by_sender.items():
-        rate = rates.get(number, 80) * SENDER_RATE_MARGIN
+    for (account_id, number), group in by_sender.items():
+        rate = rates.get((account_id, number), 80) * SENDER_RATE_MARGIN
         slot = ratelimit.reserve(
-            f"sender:{number}", rate=rate, count=len(group), max_wait=MAX_SLOT_WAIT
+            f"sender:{account_id}:{number}", rate=rate, count=len(group), max_wait=MAX_SLOT_WAIT
         )
         for index, message in enumerate(group):
             plan[message.pk] = now + slot.wait + index / rate if slot.granted else -slot.wait
@@ -361,11 +364,15 @@ def messages_send(*, message_ids: list[int]) -> None:
             stream_id__in={m.stream_id for m in messages}
         ).select_related("stream")
     }
-    rates = dict(
-        Sender.objects.filter(
-            phone_number_id__in={m.phone_number_id for m in messages}
-        ).values_list("phone_number_id", "messages_per_second")
-    )
+    rates = {
+        (account_id, number): rate
+        for account_id, number, rate in Sender.objects.filter(
+            phone_number_id__in={m.phone_number_id for m in messages},
+            whatsapp_account__stream__account_id__in={m.stream.account_id for m in messages},
+        ).values_list(
+            "whatsapp_account__stream__account_id", "phone_number_id", "messages_per_second"
+        )
+    }
     graphs = {stream_id: graph_for(account) for stream_id, account in accounts.items()}
     missing = [m for m in messages if m.stream_id not in graphs]
     for message in missing:
@@ -378,6 +385,27 @@ def messages_send(*, message_ids: list[int]) -> None:
 
 
 def _record(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount]) -> None:
+    with transaction.atomic():
+        _record_held(_still_held(outcomes), accounts)
+
+
+def _still_held(outcomes: list[_Outcome]) -> list[_Outcome]:
+    """The outcomes whose messages are still held by this claim (locked until the end of the
+    transaction): one that was claimed again after its claim ran out must not be written
+    back to queued, and one row that cannot be written must not lose the batch's others."""
+    claims = {outcome.message.claim_id for outcome in outcomes}
+    held = set(
+        Message.objects.select_for_update()
+        .filter(pk__in=[outcome.message.pk for outcome in outcomes], claim_id__in=claims)
+        .values_list("pk", flat=True)
+    )
+    kept = [outcome for outcome in outcomes if outcome.message.pk in held]
+    if len(kept) < len(outcomes):
+        logger.warning("%d send outcomes not recorded: claimed again", len(outcomes) - len(kept))
+    return kept
+
+
+def _record_held(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount]) -> None:
     now = timezone.now()
     events, later = [], defaultdict(list)
     rejected_accounts = set()
@@ -399,7 +427,10 @@ def _record(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount]) -> N
             error = outcome.error
             if isinstance(error, AuthError):
                 rejected_accounts.add(message.stream_id)
-            if error.retryable and message.attempts < settings.SEND_MAX_ATTEMPTS:
+            # WhatsApp asking us to slow down is not the message's fault: a long throttle backs
+            # off to the ten-minute ceiling but never uses up the message's retries.
+            throttled = isinstance(error, RateLimited)
+            if error.retryable and (throttled or message.attempts < settings.SEND_MAX_ATTEMPTS):
                 delay = _retry_delay(message.attempts)
                 message.next_attempt_at = now + timedelta(seconds=delay)
                 later[delay].append(message.pk)
@@ -421,45 +452,44 @@ def _record(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount]) -> N
             )
     sent = [outcome.message for outcome in outcomes if outcome.wamid]
     others = [outcome.message for outcome in outcomes if not outcome.wamid]
-    with transaction.atomic():
-        if sent:
-            # Usually the whole batch: one plain UPDATE, and a CASE only for the wamids
-            # (bulk_update of every field costs milliseconds per message).
-            Message.objects.filter(pk__in=[message.pk for message in sent]).update(
-                status=Message.Status.SENT,
-                sent_at=now,
-                error_code="",
-                error_message="",
-                claim_id=None,
-                claimed_until=None,
-                updated_at=now,
-            )
-            Message.objects.bulk_update(sent, ["wamid"])
-            apply_pending_statuses([message.wamid for message in sent])
-        Message.objects.bulk_update(
-            others,
-            [
-                "status",
-                "wamid",
-                "sent_at",
-                "failed_at",
-                "error_code",
-                "error_message",
-                "attempts",
-                "next_attempt_at",
-                "claim_id",
-                "claimed_until",
-                "updated_at",
-            ],
+    if sent:
+        # Usually the whole batch: one plain UPDATE, and a CASE only for the wamids
+        # (bulk_update of every field costs milliseconds per message).
+        Message.objects.filter(pk__in=[message.pk for message in sent]).update(
+            status=Message.Status.SENT,
+            sent_at=now,
+            error_code="",
+            error_message="",
+            claim_id=None,
+            claimed_until=None,
+            updated_at=now,
         )
-        MessageEvent.objects.bulk_create(events)
-        if rejected_accounts:
-            WhatsAppAccount.objects.filter(stream_id__in=rejected_accounts).update(
-                token_rejected_at=now
-            )
-        for delay, ids in later.items():
-            if delay <= MAX_COUNTDOWN:
-                _enqueue(ids, countdown=delay)
+        Message.objects.bulk_update(sent, ["wamid"])
+        apply_pending_statuses([message.wamid for message in sent])
+    Message.objects.bulk_update(
+        others,
+        [
+            "status",
+            "wamid",
+            "sent_at",
+            "failed_at",
+            "error_code",
+            "error_message",
+            "attempts",
+            "next_attempt_at",
+            "claim_id",
+            "claimed_until",
+            "updated_at",
+        ],
+    )
+    MessageEvent.objects.bulk_create(events)
+    if rejected_accounts:
+        WhatsAppAccount.objects.filter(stream_id__in=rejected_accounts).update(
+            token_rejected_at=now
+        )
+    for delay, ids in later.items():
+        if delay <= MAX_COUNTDOWN:
+            _enqueue(ids, countdown=delay)
 
 
 def outbox_sweep() -> int:

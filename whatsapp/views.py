@@ -211,6 +211,9 @@ def _receive(request, account: WhatsAppAccount) -> HttpResponse:
         app_secret=app_secret, body=body, header=request.headers.get("X-Hub-Signature-256", "")
     ):
         return _plain("Invalid signature", 403)
+    if not account.stream.is_demo and not account.verified_at:
+        # Until WhatsApp has confirmed the stream's Business ID, its callback speaks for nobody.
+        return _plain("This stream's WhatsApp settings are not checked yet", 403)
     try:
         events = inbound.parse(body)
     except inbound.MalformedPayload as problem:

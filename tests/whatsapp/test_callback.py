@@ -87,7 +87,13 @@ def stream(account):
     """A Ready stream whose WhatsApp settings have an app secret."""
     stream = StreamFactory(account=account, name="Orders", setup_progress=4)
     services.whatsapp_settings_save(stream=stream, business_id=WABA_ID, app_secret=APP_SECRET)
+    _verified(stream)
     return stream
+
+
+def _verified(stream):
+    """WhatsApp confirmed the stream's Business ID (the callback speaks for no other)."""
+    WhatsAppAccount.objects.filter(stream=stream).update(verified_at=timezone.now())
 
 
 def _url(stream) -> str:
@@ -215,8 +221,36 @@ def test_it_refuses_a_bad_signature_before_looking_at_the_body(client, stream, e
 def test_it_accepts_unsigned_webhooks_when_the_stream_has_no_app_secret(client, account, enqueued):
     stream = StreamFactory(account=account)
     services.whatsapp_settings_save(stream=stream, business_id=WABA_ID)
+    _verified(stream)
     assert post(client, stream, fixture("text"), signature="").status_code == 200
     assert Message.objects.filter(stream=stream).count() == 1
+
+
+def test_it_refuses_webhooks_for_a_stream_whose_settings_whatsapp_has_not_confirmed(
+    client, account, enqueued
+):
+    stream = StreamFactory(account=account)
+    services.whatsapp_settings_save(stream=stream, business_id=WABA_ID)
+    assert post(client, stream, fixture("text"), signature="").status_code == 403
+    assert not Message.objects.exists()
+
+
+def test_another_accounts_callback_cannot_change_this_accounts_templates(
+    client, stream, enqueued, outsider
+):
+    whatsapp = WhatsAppAccount.objects.get(stream=stream)
+    Template.objects.create(
+        whatsapp_account=whatsapp,
+        template_id="594425479261596",
+        name="order_update",
+        language="en_US",
+        status="APPROVED",
+    )
+    intruder = StreamFactory(account=outsider.member.account)
+    services.whatsapp_settings_save(stream=intruder, business_id="123")
+    _verified(intruder)
+    post(client, intruder, fixture("template_status_update"), signature="")
+    assert Template.objects.get(template_id="594425479261596").status == "APPROVED"
 
 
 # -- malformed bodies
@@ -307,6 +341,7 @@ def test_it_answers_404_for_a_deleted_stream(client, stream, enqueued):
 def test_it_stores_a_message_on_the_stream_whose_url_was_called(client, stream, enqueued, account):
     other = StreamFactory(account=account)
     services.whatsapp_settings_save(stream=other, business_id="555", app_secret=APP_SECRET)
+    _verified(other)
     post(client, other, fixture("text"))
     assert Message.objects.get().stream == other
 
@@ -592,3 +627,18 @@ def test_it_does_not_refresh_an_account_whose_token_meta_refused(account, monkey
     monkeypatch.setattr(services, "whatsapp_account_refresh", refresh)
     tasks.refresh_catalogues()
     refresh.assert_not_called()
+
+
+def test_it_answers_a_number_too_large_for_a_float_with_400(client, stream, enqueued):
+    body = json.loads(fixture("location"))
+    location = body["entry"][0]["changes"][0]["value"]["messages"][0]["location"]
+    location["latitude"] = 10**400
+    raw = json.dumps(body).encode()
+    assert post(client, stream, raw).status_code == 400
+    assert not Message.objects.exists()
+
+
+def test_it_stores_text_with_a_nul_character_without_it(client, stream, enqueued):
+    raw = fixture("text").replace(b"Hi!", b"Hi\\u0000!")
+    assert post(client, stream, raw).status_code == 200
+    assert Message.objects.get().payload["body"] == "Hi! Is my order on its way?"

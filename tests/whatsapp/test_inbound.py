@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 
 from tests.factories import StreamFactory
 from webhooks import services as webhook_services
@@ -67,7 +68,13 @@ def enqueued(monkeypatch):
 def stream(account):
     stream = StreamFactory(account=account, name="Orders", setup_progress=4)
     services.whatsapp_settings_save(stream=stream, business_id=WABA_ID)
+    _verified(stream)
     return stream
+
+
+def _verified(stream):
+    """WhatsApp confirmed the stream's Business ID (statuses reach only such streams)."""
+    WhatsAppAccount.objects.filter(stream=stream).update(verified_at=timezone.now())
 
 
 def outbound(stream, wamid=OUT_WAMID, **fields) -> Message:
@@ -765,6 +772,7 @@ def test_it_reports_statuses_of_every_stream_on_the_same_business_account(
 ):
     twin = StreamFactory(account=account)
     services.whatsapp_settings_save(stream=twin, business_id=WABA_ID)
+    _verified(twin)
     sent = outbound(twin)
     inbound.store(stream=stream, events=inbound.parse(fixture("status_read")))
     sent.refresh_from_db()

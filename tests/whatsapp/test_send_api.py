@@ -620,3 +620,23 @@ def test_it_answers_200_and_keeps_the_messages_queued_when_the_broker_is_down(ap
     assert [r["error"] for r in response.json()["messages"]] == [None, None]
     down.assert_called_once()  # on commit, within the request
     assert list(Message.objects.values_list("status", flat=True)) == ["queued", "queued"]
+
+
+# -- input that must be refused or cleaned, never a 500
+
+
+@pytest.mark.parametrize(
+    "raw", ['{"messages": [' + "1" * 5000 + "]}", "[" * 100_000], ids=["long-number", "deep"]
+)
+def test_it_answers_unreadable_json_with_400(api, raw):
+    response = api(raw)
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("The body is not valid JSON")
+
+
+def test_it_stores_text_with_a_nul_character_without_it(api):
+    message = _accepted(
+        api({"messages": [_message(message_content="a\u0000b", internal_id="n\u0000")]})
+    )
+    assert message.payload["body"] == "ab"
+    assert message.internal_id == "n"

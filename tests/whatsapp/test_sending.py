@@ -791,3 +791,17 @@ def test_it_records_the_messages_sent_even_when_another_of_the_batch_raises(stre
     _send(good, broken)
     assert fake_graph.sent_count == 1
     assert _reload(good).status == Message.Status.SENT
+
+
+def test_it_never_gives_up_on_a_message_only_because_whatsapp_throttles(
+    stream, fake_graph, settings
+):
+    settings.SEND_RETRY_BASE_SECONDS = 0
+    settings.SEND_MAX_ATTEMPTS = 2
+    message = _text(stream)
+    fake_graph.fail_next(graph.WABA_RATE_LIMITED, path="/messages", times=3)
+    for _ in range(3):
+        _send(message)
+    assert _reload(message).status == Message.Status.QUEUED
+    _send(message)
+    assert _reload(message).status == Message.Status.SENT
