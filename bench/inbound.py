@@ -43,16 +43,21 @@ def _body(number: int) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
-def _lua(path: str) -> str:
-    """A wrk script that posts a different signed body on every request."""
-    lines = ["local bodies = {}", "local signatures = {}"]
-    for number in range(BODIES):
-        body = _body(number)
-        signature = hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
-        lines.append(f"bodies[{number + 1}] = {json.dumps(body.decode())}")
-        lines.append(f'signatures[{number + 1}] = "sha256={signature}"')
-    lines.append(
-        f"""
+def _lua(path: str, data: str) -> str:
+    """A wrk script that posts a different signed body on every request, read from ``data``
+    (one "signature body" line each: a script holding them all is too big for LuaJIT)."""
+    with open(data, "w") as lines:
+        for number in range(BODIES):
+            body = _body(number)
+            signature = hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
+            lines.write(f"sha256={signature} {body.decode()}\n")
+    return f"""
+local bodies, signatures = {{}}, {{}}
+for line in io.lines("{data}") do
+  local signature, body = line:match("^(%S+) (.*)$")
+  signatures[#signatures + 1] = signature
+  bodies[#bodies + 1] = body
+end
 local counter = 0
 local offset = 0
 setup = function(thread) offset = offset + {BODIES // 2}; thread:set("start", offset) end
@@ -63,8 +68,6 @@ request = function()
     ["X-Hub-Signature-256"] = signatures[counter]}}, bodies[counter])
 end
 """
-    )
-    return "\n".join(lines)
 
 
 def main():
@@ -90,8 +93,9 @@ def main():
             f"--workers={args.web_workers}",
         ]
     )
+    data = str(Path(tempfile.gettempdir()) / f"textpeak-inbound-{stream.uid}.txt")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(_lua(path))
+        script.write(_lua(path, data))
     try:
         setup.wait_for_http(BASE + "/healthz?live")
         run = {"seconds": args.seconds, "connections": args.connections}
@@ -101,6 +105,7 @@ def main():
     finally:
         setup.stop(web)
         Path(script.name).unlink()
+        Path(data).unlink()
 
     from webhooks.models import Delivery
     from whatsapp.models import Message
