@@ -107,11 +107,7 @@ def enqueue_event(*, stream: Stream, kind: str, event: dict) -> Delivery | None:
     """
     if kind not in EVENT_KINDS:
         raise ValueError(f"kind must be one of {EVENT_KINDS}, not {kind!r}")
-    endpoint = (
-        WebhookEndpoint.objects.filter(stream=stream, enabled=True)
-        .only("id", "send_statuses")
-        .first()
-    )
+    endpoint = _enabled_endpoint(stream)
     if endpoint is None or (kind == "status" and not endpoint.send_statuses):
         return None
     now = timezone.now()
@@ -125,6 +121,18 @@ def enqueue_event(*, stream: Stream, kind: str, event: dict) -> Delivery | None:
     )
     _enqueue_after_commit(delivery.pk)
     return delivery
+
+
+def _enabled_endpoint(stream: Stream) -> WebhookEndpoint | None:
+    """The stream's enabled webhook, looked up once per stream object: one Meta POST hands
+    hundreds of events of the same stream over in a row, inside one transaction."""
+    if not hasattr(stream, "_enabled_webhook"):
+        stream._enabled_webhook = (
+            WebhookEndpoint.objects.filter(stream=stream, enabled=True)
+            .only("id", "send_statuses")
+            .first()
+        )
+    return stream._enabled_webhook
 
 
 class _CommitBatch:

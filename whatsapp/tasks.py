@@ -12,6 +12,7 @@ from whatsapp import inbound, sending, services
 from whatsapp.client import GraphError
 from whatsapp.demo import DEMO_BUSINESS_ID
 from whatsapp.models import Message, PendingStatus, WhatsAppAccount
+from whatsapp.statuses import apply_pending_statuses
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def sweep_outbox() -> None:
     sending.outbox_sweep()
 
 
-@shared_task(bind=True, max_retries=10)
+@shared_task(bind=True, max_retries=10, acks_late=True)
 def simulate_demo_statuses(self, wamid: str, step: int = 0) -> None:
     """The demo's stand-in for Meta's status webhooks: delivered, then read, a moment apart,
     then (when the stream asks for it) a reply from the recipient. Each is a Meta-shaped
@@ -163,7 +164,13 @@ def refresh_catalogues() -> None:
 
 @shared_task
 def purge_pending_statuses() -> None:
-    """Beat: forget statuses kept for wamids that never appeared."""
+    """Beat: apply kept statuses whose message has appeared since (a status kept in the same
+    moment as its message was recorded can miss both applications), then forget those of
+    wamids that never appeared."""
+    recorded = Message.objects.filter(
+        wamid__in=PendingStatus.objects.values("wamid"), direction=Message.Direction.OUTBOUND
+    ).values_list("wamid", flat=True)
+    apply_pending_statuses(list(recorded))
     cutoff = timezone.now() - timedelta(days=PENDING_STATUS_DAYS)
     deleted, _ = PendingStatus.objects.filter(received_at__lt=cutoff).delete()
     if deleted:

@@ -9,6 +9,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from streams.models import Stream
 from tests.factories import StreamFactory
 from webhooks import deliveries, services, tasks
 from webhooks.models import Delivery, WebhookEndpoint
@@ -72,7 +73,8 @@ def test_it_queues_a_status_only_when_the_webhook_asks_for_statuses(stream, endp
     assert services.enqueue_event(stream=stream, kind="status", event=STATUS) is None
 
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(send_statuses=True)
-    delivery = services.enqueue_event(stream=stream, kind="status", event=STATUS)
+    later = Stream.objects.get(pk=stream.pk)  # a later request's stream
+    delivery = services.enqueue_event(stream=later, kind="status", event=STATUS)
 
     assert delivery.event == "message.status"
     assert Delivery.objects.count() == 1
