@@ -55,3 +55,24 @@ class StreamFactory(DjangoModelFactory):
     def tags(self, create, extracted, **kwargs):
         if create and extracted:
             self.tags.set(extracted)
+
+
+def whatsapp_stream(*, account, fake_graph=None, **fields) -> Stream:
+    """A Ready WhatsApp stream set up through the wizard's services: on the fake Graph API's
+    business when given one (sender 15550001111), else a Demo Sending stream (15550100100)."""
+    from whatsapp import services
+    from whatsapp.demo import DEMO_BUSINESS_ID
+
+    fields = {"name": "Orders", "setup_progress": 4, **fields}
+    if fake_graph is None:
+        stream = StreamFactory(account=account, is_demo=True, **fields)
+        whatsapp = services.whatsapp_settings_save(stream=stream, business_id=DEMO_BUSINESS_ID)
+    else:
+        stream = StreamFactory(account=account, **fields)
+        whatsapp = services.whatsapp_settings_save(
+            stream=stream,
+            business_id=fake_graph.business.waba_id,
+            access_token=fake_graph.business.token,
+        )
+    services.whatsapp_account_refresh(account=whatsapp)
+    return stream

@@ -71,18 +71,6 @@ def sign(raw: bytes, secret: str = APP_SECRET) -> str:
 
 
 @pytest.fixture
-def enqueued(monkeypatch):
-    """``webhooks.services.enqueue_event`` replaced by a recorder: what the webhook gets."""
-    calls = []
-
-    def record(*, stream, kind, event):
-        calls.append({"stream": stream, "kind": kind, "event": event})
-
-    monkeypatch.setattr(webhook_services, "enqueue_event", record, raising=False)
-    return calls
-
-
-@pytest.fixture
 def stream(account):
     """A Ready stream whose WhatsApp settings have an app secret."""
     stream = StreamFactory(account=account, name="Orders", setup_progress=4)

@@ -53,18 +53,6 @@ def parse_one(name: str):
 
 
 @pytest.fixture
-def enqueued(monkeypatch):
-    """``webhooks.services.enqueue_event`` replaced by a recorder: what the webhook gets."""
-    calls = []
-
-    def record(*, stream, kind, event):
-        calls.append({"stream": stream, "kind": kind, "event": event})
-
-    monkeypatch.setattr(webhook_services, "enqueue_event", record, raising=False)
-    return calls
-
-
-@pytest.fixture
 def stream(account):
     stream = StreamFactory(account=account, name="Orders", setup_progress=4)
     services.whatsapp_settings_save(stream=stream, business_id=WABA_ID)

@@ -8,7 +8,7 @@ import pytest
 from kombu.exceptions import OperationalError
 
 from streams import services as stream_services
-from tests.factories import StreamFactory
+from tests.factories import StreamFactory, whatsapp_stream
 from whatsapp import services, tasks
 from whatsapp.models import Message
 
@@ -19,21 +19,11 @@ SENDER = "15550001111"  # the fake business's number, "+1 555-000-1111"
 RECIPIENT = "4915112345678"
 
 
-def _connect(stream, fake_graph):
-    account = services.whatsapp_settings_save(
-        stream=stream,
-        business_id=fake_graph.business.waba_id,
-        access_token=fake_graph.business.token,
-    )
-    services.whatsapp_account_refresh(account=account)
-    return stream
-
-
 @pytest.fixture
 def stream(account, whatsapp_access, fake_graph):
     """A Ready stream on the fake's business: sender 15550001111, templates order_update
     (2 variables), hello_world (none) and appointment_reminder (pending)."""
-    return _connect(StreamFactory(account=account, name="Orders", setup_progress=4), fake_graph)
+    return whatsapp_stream(account=account, fake_graph=fake_graph)
 
 
 @pytest.fixture
@@ -470,7 +460,7 @@ def test_it_answers_one_uuid_for_an_internal_id_twice_in_one_request(api):
 
 def test_it_keeps_internal_ids_apart_between_streams(api, client, account, fake_graph):
     first = _one(api({"messages": [_message(internal_id="ord-1")]}))
-    other = _connect(StreamFactory(account=account, name="Other"), fake_graph)
+    other = whatsapp_stream(account=account, fake_graph=fake_graph, name="Other")
     other_token = stream_services.stream_token_regenerate(stream=other)
     response = client.post(
         URL,

@@ -11,10 +11,9 @@ from celery.exceptions import Retry
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import StreamFactory
+from tests.factories import StreamFactory, whatsapp_stream
 from whatsapp import fake_graph as graph
-from whatsapp import sending, services, tasks
-from whatsapp.demo import DEMO_BUSINESS_ID
+from whatsapp import sending, tasks
 from whatsapp.models import Message, MessageEvent, Sender, WhatsAppAccount
 
 pytestmark = pytest.mark.django_db
@@ -26,22 +25,12 @@ RECIPIENT = "4915112345678"
 
 @pytest.fixture
 def stream(account, fake_graph):
-    stream = StreamFactory(account=account, name="Orders", setup_progress=4)
-    whatsapp = services.whatsapp_settings_save(
-        stream=stream,
-        business_id=fake_graph.business.waba_id,
-        access_token=fake_graph.business.token,
-    )
-    services.whatsapp_account_refresh(account=whatsapp)
-    return stream
+    return whatsapp_stream(account=account, fake_graph=fake_graph)
 
 
 @pytest.fixture
 def demo_stream(account):
-    stream = StreamFactory(account=account, name="Demo", is_demo=True, setup_progress=4)
-    whatsapp = services.whatsapp_settings_save(stream=stream, business_id=DEMO_BUSINESS_ID)
-    services.whatsapp_account_refresh(account=whatsapp)
-    return stream
+    return whatsapp_stream(account=account, name="Demo")
 
 
 @pytest.fixture
