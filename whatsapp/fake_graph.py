@@ -59,6 +59,10 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 logger = logging.getLogger(__name__)
 
+# The fake's own read-out of the messages it accepted (GET, no token), for benchmarks that run
+# it in a process of its own; ``time.monotonic()`` is the same clock in every process.
+SENT_PATH = "/_fake/sent"
+
 WABA = "WhatsAppBusinessAccount"
 PHONE_NUMBER = "WhatsAppBusinessPhoneNumber"
 TEMPLATE = "WhatsAppBusinessHSM"
@@ -910,6 +914,24 @@ class FakeGraph:
         return None
 
     def _answer(self, request: RecordedRequest) -> _Reply:
+        if request.method == "GET" and request.path == SENT_PATH:
+            # Not Meta's: what a benchmark running the fake in its own process reads back.
+            with self._lock:
+                sent = list(self._sent)
+            return _json_reply(
+                {
+                    "sent": [
+                        {
+                            "wamid": s.wamid,
+                            "to": s.to,
+                            "type": s.type,
+                            "at": s.at,
+                            "text": s.payload.get("text", {}).get("body"),
+                        }
+                        for s in sent
+                    ]
+                }
+            )
         try:
             with self._lock:
                 if request.method == "GET" and request.path == MEDIA_DOWNLOAD_PATH:
