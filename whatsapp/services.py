@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -120,10 +121,11 @@ def _store(account: WhatsAppAccount, catalogue: _Catalogue) -> None:
                 "throughput": number.throughput,
             },
         )
-    current = {(t.name, t.language) for t in catalogue.templates}
-    for cached in account.templates.all():
-        if (cached.name, cached.language) not in current:
-            cached.delete()
+    # Templates WhatsApp no longer lists are dropped in one statement.
+    listed = Q(pk__in=[])
+    for template in catalogue.templates:
+        listed |= Q(name=template.name, language=template.language)
+    account.templates.exclude(listed).delete()
     for template in catalogue.templates:
         Template.objects.update_or_create(
             whatsapp_account=account,

@@ -11,7 +11,6 @@ import hmac
 import json
 import uuid
 from datetime import timedelta
-from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -19,6 +18,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import StreamFactory
+from tests.whatsapp.fixtures import (
+    CONTACT,
+    OUR_NUMBER,
+    OUT_WAMID,
+    PHONE_NUMBER_ID,
+    WABA_ID,
+    fixture,
+)
 from webhooks import services as webhook_services
 from webhooks.models import Delivery
 from whatsapp import inbound, sending, services, tasks
@@ -29,13 +36,7 @@ from whatsapp.views import CALLBACK_MAX_BODY_BYTES
 
 pytestmark = pytest.mark.django_db
 
-FIXTURES = Path(__file__).parent / "fixtures" / "meta"
 APP_SECRET = "0f4c2e9b7d1a4c8e9b7f2a4d6e8c0b1f"
-WABA_ID = "102290129340398"
-PHONE_NUMBER_ID = "106540352242922"
-OUR_NUMBER = "15550001111"
-CONTACT = "4915112345678"
-OUT_WAMID = "wamid.HBgNNDkxNTExMjM0NTY3OBUCABEYEjQ1OUJDQkQ4QkJGNjNFMjM3AA=="
 DEMO_SENDER = "15550100100"  # whatsapp.demo.DEMO_SENDERS
 
 MESSAGE_FIXTURES = [
@@ -60,10 +61,6 @@ MESSAGE_FIXTURES = [
     "hidden_number",
     "millisecond_timestamp",
 ]
-
-
-def fixture(name: str) -> bytes:
-    return (FIXTURES / f"{name}.json").read_bytes()
 
 
 def sign(raw: bytes, secret: str = APP_SECRET) -> str:

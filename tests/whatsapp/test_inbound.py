@@ -10,7 +10,6 @@ import json
 import logging
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -18,6 +17,14 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from tests.factories import StreamFactory
+from tests.whatsapp.fixtures import (
+    CONTACT,
+    OUR_NUMBER,
+    OUT_WAMID,
+    PHONE_NUMBER_ID,
+    WABA_ID,
+    fixture,
+)
 from webhooks import services as webhook_services
 from webhooks.builder import sample_event
 from whatsapp import inbound, services
@@ -27,20 +34,10 @@ from whatsapp.statuses import StatusUpdate, apply_pending_statuses
 
 pytestmark = pytest.mark.django_db
 
-FIXTURES = Path(__file__).parent / "fixtures" / "meta"
-WABA_ID = "102290129340398"
-PHONE_NUMBER_ID = "106540352242922"
-OUR_NUMBER = "15550001111"
-CONTACT = "4915112345678"
-# Our messages the fixtures answer, react to and report statuses of.
-OUT_WAMID = "wamid.HBgNNDkxNTExMjM0NTY3OBUCABEYEjQ1OUJDQkQ4QkJGNjNFMjM3AA=="
+# A second message of ours, for the batch fixture's statuses.
 OUT_WAMID_2 = "wamid.HBgNNDkxNTExMjM0NTY3OBUCABEYEjQ1MkE4NkI3QTE5RjQwQzE1AA=="
 SENT_AT = datetime(2025, 1, 15, 9, 29, tzinfo=UTC)
 RECEIVED_AT = datetime(2025, 1, 15, 9, 30, tzinfo=UTC)  # the fixtures' "1736933400"
-
-
-def fixture(name: str) -> bytes:
-    return (FIXTURES / f"{name}.json").read_bytes()
 
 
 def body(data: object) -> bytes:
