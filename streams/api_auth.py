@@ -1,16 +1,17 @@
 """Authentication of the stream APIs under ``/api/``: the stream token, then the stream's
 IP ACL, its status, the account's access to the stream type, and its request rate.
 
-The token is looked up by its keyed hash (one indexed query, see ``streams.tokens``); the
-address is the connection's (``X-Forwarded-For`` only from ``TRUSTED_PROXIES``). Every
-refusal is a JSON ``{"detail": …}`` the client can show as it is.
+The token is looked up by its keyed hash (one indexed query, see ``streams.tokens``), and the
+stream found is kept a few seconds in the process (``API_CACHE_SECONDS``): a disabled,
+regenerated or deleted token stops working within them. The address is the connection's
+(``X-Forwarded-For`` only from ``TRUSTED_PROXIES``). Every refusal is a JSON ``{"detail": …}``
+the client can show as it is.
 """
 
 import ipaddress
 import math
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import JsonResponse
 
 from streams import tokens, types
@@ -18,11 +19,13 @@ from streams.models import Stream
 from textpeak.accounts import beta
 from textpeak.lib import ratelimit
 from textpeak.lib.client_ip import client_ip
+from textpeak.lib.local_cache import LocalCache
 
 API_PREFIX = "/api/"
 # The API's documentation is public; everything else under /api/ needs a stream token.
 PUBLIC_PATHS = ("/api/openapi.json", "/api/docs")
-ACCESS_CACHE_SECONDS = 60
+_streams = LocalCache()
+_access = LocalCache()
 
 
 def _refuse(detail: str, status: int = 403, **headers) -> JsonResponse:
@@ -38,6 +41,14 @@ def _token(request) -> str:
 def _find_stream(token: str) -> Stream | None:
     if not token.startswith(tokens.PREFIX) or len(token) > 200:
         return None
+    # Kept by the token's keyed hash, not the token; and only streams found, so that
+    # unknown tokens cannot crowd them out.
+    return _streams.get(
+        tokens.token_hash(token), lambda: _lookup(token), keep_if=lambda s: s is not None
+    )
+
+
+def _lookup(token: str) -> Stream | None:
     found = list(
         Stream.objects.filter(token_hash__in=tokens.token_hashes(token), deleted_at__isnull=True)[
             :1
@@ -66,12 +77,10 @@ def _has_access(stream: Stream) -> bool:
         return False
     if not stream_type.beta_feature:
         return True
-    key = f"beta-access:{stream.account_id}:{stream_type.beta_feature}"
-    allowed = cache.get(key)
-    if allowed is None:
-        allowed = beta.has_access(account=stream.account, feature=stream_type.beta_feature)
-        cache.set(key, allowed, ACCESS_CACHE_SECONDS)
-    return allowed
+    return _access.get(
+        (stream.account_id, stream_type.beta_feature),
+        lambda: beta.has_access(account=stream.account, feature=stream_type.beta_feature),
+    )
 
 
 class StreamAPIMiddleware:

@@ -17,6 +17,7 @@ from textpeak.accounts.models import Member
 from textpeak.accounts.roles import sync_support_group
 from textpeak.celery import app as celery_app
 from textpeak.env import env_bool
+from textpeak.lib.local_cache import LocalCache
 from whatsapp.fake_graph import FakeGraph
 
 REQUIRE_SERVICES = env_bool("REQUIRE_SERVICES", default=False)
@@ -36,9 +37,11 @@ def isolated_state(settings, tmp_path):
     """Each test starts with empty caches (beta access, send-API catalogues) and its own
     rate-limit buckets: database ids repeat between tests, so shared keys would leak."""
     cache.clear()
+    LocalCache.clear_all()
     settings.VAR_DIR = tmp_path
     yield
     cache.clear()
+    LocalCache.clear_all()
 
 
 def unavailable(reason: str, *, required: bool):

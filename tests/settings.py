@@ -27,3 +27,9 @@ STATIC_ROOT.mkdir(exist_ok=True)  # noqa: F405  (WhiteNoise warns about a missin
 # One cache per test process: tests clear it freely, which must never flush the Redis that
 # holds the broker's queues.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Changes (a disabled stream, a paused template) reach the API at once; the tests of the
+# process-local caches set their own value.
+API_CACHE_SECONDS = 0
+# Each task is published as its transaction commits, so tests see it at once; the tests of
+# coalescing turn it on.
+TASK_COALESCE_SECONDS = 0

@@ -187,6 +187,9 @@ WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", defa
 
 # The send API and the sending workers.
 STREAM_API_REQUESTS_PER_SECOND = env_int("STREAM_API_REQUESTS_PER_SECOND", 100)
+# What the API reads on every request (a token's stream, a stream's senders and templates) is
+# kept this long in each web process: a disabled stream or a new template takes effect within it.
+API_CACHE_SECONDS = env_int("API_CACHE_SECONDS", 5)
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 2 * 1024 * 1024)
 SEND_THREADS = env_int("SEND_THREADS", 32)  # concurrent Cloud API calls per worker task
 SEND_MAX_ATTEMPTS = env_int("SEND_MAX_ATTEMPTS", 12)
@@ -261,6 +264,8 @@ else:
         "control_folder": str(BROKER_DIR / "control"),
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Tasks of row ids committed this close together are published together (textpeak.lib.tasks).
+TASK_COALESCE_SECONDS = 0.02
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_IGNORE_RESULT = True

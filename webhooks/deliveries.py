@@ -39,7 +39,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from textpeak.lib.tasks import enqueue_on_commit
+from textpeak.lib.tasks import enqueue_ids_on_commit
 from webhooks import transport
 from webhooks.builder import SIGNATURE_HEADER, WebhookRequest, build_request
 from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
@@ -62,9 +62,9 @@ def deliveries_enqueue(delivery_ids: Iterable[int], *, countdown: float = 0) -> 
     `BATCH_SIZE`."""
     from webhooks.tasks import send_deliveries
 
-    ids = list(delivery_ids)
-    for start in range(0, len(ids), BATCH_SIZE):
-        enqueue_on_commit(send_deliveries, ids[start : start + BATCH_SIZE], countdown=countdown)
+    enqueue_ids_on_commit(
+        send_deliveries, list(delivery_ids), batch_size=BATCH_SIZE, countdown=countdown
+    )
 
 
 def broker_hold(now: datetime, *, countdown: float = 0) -> datetime:

@@ -24,10 +24,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -36,7 +34,6 @@ from streams.models import Stream
 from textpeak.lib import json_input
 from webhooks import services as webhook_services
 from whatsapp.models import Message, Template, WhatsAppAccount
-from whatsapp.services import catalogue_key
 from whatsapp.statuses import StatusUpdate, pending_statuses_keep, statuses_apply
 
 logger = logging.getLogger(__name__)
@@ -584,13 +581,8 @@ def _template_store(stream: Stream, update: TemplateStatusUpdate) -> None:
         logger.info("Template status update %s names no template", update.status)
         return
     templates = Template.objects.filter(same, whatsapp_account__stream=stream)
-    stream_ids = set(templates.values_list("whatsapp_account__stream_id", flat=True))
     status = TEMPLATE_STATUS_MAP.get(update.status, update.status)[:20]
     templates.update(status=status)
-    for stream_id in stream_ids:
-        # The send API checks templates against a cached catalogue: a paused or rejected
-        # template must be refused from now on, not in a few seconds.
-        transaction.on_commit(partial(cache.delete, catalogue_key(stream_id)))
 
 
 # -- the events handed to the stream's webhook (DESIGN.md §5)

@@ -5,7 +5,6 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -28,11 +27,6 @@ from whatsapp.demo import DemoGraph
 from whatsapp.models import Sender, Template, WhatsAppAccount
 
 logger = logging.getLogger(__name__)
-
-
-def catalogue_key(stream_id: int) -> str:
-    """The cache key of a stream's senders and templates as the send API checks them."""
-    return f"whatsapp-catalogue:{stream_id}"
 
 
 def graph_for(account: WhatsAppAccount) -> CloudAPIClient | DemoGraph:
@@ -102,7 +96,6 @@ def _fetch(graph, business_id: str) -> _Catalogue:
 
 def _store(account: WhatsAppAccount, catalogue: _Catalogue) -> None:
     """Cache what WhatsApp answered; the caller holds the transaction."""
-    transaction.on_commit(lambda: cache.delete(catalogue_key(account.stream_id)))
     now = timezone.now()
     account.business_name = catalogue.business.name
     account.verified_at = account.refreshed_at = now

@@ -1,6 +1,7 @@
 """The stream API's gate (``streams.api_auth``): token, IP ACL, status, beta access, rate."""
 
 import json
+import time
 
 import pytest
 from django.test import Client
@@ -112,6 +113,28 @@ def test_it_tells_streams_apart_by_token(client, account, stream, token):
     services.stream_disable(stream=other)
     assert _post(client, token).status_code == 200
     assert _post(client, other_token).json() == {"detail": "Stream is disabled"}
+
+
+def test_it_finds_a_token_it_has_just_seen_without_asking_the_database(
+    client, settings, token, django_assert_num_queries
+):
+    settings.API_CACHE_SECONDS = 5
+    assert _post(client, token).status_code == 200
+    # The status API's own lookup of the message is the one query left.
+    with django_assert_num_queries(1):
+        assert _post(client, token).status_code == 200
+
+
+def test_it_refuses_a_disabled_stream_once_the_cached_stream_expires(
+    client, settings, stream, token, monkeypatch
+):
+    settings.API_CACHE_SECONDS = 5
+    now = time.monotonic()
+    monkeypatch.setattr(time, "monotonic", lambda: now)
+    assert _post(client, token).status_code == 200
+    services.stream_disable(stream=stream)
+    monkeypatch.setattr(time, "monotonic", lambda: now + 6)
+    assert _post(client, token).json() == {"detail": "Stream is disabled"}
 
 
 # -- the stream's status and the account's access

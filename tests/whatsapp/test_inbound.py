@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 
 from tests.factories import StreamFactory
@@ -794,9 +793,7 @@ def test_it_stores_nothing_when_a_part_fails(stream, enqueued, monkeypatch):
 # -- store: templates
 
 
-def test_it_updates_the_cached_template_and_the_send_apis_catalogue(
-    stream, enqueued, account, django_capture_on_commit_callbacks
-):
+def test_it_updates_the_stored_template_of_this_account_only(stream, enqueued, account):
     whatsapp = WhatsAppAccount.objects.get(stream=stream)
     template = Template.objects.create(
         whatsapp_account=whatsapp,
@@ -813,13 +810,10 @@ def test_it_updates_the_cached_template_and_the_send_apis_catalogue(
         language="en_US",
         status="APPROVED",
     )
-    cache.set(services.catalogue_key(stream.pk), "cached")
-    with django_capture_on_commit_callbacks(execute=True):
-        inbound.store(stream=stream, events=inbound.parse(fixture("template_status_update")))
+    inbound.store(stream=stream, events=inbound.parse(fixture("template_status_update")))
     template.refresh_from_db()
     elsewhere.refresh_from_db()
     assert (template.status, elsewhere.status) == ("PAUSED", "APPROVED")
-    assert cache.get(services.catalogue_key(stream.pk)) is None
     assert enqueued == []
 
 

@@ -1,9 +1,21 @@
-"""Handing work to Celery once the rows it needs are committed."""
+"""Handing work to Celery once the rows it needs are committed.
+
+Publishing one task costs more than the API request that asks for it (Celery and kombu build a
+message and a Redis client each time: about 0.35 ms of CPU). So tasks that take a list of row
+ids are coalesced: ids committed in a process within ``settings.TASK_COALESCE_SECONDS`` (a few
+milliseconds) go out together in one message, from one thread per process. Ids in hand when a
+process dies are not lost: their rows are committed and the sweepers (``outbox_sweep``,
+``deliveries_sweep``) enqueue them again.
+"""
 
 import logging
+import os
+import threading
+import time
 from functools import partial
 
 from celery import Task
+from django.conf import settings
 from django.db import transaction
 from kombu.exceptions import OperationalError
 
@@ -22,3 +34,60 @@ def enqueue_on_commit(task: Task, *args, countdown: float | None = None) -> None
     """Enqueue ``task(*args)`` after the current transaction commits (at once outside one),
     to run ``countdown`` seconds later if given."""
     transaction.on_commit(partial(_publish, task, args, countdown or None))
+
+
+def _publish_ids(task: Task, ids: list, batch_size: int, countdown: float | None) -> None:
+    for start in range(0, len(ids), batch_size):
+        _publish(task, (ids[start : start + batch_size],), countdown)
+
+
+class _Coalescer:
+    def __init__(self):
+        self._reset()
+        # A forked child (a web or Celery worker process) starts with its own thread and ids.
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[tuple, list] = {}
+        self._ready = threading.Event()
+        self._thread = None
+
+    def add(self, task: Task, ids: list, batch_size: int, countdown: float | None) -> None:
+        with self._lock:
+            self._pending.setdefault((task, batch_size, countdown), []).extend(ids)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="tasks", daemon=True)
+                self._thread.start()
+        self._ready.set()
+
+    def _run(self) -> None:
+        while True:
+            self._ready.wait()
+            time.sleep(settings.TASK_COALESCE_SECONDS)
+            self._ready.clear()
+            with self._lock:
+                pending, self._pending = self._pending, {}
+            for (task, batch_size, countdown), ids in pending.items():
+                try:
+                    _publish_ids(task, ids, batch_size, countdown)
+                except Exception:
+                    logger.exception("Publishing %s failed; left for the sweeper", task.name)
+
+
+_coalescer = _Coalescer()
+
+
+def enqueue_ids_on_commit(
+    task: Task, ids: list, *, batch_size: int, countdown: float | None = None
+) -> None:
+    """Enqueue ``task(ids)``, at most ``batch_size`` ids a task, after the current transaction
+    commits; coalesced with other ids for the same task unless ``TASK_COALESCE_SECONDS`` is 0
+    (the tests, which look at each task as it is published)."""
+    if not ids:
+        return
+    countdown = countdown or None
+    if settings.TASK_COALESCE_SECONDS > 0:
+        transaction.on_commit(partial(_coalescer.add, task, list(ids), batch_size, countdown))
+    else:
+        transaction.on_commit(partial(_publish_ids, task, list(ids), batch_size, countdown))

@@ -1,0 +1,44 @@
+"""Values kept a few seconds in this process's memory.
+
+For what the API's hot paths read on every request and that changes rarely (the stream a
+token names, an account's access, a stream's senders and templates): a shared cache would cost
+a network round trip per read, this costs none. The price is that a change reaches every
+process only when the entries expire: ``settings.API_CACHE_SECONDS`` (0 turns it off).
+"""
+
+import time
+import weakref
+from collections.abc import Callable, Hashable
+
+from django.conf import settings
+
+
+class LocalCache:
+    # A bound on memory: a process that has seen this many keys starts afresh.
+    MAX_ENTRIES = 10_000
+
+    _instances = weakref.WeakSet()
+
+    def __init__(self):
+        self._entries: dict[Hashable, tuple[float, object]] = {}
+        self._instances.add(self)
+
+    def get(self, key: Hashable, compute: Callable[[], object], *, keep_if=None) -> object:
+        """The value kept for ``key``, or ``compute()``'s, kept when ``keep_if`` says so."""
+        seconds = settings.API_CACHE_SECONDS
+        now = time.monotonic()
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        value = compute()
+        if seconds > 0 and (keep_if is None or keep_if(value)):
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[key] = (now + seconds, value)
+        return value
+
+    @classmethod
+    def clear_all(cls) -> None:
+        """Forget every process-local value (the test suite, where database ids repeat)."""
+        for instance in cls._instances:
+            instance._entries.clear()
