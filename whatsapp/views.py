@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpResponse, HttpResponseForbidden
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import reswap, retarget
@@ -12,6 +12,7 @@ from streams.panel import Panel
 from streams.services import NotReady
 from streams.views import back_to_list, token_response
 from streams.wizard import BACK, Wizard
+from textpeak.lib.local_cache import LocalCache
 from webhooks.services import webhook_preview
 from whatsapp import inbound, services
 from whatsapp.api_examples import api_examples
@@ -172,17 +173,30 @@ def api_tab(request, panel: Panel):
 CALLBACK_MAX_BODY_BYTES = 3 * 1024 * 1024
 
 
+# Meta posts to a stream's callback many times a second: its account (and app secret) is
+# kept a few seconds in each process, as the send API keeps a token's stream.
+_callback_accounts = LocalCache()
+
+
+def _callback_account(uid) -> WhatsAppAccount | None:
+    return (
+        WhatsAppAccount.objects.select_related("stream")
+        .filter(stream__uid=uid, stream__deleted_at__isnull=True)
+        .first()
+    )
+
+
 @csrf_exempt
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def callback(request, uid):
     """Meta's callback URL. GET answers Meta's verification of the URL with hub.challenge;
     POST receives Meta's webhooks: checked, parsed and stored in one transaction, then 200."""
-    account = get_object_or_404(
-        WhatsAppAccount.objects.select_related("stream"),
-        stream__uid=uid,
-        stream__deleted_at__isnull=True,
+    account = _callback_accounts.get(
+        uid, lambda: _callback_account(uid), keep_if=lambda found: found is not None
     )
+    if account is None:
+        raise Http404("No stream has this callback URL.")
     if request.method == "POST":
         return _receive(request, account)
     if request.GET.get("hub.mode") != "subscribe" or not services.verify_token_matches(

@@ -129,6 +129,16 @@ def test_it_refuses_a_wrong_verify_token(client, stream):
     assert b"1158201444" not in response.content
 
 
+def test_it_finds_a_stream_it_has_just_seen_without_asking_the_database(
+    client, settings, stream, django_assert_num_queries
+):
+    settings.API_CACHE_SECONDS = 5
+    query = {"hub.mode": "subscribe", "hub.challenge": "1", "hub.verify_token": "not-the-token"}
+    assert client.get(_url(stream), query).status_code == 403
+    with django_assert_num_queries(0):
+        assert client.get(_url(stream), query).status_code == 403
+
+
 # -- receiving
 
 
