@@ -419,10 +419,13 @@ def _record_held(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount])
             message.error_code = message.error_message = ""
             events.append(MessageEvent(message=message, status=message.status, occurred_at=now))
         elif outcome.deferred:
-            # Waiting for the sender's rate limit is not a failed attempt.
+            # Waiting for the sender's rate limit is not a failed attempt. The message comes
+            # back while the slots reserved before it are still in use, not after them, so
+            # that a sender with a backlog never idles between batches.
             message.attempts -= 1
-            message.next_attempt_at = now + timedelta(seconds=outcome.deferred)
-            later[math.ceil(outcome.deferred)].append(message.pk)
+            retry_in = max(outcome.deferred - MAX_SLOT_WAIT / 2, 0.0)
+            message.next_attempt_at = now + timedelta(seconds=retry_in)
+            later[math.ceil(retry_in)].append(message.pk)
         else:
             error = outcome.error
             if isinstance(error, AuthError):

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import StreamFactory, whatsapp_stream
+from textpeak.lib import ratelimit
 from whatsapp import fake_graph as graph
 from whatsapp import sending, tasks
 from whatsapp.models import Message, MessageEvent, Sender, WhatsAppAccount
@@ -602,6 +603,23 @@ def test_it_spreads_a_burst_over_time_or_defers_it(stream, fake_graph):
     # Waiting for a slot is not a failed attempt.
     assert set(deferred.values_list("attempts", flat=True)) <= {0}
     assert all(m.next_attempt_at > timezone.now() for m in deferred)
+
+
+def test_a_deferred_message_comes_back_before_the_slots_ahead_of_it_are_used_up(stream, fake_graph):
+    Sender.objects.filter(whatsapp_account__stream=stream).update(messages_per_second=1)
+    [message] = _queue(stream, {"type": "text", "message_content": "later"})
+    # Another worker holds the sender's next five slots (paced as the workers pace them).
+    ratelimit.reserve(
+        f"sender:{stream.account_id}:{message.phone_number_id}",
+        rate=sending.SENDER_RATE_MARGIN,
+        count=5,
+    )
+    _send(message)
+    message.refresh_from_db()
+    back_in = (message.next_attempt_at - timezone.now()).total_seconds()
+    slots_ahead = 5 / sending.SENDER_RATE_MARGIN
+    assert message.status == Message.Status.QUEUED
+    assert slots_ahead - sending.MAX_SLOT_WAIT < back_in < slots_ahead - 0.5
 
 
 def test_it_sends_every_message_of_a_burst_exactly_once(stream, fake_graph):
