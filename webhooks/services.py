@@ -107,7 +107,8 @@ def enqueue_event(*, stream: Stream, kind: str, event: dict) -> Delivery | None:
     """
     if kind not in EVENT_KINDS:
         raise ValueError(f"kind must be one of {EVENT_KINDS}, not {kind!r}")
-    endpoint = _enabled_endpoint(stream)
+    batch = _commit_batch()
+    endpoint = _enabled_endpoint(stream, batch)
     if endpoint is None or (kind == "status" and not endpoint.send_statuses):
         return None
     now = timezone.now()
@@ -119,27 +120,21 @@ def enqueue_event(*, stream: Stream, kind: str, event: dict) -> Delivery | None:
         claimed_until=deliveries.broker_hold(now),
         created_at=now,
     )
-    _enqueue_after_commit(delivery.pk)
+    if batch is None:
+        deliveries.deliveries_enqueue([delivery.pk])
+    else:
+        batch.ids.append(delivery.pk)
     return delivery
 
 
-def _enabled_endpoint(stream: Stream) -> WebhookEndpoint | None:
-    """The stream's enabled webhook, looked up once per stream object: one Meta POST hands
-    hundreds of events of the same stream over in a row, inside one transaction."""
-    if not hasattr(stream, "_enabled_webhook"):
-        stream._enabled_webhook = (
-            WebhookEndpoint.objects.filter(stream=stream, enabled=True)
-            .only("id", "send_statuses")
-            .first()
-        )
-    return stream._enabled_webhook
-
-
 class _CommitBatch:
-    """The deliveries created in one transaction, enqueued together when it commits."""
+    """What one transaction's events share: the deliveries created, enqueued together when it
+    commits, and each stream's enabled webhook, looked up once (one Meta POST hands hundreds
+    of events of the same stream over in a row)."""
 
     def __init__(self):
         self.ids: list[int] = []
+        self.endpoints: dict[int, WebhookEndpoint | None] = {}
         self.done = False
 
     def __call__(self):
@@ -149,11 +144,11 @@ class _CommitBatch:
         deliveries.deliveries_enqueue(dict.fromkeys(self.ids))
 
 
-def _enqueue_after_commit(delivery_id: int) -> None:
+def _commit_batch() -> _CommitBatch | None:
+    """The current transaction's batch, or None outside a transaction."""
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
-        deliveries.deliveries_enqueue([delivery_id])
-        return
+        return None
     batch = getattr(connection, "_webhook_commit_batch", None)
     # One batch per transaction, whatever savepoints the caller opens (one per message, say).
     # A rollback drops the on-commit callbacks registered inside it, and a commit runs them: a
@@ -166,7 +161,20 @@ def _enqueue_after_commit(delivery_id: int) -> None:
         batch = _CommitBatch()
         connection._webhook_commit_batch = batch
         transaction.on_commit(batch)
-    batch.ids.append(delivery_id)
+    return batch
+
+
+def _enabled_endpoint(stream: Stream, batch: _CommitBatch | None) -> WebhookEndpoint | None:
+    if batch is not None and stream.pk in batch.endpoints:
+        return batch.endpoints[stream.pk]
+    endpoint = (
+        WebhookEndpoint.objects.filter(stream=stream, enabled=True)
+        .only("id", "send_statuses")
+        .first()
+    )
+    if batch is not None:
+        batch.endpoints[stream.pk] = endpoint
+    return endpoint
 
 
 def delivery_redeliver(*, delivery: Delivery) -> Delivery:

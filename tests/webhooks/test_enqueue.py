@@ -9,7 +9,6 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from streams.models import Stream
 from tests.factories import StreamFactory
 from webhooks import deliveries, services, tasks
 from webhooks.models import Delivery, WebhookEndpoint
@@ -69,15 +68,35 @@ def test_it_queues_nothing_for_a_disabled_webhook(stream, endpoint):
     assert Delivery.objects.count() == 0
 
 
-def test_it_queues_a_status_only_when_the_webhook_asks_for_statuses(stream, endpoint):
-    assert services.enqueue_event(stream=stream, kind="status", event=STATUS) is None
+def test_it_queues_a_status_only_when_the_webhook_asks_for_statuses(
+    stream, endpoint, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.enqueue_event(stream=stream, kind="status", event=STATUS) is None
 
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(send_statuses=True)
-    later = Stream.objects.get(pk=stream.pk)  # a later request's stream
-    delivery = services.enqueue_event(stream=later, kind="status", event=STATUS)
+    delivery = services.enqueue_event(stream=stream, kind="status", event=STATUS)
 
     assert delivery.event == "message.status"
     assert Delivery.objects.count() == 1
+
+
+def test_it_looks_the_webhook_up_once_per_transaction(stream, endpoint, django_assert_num_queries):
+    services.enqueue_event(stream=stream, kind="message", event=MESSAGE)
+    with django_assert_num_queries(1):  # the delivery's INSERT
+        services.enqueue_event(stream=stream, kind="message", event=MESSAGE)
+
+
+def test_it_sees_a_webhook_enabled_after_an_earlier_transaction_with_the_same_stream(
+    stream, endpoint, django_capture_on_commit_callbacks
+):
+    # The callback keeps a stream object a few seconds: what it learnt of the webhook in one
+    # transaction must not outlive it.
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(enabled=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.enqueue_event(stream=stream, kind="message", event=MESSAGE) is None
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(enabled=True)
+    assert services.enqueue_event(stream=stream, kind="message", event=MESSAGE) is not None
 
 
 def test_it_refuses_an_unknown_kind(stream, endpoint):
