@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from streams.models import Stream
+from textpeak.lib.local_cache import LocalCache
 from webhooks import deliveries
 from webhooks.builder import WebhookRequest, build_request, sample_event
 from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
@@ -164,13 +165,24 @@ def _commit_batch() -> _CommitBatch | None:
     return batch
 
 
+# Meta's callback asks on every POST, so an enabled webhook is also kept a few seconds in the
+# process (API_CACHE_SECONDS). Only one that exists: a webhook just added gets the next event.
+# One just disabled may still be handed a few events, which fail unsent ("the webhook is
+# disabled") in its log; a change to its URL or headers is read when each delivery is sent.
+_endpoints = LocalCache()
+
+
 def _enabled_endpoint(stream: Stream, batch: _CommitBatch | None) -> WebhookEndpoint | None:
     if batch is not None and stream.pk in batch.endpoints:
         return batch.endpoints[stream.pk]
-    endpoint = (
-        WebhookEndpoint.objects.filter(stream=stream, enabled=True)
-        .only("id", "send_statuses")
-        .first()
+    endpoint = _endpoints.get(
+        stream.pk,
+        lambda: (
+            WebhookEndpoint.objects.filter(stream=stream, enabled=True)
+            .only("id", "send_statuses")
+            .first()
+        ),
+        keep_if=lambda found: found is not None,
     )
     if batch is not None:
         batch.endpoints[stream.pk] = endpoint

@@ -87,6 +87,26 @@ def test_it_looks_the_webhook_up_once_per_transaction(stream, endpoint, django_a
         services.enqueue_event(stream=stream, kind="message", event=MESSAGE)
 
 
+def test_it_keeps_an_enabled_webhook_a_few_seconds_between_transactions(
+    stream, endpoint, settings, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    settings.API_CACHE_SECONDS = 5
+    with django_capture_on_commit_callbacks(execute=True):
+        services.enqueue_event(stream=stream, kind="message", event=MESSAGE)
+    with django_assert_num_queries(1):  # the delivery's INSERT
+        services.enqueue_event(stream=stream, kind="message", event=MESSAGE)
+
+
+def test_it_sees_a_webhook_added_since_the_last_event_at_once(
+    stream, settings, receiver, django_capture_on_commit_callbacks
+):
+    settings.API_CACHE_SECONDS = 5
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.enqueue_event(stream=stream, kind="message", event=MESSAGE) is None
+    services.webhook_save(stream=stream, method="POST", url=receiver.url("/hook"), headers=[])
+    assert services.enqueue_event(stream=stream, kind="message", event=MESSAGE) is not None
+
+
 def test_it_sees_a_webhook_enabled_after_an_earlier_transaction_with_the_same_stream(
     stream, endpoint, django_capture_on_commit_callbacks
 ):
