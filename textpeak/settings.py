@@ -202,6 +202,8 @@ SEND_CLAIM_SECONDS = env_int("SEND_CLAIM_SECONDS", 300)  # a dead worker's messa
 OUTBOX_SWEEP_AFTER_SECONDS = env_int("OUTBOX_SWEEP_AFTER_SECONDS", 120)
 OUTBOX_SWEEP_LIMIT = 10_000
 DEMO_STATUS_DELAY_SECONDS = 1.0
+# A Meta POST kept by the callback and not stored this long is enqueued again by the sweeper.
+INBOUND_SWEEP_AFTER_SECONDS = env_int("INBOUND_SWEEP_AFTER_SECONDS", 60)
 
 # Customer webhook deliveries (webhooks.deliveries, webhooks.transport).
 DELIVERY_THREADS = env_int("DELIVERY_THREADS", 32)  # concurrent webhook requests per worker task
@@ -281,6 +283,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
     "outbox": {"task": "whatsapp.tasks.sweep_outbox", "schedule": 30.0},
+    "inbound-payloads": {"task": "whatsapp.tasks.sweep_payloads", "schedule": 30.0},
     # Meta sends no template events to per-account callback overrides.
     "whatsapp-catalogues": {"task": "whatsapp.tasks.refresh_catalogues", "schedule": 3600.0},
     "pending-statuses": {"task": "whatsapp.tasks.purge_pending_statuses", "schedule": 3600.0},

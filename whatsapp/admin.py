@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from whatsapp.models import Message, Sender, Template, WhatsAppAccount
+from whatsapp.models import InboundPayload, Message, Sender, Template, WhatsAppAccount
 
 
 class SenderInline(admin.TabularInline):
@@ -48,3 +48,24 @@ class MessageAdmin(admin.ModelAdmin):
     list_select_related = ("stream",)
     date_hierarchy = "created_at"
     readonly_fields = [field.name for field in Message._meta.fields]
+
+
+@admin.register(InboundPayload)
+class InboundPayloadAdmin(admin.ModelAdmin):
+    """Meta POSTs not stored yet: a moment's backlog, or one that failed every attempt (its
+    error says why; the body is Meta's JSON as it arrived)."""
+
+    list_display = ("pk", "stream", "received_at", "attempts", "last_error")
+    list_select_related = ("stream",)
+    readonly_fields = ("stream", "received_at", "attempts", "last_error", "body_text")
+    exclude = ("body",)
+
+    @admin.display(description="Body")
+    def body_text(self, payload):
+        return bytes(payload.body).decode("utf-8", errors="replace")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

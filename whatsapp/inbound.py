@@ -1,11 +1,14 @@
-"""Meta's webhooks in: normalised at the edge, stored in one transaction, handed on.
+"""Meta's webhooks in: kept as they arrived, normalised, stored in one transaction, handed on.
 
-``parse`` turns the raw body of one POST into small event objects (``InboundMessage``,
-``whatsapp.statuses.StatusUpdate``, ``TemplateStatusUpdate``), validating its shape there:
-nothing deeper touches Meta's JSON. ``store`` writes them in one transaction and hands each
-newly stored message, and each status that moved a message forward, to the stream's webhook
-(``webhooks.services.enqueue_event``, which writes its rows and enqueues on commit). Meta's
-callback and the demo transport's simulated statuses and replies both come through here.
+The callback checks a POST's signature and shape (``parse``), keeps the body as it arrived
+(``payload_keep``: one INSERT) and answers; a worker then stores it (``payloads_store``), and
+a beat sweeper finds any payload whose task was lost. ``parse`` turns the raw body of one POST
+into small event objects (``InboundMessage``, ``whatsapp.statuses.StatusUpdate``,
+``TemplateStatusUpdate``), validating its shape there: nothing deeper touches Meta's JSON.
+``store`` writes them in one transaction and hands each newly stored message, and each status
+that moved a message forward, to the stream's webhook (``webhooks.services.enqueue_event``,
+which writes its rows and enqueues on commit). Meta's payloads and the demo transport's
+simulated statuses and replies both come through here.
 
 Facts about Meta's deliveries this respects: one POST carries many entries, changes and up to
 1,000 messages or statuses; a delivery is retried, and repeated whole, for days; statuses
@@ -23,17 +26,19 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
+from django.utils import timezone
 
 from streams.models import Stream
 from textpeak.lib import json_input
+from textpeak.lib.tasks import enqueue_ids_on_commit
 from webhooks import services as webhook_services
-from whatsapp.models import Message, Template, WhatsAppAccount
+from whatsapp.models import InboundPayload, Message, Template, WhatsAppAccount
 from whatsapp.statuses import StatusUpdate, pending_statuses_keep, statuses_apply
 
 logger = logging.getLogger(__name__)
@@ -583,6 +588,65 @@ def _template_store(stream: Stream, update: TemplateStatusUpdate) -> None:
     templates = Template.objects.filter(same, whatsapp_account__stream=stream)
     status = TEMPLATE_STATUS_MAP.get(update.status, update.status)[:20]
     templates.update(status=status)
+
+
+# -- the callback's payloads: kept at once, stored by a worker
+
+PAYLOAD_BATCH_SIZE = 50
+PAYLOAD_SWEEP_LIMIT = 1_000
+
+
+def payload_keep(*, stream: Stream, body: bytes) -> None:
+    """Keep a checked POST of Meta's for a worker to store: one INSERT, so the callback answers
+    within milliseconds however many events the body carries."""
+    payload = InboundPayload.objects.create(stream=stream, body=body)
+    _payloads_enqueue([payload.pk])
+
+
+def _payloads_enqueue(payload_ids: list[int]) -> None:
+    from whatsapp.tasks import store_payloads
+
+    enqueue_ids_on_commit(store_payloads, payload_ids, batch_size=PAYLOAD_BATCH_SIZE)
+
+
+def payloads_store(*, payload_ids: list[int]) -> None:
+    """Store each payload's events and delete it, one transaction a payload. One that another
+    worker holds, or that is already stored, is skipped: safe to run twice."""
+    for payload_id in payload_ids:
+        try:
+            with transaction.atomic():
+                payload = (
+                    InboundPayload.objects.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("stream")
+                    .filter(pk=payload_id, attempts__lt=InboundPayload.MAX_ATTEMPTS)
+                    .first()
+                )
+                if payload is not None:
+                    store(stream=payload.stream, events=parse(bytes(payload.body)))
+                    payload.delete()
+        except Exception as error:
+            # One payload's surprise must not hold the others back; the sweeper tries it again.
+            logger.exception("Storing Meta payload %s failed", payload_id)
+            InboundPayload.objects.filter(pk=payload_id).update(
+                attempts=F("attempts") + 1, last_error=repr(error)[:1000]
+            )
+
+
+def payloads_sweep() -> int:
+    """Enqueue payloads kept longer than ``INBOUND_SWEEP_AFTER_SECONDS``: their task was lost
+    (a broker outage, a process that died) or failed. Returns how many were enqueued."""
+    overdue = timezone.now() - timedelta(seconds=settings.INBOUND_SWEEP_AFTER_SECONDS)
+    ids = list(
+        InboundPayload.objects.filter(
+            received_at__lte=overdue, attempts__lt=InboundPayload.MAX_ATTEMPTS
+        )
+        .order_by("received_at")
+        .values_list("id", flat=True)[:PAYLOAD_SWEEP_LIMIT]
+    )
+    _payloads_enqueue(ids)
+    if ids:
+        logger.info("Inbound sweep enqueued %d waiting Meta payloads", len(ids))
+    return len(ids)
 
 
 # -- the events handed to the stream's webhook (DESIGN.md §5)

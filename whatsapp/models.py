@@ -282,3 +282,24 @@ class PendingStatus(models.Model):
 
     def __str__(self):
         return f"{self.wamid} {self.status}"
+
+
+class InboundPayload(models.Model):
+    """A POST to a stream's Meta callback as it arrived: kept (signature checked, shape
+    parsed) before the callback answers 200, then stored as messages and statuses by a worker
+    and deleted. One that failed ``MAX_ATTEMPTS`` times stays, for support to look at."""
+
+    MAX_ATTEMPTS = 5
+
+    # Rows live seconds; the index that matters is the sweeper's, on received_at.
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="+", db_index=False)
+    body = models.BinaryField()
+    received_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["received_at"], name="inbound_payload_received_idx")]
+
+    def __str__(self):
+        return f"{self.stream_id} {self.received_at:%Y-%m-%d %H:%M:%S}"

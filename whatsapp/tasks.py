@@ -38,6 +38,19 @@ def sweep_outbox() -> None:
     sending.outbox_sweep()
 
 
+@shared_task(acks_late=True)
+def store_payloads(payload_ids: list[int]) -> None:
+    """Store Meta's POSTs kept by the callback. Idempotent: a payload is deleted as it is
+    stored, and one held by another worker is skipped."""
+    inbound.payloads_store(payload_ids=payload_ids)
+
+
+@shared_task
+def sweep_payloads() -> None:
+    """Beat: re-enqueue Meta's POSTs still waiting (broker outage, killed worker)."""
+    inbound.payloads_sweep()
+
+
 @shared_task(bind=True, max_retries=10, acks_late=True)
 def simulate_demo_statuses(self, wamid: str, step: int = 0) -> None:
     """The demo's stand-in for Meta's status webhooks: delivered, then read, a moment apart,

@@ -31,7 +31,14 @@ from webhooks.models import Delivery
 from whatsapp import inbound, sending, services, tasks
 from whatsapp.client import AuthError, TemporaryError
 from whatsapp.demo import DEMO_BUSINESS_ID
-from whatsapp.models import Message, PendingStatus, Sender, Template, WhatsAppAccount
+from whatsapp.models import (
+    InboundPayload,
+    Message,
+    PendingStatus,
+    Sender,
+    Template,
+    WhatsAppAccount,
+)
 from whatsapp.views import CALLBACK_MAX_BODY_BYTES
 
 pytestmark = pytest.mark.django_db
@@ -85,13 +92,20 @@ def _url(stream) -> str:
     return reverse("whatsapp:callback", args=[stream.uid])
 
 
-def post(client, stream, raw: bytes, *, signature: str | None = None, **headers):
+def post_only(client, stream, raw: bytes, *, signature: str | None = None, **headers):
     """POST as Meta does: the raw body, signed with the stream's app secret unless told."""
     if signature is None:
         signature = sign(raw)
     if signature:
         headers["X-Hub-Signature-256"] = signature
     return client.post(_url(stream), data=raw, content_type="application/json", headers=headers)
+
+
+def post(client, stream, raw: bytes, **options):
+    """POST as Meta does, then store what the callback kept, as the worker does."""
+    response = post_only(client, stream, raw, **options)
+    inbound.payloads_store(payload_ids=list(InboundPayload.objects.values_list("pk", flat=True)))
+    return response
 
 
 def outbound(stream, wamid=OUT_WAMID, **fields) -> Message:
@@ -137,6 +151,104 @@ def test_it_finds_a_stream_it_has_just_seen_without_asking_the_database(
     assert client.get(_url(stream), query).status_code == 403
     with django_assert_num_queries(0):
         assert client.get(_url(stream), query).status_code == 403
+
+
+# -- kept at once, stored by a worker
+
+
+@pytest.fixture
+def publish(monkeypatch):
+    """``store_payloads.apply_async`` replaced by a mock: what the callback enqueues."""
+    published = mock.Mock()
+    monkeypatch.setattr(tasks.store_payloads, "apply_async", published)
+    return published
+
+
+def _kept_ids() -> list[int]:
+    return list(InboundPayload.objects.order_by("pk").values_list("pk", flat=True))
+
+
+def test_it_keeps_the_body_as_it_came_and_hands_it_to_a_worker(
+    client, stream, publish, django_capture_on_commit_callbacks
+):
+    raw = fixture("text")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_only(client, stream, raw)
+    assert response.status_code == 200
+    [payload] = InboundPayload.objects.all()
+    assert bytes(payload.body) == raw
+    assert not Message.objects.exists()
+    [call] = publish.call_args_list
+    assert call.kwargs["args"] == ([payload.pk],)
+
+
+def test_a_kept_body_is_stored_once_however_often_its_task_runs(client, stream, enqueued):
+    post_only(client, stream, fixture("text"))
+    ids = _kept_ids()
+    inbound.payloads_store(payload_ids=ids)
+    inbound.payloads_store(payload_ids=ids)
+    assert Message.objects.filter(direction="inbound").count() == 1
+    assert len(enqueued) == 1
+    assert not InboundPayload.objects.exists()
+
+
+def test_a_body_that_fails_to_store_is_kept_for_another_attempt_and_the_rest_are_stored(
+    client, stream, enqueued, monkeypatch
+):
+    post_only(client, stream, fixture("text"))
+    post_only(client, stream, fixture("image"))
+    first, second = _kept_ids()
+    real_store = inbound.store
+
+    def store_failing_once(**kwargs):
+        monkeypatch.setattr(inbound, "store", real_store)
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(inbound, "store", store_failing_once)
+    inbound.payloads_store(payload_ids=[first, second])
+
+    kept = InboundPayload.objects.get()
+    assert (kept.pk, kept.attempts) == (first, 1)
+    assert "database hiccup" in kept.last_error
+    assert Message.objects.get(direction="inbound").type == "image"
+
+
+def test_it_gives_up_on_a_body_after_its_last_attempt_and_keeps_it_for_support(
+    client, stream, enqueued
+):
+    post_only(client, stream, fixture("text"))
+    InboundPayload.objects.update(attempts=InboundPayload.MAX_ATTEMPTS)
+    inbound.payloads_store(payload_ids=_kept_ids())
+    assert not Message.objects.exists()
+    assert InboundPayload.objects.count() == 1
+
+
+def test_the_sweeper_enqueues_the_bodies_waiting_too_long(
+    client, stream, settings, publish, django_capture_on_commit_callbacks
+):
+    settings.INBOUND_SWEEP_AFTER_SECONDS = 60
+    post_only(client, stream, fixture("text"))
+    post_only(client, stream, fixture("image"))
+    post_only(client, stream, fixture("video"))
+    waiting, _fresh, given_up = _kept_ids()
+    InboundPayload.objects.filter(pk__in=[waiting, given_up]).update(
+        received_at=timezone.now() - timedelta(seconds=61)
+    )
+    InboundPayload.objects.filter(pk=given_up).update(attempts=InboundPayload.MAX_ATTEMPTS)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert inbound.payloads_sweep() == 1
+    assert [call.kwargs["args"] for call in publish.call_args_list] == [([waiting],)]
+
+
+def test_support_sees_a_body_that_failed_with_its_error_in_admin(client, stream, support_client):
+    post_only(client, stream, fixture("text"))
+    InboundPayload.objects.update(attempts=InboundPayload.MAX_ATTEMPTS, last_error="boom")
+    payload = InboundPayload.objects.get()
+    page = support_client.get(
+        reverse("admin:whatsapp_inboundpayload_change", args=[payload.pk])
+    ).content.decode()
+    assert "boom" in page
+    assert "whatsapp_business_account" in page
 
 
 # -- receiving

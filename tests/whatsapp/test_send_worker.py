@@ -4,6 +4,8 @@ These run with REDIS_URL set (``.ci/run`` sets it); the killed-worker test also 
 PostgreSQL, which a worker in another process can share with the test.
 """
 
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -15,15 +17,18 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
 
 from streams.services import stream_token_regenerate
 from tests.conftest import REQUIRE_SERVICES, unavailable
 from tests.factories import StreamFactory
+from tests.whatsapp.fixtures import WABA_ID, fixture
 from textpeak.celery import app as celery_app
 from whatsapp import services as whatsapp_services
 from whatsapp.demo import DEMO_BUSINESS_ID
 from whatsapp.fake_graph import SERVICE_UNAVAILABLE, THROUGHPUT_LIMITED, UNDELIVERABLE
-from whatsapp.models import Message
+from whatsapp.models import InboundPayload, Message, WhatsAppAccount
 from whatsapp.sending import outbox_sweep
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
@@ -230,3 +235,25 @@ def test_a_message_whose_worker_was_killed_mid_send_is_sent_afterwards_and_none_
         assert outbox_sweep() == 1
         assert _wait_for(client, stream, in_flight, "sent")[in_flight[0]]["status"] == "sent"
     assert _sent_texts(fake_graph).count("recorded before the kill") == 1
+
+
+def test_a_worker_stores_what_metas_callback_kept(client, account, worker):
+    stream = StreamFactory(account=account, name="Inbound", setup_progress=4)
+    whatsapp_services.whatsapp_settings_save(
+        stream=stream, business_id=WABA_ID, app_secret="callback-secret"
+    )
+    WhatsAppAccount.objects.filter(stream=stream).update(verified_at=timezone.now())
+    raw = fixture("text")
+    signature = hmac.new(b"callback-secret", raw, hashlib.sha256).hexdigest()
+    response = client.post(
+        reverse("whatsapp:callback", args=[stream.uid]),
+        data=raw,
+        content_type="application/json",
+        headers={"X-Hub-Signature-256": f"sha256={signature}"},
+    )
+    assert response.status_code == 200
+    deadline = time.monotonic() + 15
+    while not Message.objects.filter(stream=stream, direction="inbound").exists():
+        assert time.monotonic() < deadline, "the kept payload was not stored"
+        time.sleep(0.1)
+    assert not InboundPayload.objects.exists()

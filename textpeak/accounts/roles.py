@@ -21,6 +21,7 @@ SUPPORT_PERMISSIONS = [
     ("whatsapp", "sender", "view"),
     ("whatsapp", "template", "view"),
     ("whatsapp", "message", "view"),
+    ("whatsapp", "inboundpayload", "view"),
     ("webhooks", "webhookendpoint", "view"),
     ("axes", "accessattempt", "view"),
     ("axes", "accessattempt", "delete"),
