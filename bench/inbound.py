@@ -11,7 +11,6 @@ enqueued. Then the kept bodies are stored as a worker does, and the messages and
 counted.
 """
 
-import argparse
 import hashlib
 import hmac
 import json
@@ -19,7 +18,6 @@ import tempfile
 from pathlib import Path
 
 import setup
-from send_api import BASE, PORT
 
 APP_SECRET = "bench-app-secret"
 BODIES = 40_000
@@ -72,12 +70,7 @@ end
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--web-workers", type=int, default=4)
-    args = parser.parse_args()
-
+    args = setup.web_arguments(__doc__.splitlines()[0])
     setup.django_setup()
     from webhooks.services import webhook_save
     from whatsapp.services import whatsapp_settings_save
@@ -86,25 +79,15 @@ def main():
     whatsapp_settings_save(stream=stream, app_secret=APP_SECRET, business_id="demo")
     webhook_save(stream=stream, method="POST", url="https://hooks.example.com/in", headers=[])
     path = f"/webhooks/whatsapp/{stream.uid}/"
-    web = setup.start(
-        [
-            str(setup.ROOT / ".venv/bin/gunicorn"),
-            "textpeak.wsgi",
-            f"--bind=127.0.0.1:{PORT}",
-            f"--workers={args.web_workers}",
-        ]
-    )
     data = str(Path(tempfile.gettempdir()) / f"textpeak-inbound-{stream.uid}.txt")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(_lua(path, data))
+    run = {"seconds": args.seconds, "connections": args.connections}
     try:
-        setup.wait_for_http(BASE + "/healthz?live")
-        run = {"seconds": args.seconds, "connections": args.connections}
-        setup.wrk(BASE + "/healthz?live", seconds=2, connections=4)  # warm the workers up
-        trivial = setup.wrk(BASE + "/healthz?live", **run)
-        inbound = setup.wrk(BASE + path, script.name, **run)
+        with setup.web_server(args.web_workers):
+            trivial = setup.wrk(setup.WEB_URL + setup.TRIVIAL, **run)
+            inbound = setup.wrk(setup.WEB_URL + path, script.name, **run)
     finally:
-        setup.stop(web)
         Path(script.name).unlink()
         Path(data).unlink()
 
@@ -116,18 +99,10 @@ def main():
     payloads_store(payload_ids=kept)
     stored = Message.objects.filter(stream=stream).count()
     deliveries = Delivery.objects.filter(endpoint__stream=stream).count()
-    print(
-        f"gunicorn, {args.web_workers} workers; wrk, {args.connections} connections, "
-        f"{args.seconds} s each; PostgreSQL + Redis"
+    setup.print_figures(
+        args,
+        {"GET /healthz?live (trivial)": trivial, "POST Meta callback, 1 message": inbound},
     )
-    for label, (rate, p50, p99, errors) in (
-        ("GET /healthz?live (trivial)", trivial),
-        ("POST Meta callback, 1 message", inbound),
-    ):
-        print(
-            f"  {label:30} {rate:8,.0f} req/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms"
-            f"  non-2xx {errors}"
-        )
     print(f"  callback rate vs trivial: {inbound[0] / trivial[0]:.0%} (target >= 35%, p99 < 50 ms)")
     print(
         f"  bodies kept {len(kept):,}; stored afterwards as messages {stored:,}, "

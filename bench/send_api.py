@@ -9,15 +9,11 @@ other in the same run. No worker runs: accepted messages stay queued (the API's 
 the commit and the enqueue).
 """
 
-import argparse
 import json
 import tempfile
 from pathlib import Path
 
 import setup
-
-PORT = 8077
-BASE = f"http://127.0.0.1:{PORT}"
 
 
 def _message(number: int) -> dict:
@@ -45,33 +41,18 @@ def _wrk(path: str, *, seconds: int, connections: int, token: str = "", body: di
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         lua.write(script)
     try:
-        return setup.wrk(BASE + path, lua.name, seconds=seconds, connections=connections)
+        return setup.wrk(setup.WEB_URL + path, lua.name, seconds=seconds, connections=connections)
     finally:
         Path(lua.name).unlink()
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--web-workers", type=int, default=4)
-    args = parser.parse_args()
-
+    args = setup.web_arguments(__doc__.splitlines()[0])
     setup.django_setup()
     _, token = setup.ready_stream(name="send API bench")
-    web = setup.start(
-        [
-            str(setup.ROOT / ".venv/bin/gunicorn"),
-            "textpeak.wsgi",
-            f"--bind=127.0.0.1:{PORT}",
-            f"--workers={args.web_workers}",
-        ]
-    )
-    try:
-        setup.wait_for_http(BASE + "/healthz?live")
-        run = {"seconds": args.seconds, "connections": args.connections}
-        _wrk("/healthz?live", seconds=2, connections=4)  # warm the workers up
-        trivial = _wrk("/healthz?live", **run)
+    run = {"seconds": args.seconds, "connections": args.connections}
+    with setup.web_server(args.web_workers):
+        trivial = _wrk(setup.TRIVIAL, **run)
         single = _wrk("/api/whatsapp/send/", token=token, body={"messages": [_message(1)]}, **run)
         batch = _wrk(
             "/api/whatsapp/send/",
@@ -79,22 +60,14 @@ def main():
             body={"messages": [_message(n) for n in range(100)]},
             **run,
         )
-    finally:
-        setup.stop(web)
-
-    print(
-        f"gunicorn, {args.web_workers} workers; wrk, {args.connections} connections, "
-        f"{args.seconds} s each; PostgreSQL + Redis"
+    setup.print_figures(
+        args,
+        {
+            "GET /healthz?live (trivial)": trivial,
+            "POST send, 1 message": single,
+            "POST send, 100 messages": batch,
+        },
     )
-    for label, (rate, p50, p99, errors) in (
-        ("GET /healthz?live (trivial)", trivial),
-        ("POST send, 1 message", single),
-        ("POST send, 100 messages", batch),
-    ):
-        print(
-            f"  {label:30} {rate:8,.0f} req/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms"
-            f"  non-2xx {errors}"
-        )
     print(f"  1-message rate vs trivial: {single[0] / trivial[0]:.0%} (target >= 35%, p99 < 50 ms)")
     print(
         f"  accepted messages/s with 100-message requests: {batch[0] * 100:,.0f} (target >= 5,000)"

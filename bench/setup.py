@@ -5,12 +5,14 @@ The benchmarks use their own database (``textpeak_bench``) and Redis database (1
 never touch development or test data.
 """
 
+import argparse
 import os
 import re
 import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,3 +153,51 @@ def _wrk_parse(output: str) -> tuple[float, float, float, int]:
 def _ms(match) -> float:
     value, unit = float(match.group(1)), match.group(2)
     return value * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+
+
+# The web benchmarks: gunicorn as docker-compose.yml runs it (its access log aside), each
+# figure beside the trivial endpoint's in the same run.
+
+WEB_PORT = 8077
+WEB_URL = f"http://127.0.0.1:{WEB_PORT}"
+TRIVIAL = "/healthz?live"
+
+
+def web_arguments(description: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--web-workers", type=int, default=4)
+    return parser.parse_args()
+
+
+@contextmanager
+def web_server(workers: int):
+    """gunicorn on ``WEB_URL``, up and warmed up, stopped on leaving."""
+    web = start(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "textpeak.wsgi",
+            f"--bind=127.0.0.1:{WEB_PORT}",
+            f"--workers={workers}",
+        ]
+    )
+    try:
+        wait_for_http(WEB_URL + TRIVIAL)
+        wrk(WEB_URL + TRIVIAL, seconds=2, connections=4)
+        yield
+    finally:
+        stop(web)
+
+
+def print_figures(args: argparse.Namespace, figures: dict[str, tuple]) -> None:
+    """One line of ``wrk``'s figures per label."""
+    print(
+        f"gunicorn, {args.web_workers} workers; wrk, {args.connections} connections, "
+        f"{args.seconds} s each; PostgreSQL + Redis"
+    )
+    for label, (rate, p50, p99, errors) in figures.items():
+        print(
+            f"  {label:30} {rate:8,.0f} req/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms"
+            f"  non-2xx {errors}"
+        )
