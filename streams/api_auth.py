@@ -41,11 +41,8 @@ def _token(request) -> str:
 def _find_stream(token: str) -> Stream | None:
     if not token.startswith(tokens.PREFIX) or len(token) > 200:
         return None
-    # Kept by the token's keyed hash, not the token; and only streams found, so that
-    # unknown tokens cannot crowd them out.
-    return _streams.get(
-        tokens.token_hash(token), lambda: _lookup(token), keep_if=lambda s: s is not None
-    )
+    # Kept by the token's keyed hash, not the token.
+    return _streams.get(tokens.token_hash(token), lambda: _lookup(token))
 
 
 def _lookup(token: str) -> Stream | None:

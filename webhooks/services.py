@@ -166,7 +166,7 @@ def _commit_batch() -> _CommitBatch | None:
 
 
 # Meta's callback asks on every POST, so an enabled webhook is also kept a few seconds in the
-# process (API_CACHE_SECONDS). Only one that exists: a webhook just added gets the next event.
+# process (API_CACHE_SECONDS); "no webhook" is not kept, so one just added gets the next event.
 # One just disabled may still be handed a few events, which fail unsent ("the webhook is
 # disabled") in its log; a change to its URL or headers is read when each delivery is sent.
 _endpoints = LocalCache()
@@ -182,7 +182,6 @@ def _enabled_endpoint(stream: Stream, batch: _CommitBatch | None) -> WebhookEndp
             .only("id", "send_statuses")
             .first()
         ),
-        keep_if=lambda found: found is not None,
     )
     if batch is not None:
         batch.endpoints[stream.pk] = endpoint

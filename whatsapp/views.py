@@ -192,9 +192,7 @@ def _callback_account(uid) -> WhatsAppAccount | None:
 def callback(request, uid):
     """Meta's callback URL. GET answers Meta's verification of the URL with hub.challenge;
     POST receives Meta's webhooks: checked, parsed, kept in one INSERT, then 200."""
-    account = _callback_accounts.get(
-        uid, lambda: _callback_account(uid), keep_if=lambda found: found is not None
-    )
+    account = _callback_accounts.get(uid, lambda: _callback_account(uid))
     if account is None:
         raise Http404("No stream has this callback URL.")
     if request.method == "POST":

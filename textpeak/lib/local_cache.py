@@ -23,15 +23,17 @@ class LocalCache:
         self._entries: dict[Hashable, tuple[float, object]] = {}
         self._instances.add(self)
 
-    def get(self, key: Hashable, compute: Callable[[], object], *, keep_if=None) -> object:
-        """The value kept for ``key``, or ``compute()``'s, kept when ``keep_if`` says so."""
+    def get(self, key: Hashable, compute: Callable[[], object]) -> object:
+        """The value kept for ``key``, or ``compute()``'s. None is not kept: what was not found
+        (an unknown token, a webhook not set up yet) may exist a moment later, and unknown keys
+        must not crowd out known ones."""
         seconds = settings.API_CACHE_SECONDS
         now = time.monotonic()
         entry = self._entries.get(key)
         if entry is not None and entry[0] > now:
             return entry[1]
         value = compute()
-        if seconds > 0 and (keep_if is None or keep_if(value)):
+        if seconds > 0 and value is not None:
             if len(self._entries) >= self.MAX_ENTRIES:
                 self._entries.clear()
             self._entries[key] = (now + seconds, value)
