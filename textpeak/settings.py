@@ -118,9 +118,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
-    # Parameters sent apart from the SQL, so that psycopg prepares the statements a process
-    # runs again and again (the send API's INSERT): PostgreSQL then skips parsing and planning.
-    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True}
+    # Parameters sent apart from the SQL, and a statement run a fifth time on a connection is
+    # prepared (Django turns that off unless told): PostgreSQL then skips parsing and planning
+    # the send API's and the callback's INSERT. No connection pooler sits in between to lose them.
+    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
