@@ -1,9 +1,12 @@
 import factory
 from django.contrib.auth.hashers import make_password
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from streams.models import Stream, Tag
+from tests.whatsapp.fixtures import CONTACT, OUR_NUMBER, OUT_WAMID, PHONE_NUMBER_ID
 from textpeak.accounts.models import Account, Member, User
+from whatsapp.models import Message
 
 PASSWORD = "correct-horse-battery"
 
@@ -55,6 +58,25 @@ class StreamFactory(DjangoModelFactory):
     def tags(self, create, extracted, **kwargs):
         if create and extracted:
             self.tags.set(extracted)
+
+
+class SentMessageFactory(DjangoModelFactory):
+    """A text message a stream sent and WhatsApp accepted, under the wamid that Meta's
+    fixtures (``tests/whatsapp/fixtures``) answer, react to and report statuses of."""
+
+    class Meta:
+        model = Message
+
+    stream = factory.SubFactory(StreamFactory)
+    direction = Message.Direction.OUTBOUND
+    sender_number = OUR_NUMBER
+    phone_number_id = PHONE_NUMBER_ID
+    contact_number = CONTACT
+    type = "text"
+    payload = factory.Dict({"body": "Your order is on its way", "preview_url": False})
+    status = Message.Status.SENT
+    wamid = OUT_WAMID
+    sent_at = factory.LazyFunction(timezone.now)
 
 
 def whatsapp_stream(*, account, fake_graph=None, **fields) -> Stream:

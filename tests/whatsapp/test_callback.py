@@ -17,11 +17,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import StreamFactory
+from tests.factories import SentMessageFactory, StreamFactory
 from tests.whatsapp.fixtures import (
     CONTACT,
     OUR_NUMBER,
     OUT_WAMID,
+    OUT_WAMID_2,
     PHONE_NUMBER_ID,
     WABA_ID,
     fixture,
@@ -106,22 +107,6 @@ def post(client, stream, raw: bytes, **options):
     response = post_only(client, stream, raw, **options)
     inbound.payloads_store(payload_ids=list(InboundPayload.objects.values_list("pk", flat=True)))
     return response
-
-
-def outbound(stream, wamid=OUT_WAMID, **fields) -> Message:
-    defaults = {
-        "stream": stream,
-        "direction": Message.Direction.OUTBOUND,
-        "sender_number": OUR_NUMBER,
-        "phone_number_id": PHONE_NUMBER_ID,
-        "contact_number": CONTACT,
-        "type": "text",
-        "payload": {"body": "Your order is on its way", "preview_url": False},
-        "status": Message.Status.SENT,
-        "wamid": wamid,
-        "sent_at": timezone.now(),
-    }
-    return Message.objects.create(**{**defaults, **fields})
 
 
 # -- verification
@@ -280,10 +265,8 @@ def test_it_stores_a_retried_delivery_once(client, stream, enqueued):
 
 
 def test_it_stores_every_entry_change_message_and_status_of_a_batch(client, stream, enqueued):
-    first = outbound(stream)
-    second = outbound(
-        stream, wamid="wamid.HBgNNDkxNTExMjM0NTY3OBUCABEYEjQ1MkE4NkI3QTE5RjQwQzE1AA=="
-    )
+    first = SentMessageFactory(stream=stream)
+    second = SentMessageFactory(stream=stream, wamid=OUT_WAMID_2)
     assert post(client, stream, fixture("batch")).status_code == 200
     assert Message.objects.filter(direction="inbound").count() == 5
     assert Message.objects.get(pk=first.pk).status == Message.Status.READ
@@ -464,7 +447,7 @@ def test_it_needs_no_login_or_csrf_token(stream, enqueued):
 
 
 def test_it_never_moves_a_message_backwards(client, stream, enqueued):
-    sent = outbound(stream)
+    sent = SentMessageFactory(stream=stream)
     assert post(client, stream, fixture("status_read")).status_code == 200
     assert post(client, stream, fixture("status_delivered")).status_code == 200
     sent.refresh_from_db()
@@ -474,7 +457,7 @@ def test_it_never_moves_a_message_backwards(client, stream, enqueued):
 
 
 def test_it_records_a_failure_with_metas_error(client, stream, enqueued):
-    sent = outbound(stream)
+    sent = SentMessageFactory(stream=stream)
     post(client, stream, fixture("status_failed"))
     sent.refresh_from_db()
     assert (sent.status, sent.error_code) == (Message.Status.SENT_FAILED, "131049")

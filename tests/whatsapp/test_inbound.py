@@ -15,11 +15,12 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from tests.factories import StreamFactory
+from tests.factories import SentMessageFactory, StreamFactory
 from tests.whatsapp.fixtures import (
     CONTACT,
     OUR_NUMBER,
     OUT_WAMID,
+    OUT_WAMID_2,
     PHONE_NUMBER_ID,
     WABA_ID,
     fixture,
@@ -33,8 +34,6 @@ from whatsapp.statuses import StatusUpdate, apply_pending_statuses
 
 pytestmark = pytest.mark.django_db
 
-# A second message of ours, for the batch fixture's statuses.
-OUT_WAMID_2 = "wamid.HBgNNDkxNTExMjM0NTY3OBUCABEYEjQ1MkE4NkI3QTE5RjQwQzE1AA=="
 SENT_AT = datetime(2025, 1, 15, 9, 29, tzinfo=UTC)
 RECEIVED_AT = datetime(2025, 1, 15, 9, 30, tzinfo=UTC)  # the fixtures' "1736933400"
 
@@ -61,22 +60,9 @@ def _verified(stream):
     WhatsAppAccount.objects.filter(stream=stream).update(verified_at=timezone.now())
 
 
-def outbound(stream, wamid=OUT_WAMID, **fields) -> Message:
-    """A message the stream sent, which WhatsApp accepted."""
-    defaults = {
-        "stream": stream,
-        "direction": Message.Direction.OUTBOUND,
-        "internal_id": "ord-1001",
-        "sender_number": OUR_NUMBER,
-        "phone_number_id": PHONE_NUMBER_ID,
-        "contact_number": CONTACT,
-        "type": "text",
-        "payload": {"body": "Your order is on its way", "preview_url": False},
-        "status": Message.Status.SENT,
-        "wamid": wamid,
-        "sent_at": SENT_AT,
-    }
-    return Message.objects.create(**{**defaults, **fields})
+def outbound(stream, *, internal_id="ord-1001", **fields) -> Message:
+    """Our message, with the internal id and send time the expected deliveries carry."""
+    return SentMessageFactory(stream=stream, internal_id=internal_id, sent_at=SENT_AT, **fields)
 
 
 # -- parse: messages
