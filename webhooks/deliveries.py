@@ -27,7 +27,6 @@ import math
 import random
 import re
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +38,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from textpeak.lib.claims import claim
 from textpeak.lib.tasks import enqueue_ids_on_commit
 from webhooks import transport
 from webhooks.builder import SIGNATURE_HEADER, WebhookRequest, build_request
@@ -185,21 +185,10 @@ def attempt_send(delivery: Delivery, signing: Signing, *, timeout: float) -> Out
 
 def _claim(delivery_ids: list[int]) -> list[Delivery]:
     """Take the deliveries that are pending, due and not held by another worker."""
-    now = timezone.now()
-    claim_id = uuid.uuid4()
-    claimed = (
-        Delivery.objects.filter(
-            id__in=delivery_ids, status=Delivery.Status.PENDING, next_attempt_at__lte=now
-        )
-        .filter(Q(claim_id__isnull=True) | Q(claimed_until__lt=now))
-        .update(
-            claim_id=claim_id,
-            claimed_until=now + timedelta(seconds=settings.DELIVERY_CLAIM_SECONDS),
-        )
+    due = Delivery.objects.filter(
+        id__in=delivery_ids, status=Delivery.Status.PENDING, next_attempt_at__lte=timezone.now()
     )
-    if not claimed:
-        return []
-    return list(Delivery.objects.filter(claim_id=claim_id).select_related("endpoint"))
+    return list(claim(due, seconds=settings.DELIVERY_CLAIM_SECONDS).select_related("endpoint"))
 
 
 def deliveries_send(*, delivery_ids: list[int]) -> None:

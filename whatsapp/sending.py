@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from streams.models import Stream
 from textpeak.lib import ratelimit
+from textpeak.lib.claims import claim
 from textpeak.lib.local_cache import LocalCache
 from textpeak.lib.tasks import enqueue_ids_on_commit
 from whatsapp.client import AuthError, GraphError, RateLimited, TemporaryError
@@ -284,22 +285,11 @@ class _Outcome:
 
 def _claim(message_ids: list[int]) -> list[Message]:
     """Take the messages that are queued, due and not held by another worker."""
-    now = timezone.now()
-    claim_id = uuid.uuid4()
-    claimed = (
-        Message.objects.filter(
-            id__in=message_ids, status=Message.Status.QUEUED, next_attempt_at__lte=now
-        )
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(
-            claim_id=claim_id,
-            claimed_until=now + timedelta(seconds=settings.SEND_CLAIM_SECONDS),
-            attempts=F("attempts") + 1,
-        )
+    due = Message.objects.filter(
+        id__in=message_ids, status=Message.Status.QUEUED, next_attempt_at__lte=timezone.now()
     )
-    if not claimed:
-        return []
-    return list(Message.objects.filter(claim_id=claim_id).select_related("reply_to", "stream"))
+    claimed = claim(due, seconds=settings.SEND_CLAIM_SECONDS, attempts=F("attempts") + 1)
+    return list(claimed.select_related("reply_to", "stream"))
 
 
 def _plan(messages: list[Message], rates: dict[tuple[int, str], int]) -> dict[int, float]:
