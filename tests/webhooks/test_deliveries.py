@@ -12,7 +12,6 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from django.utils import timezone
 
-from tests.factories import StreamFactory
 from webhooks import deliveries, services, tasks
 from webhooks.builder import build_request
 from webhooks.models import Delivery, WebhookEndpoint
@@ -36,11 +35,6 @@ def _event(number=1, **fields):
         "reply_to": None,
         **fields,
     }
-
-
-@pytest.fixture
-def stream(account):
-    return StreamFactory(account=account, name="Orders")
 
 
 @pytest.fixture

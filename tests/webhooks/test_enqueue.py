@@ -20,11 +20,6 @@ STATUS = {"event": "message.status", "message_uuid": "m-2", "status": "delivered
 
 
 @pytest.fixture
-def stream(account):
-    return StreamFactory(account=account, name="Orders")
-
-
-@pytest.fixture
 def endpoint(stream, receiver):
     return services.webhook_save(
         stream=stream, method="POST", url=receiver.url("/hook"), headers=[("X-Key", "k-s3cret")]

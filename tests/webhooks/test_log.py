@@ -16,11 +16,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def stream(account):
-    return StreamFactory(account=account, name="Orders", setup_progress=4)
-
-
-@pytest.fixture
 def endpoint(stream, receiver):
     return services.webhook_save(
         stream=stream, method="POST", url=receiver.url(), headers=[("Authorization", "Bearer k")]
