@@ -1,6 +1,10 @@
+from unittest import mock
+
 import pytest
 
+from tests.factories import whatsapp_stream
 from webhooks import services as webhook_services
+from whatsapp import tasks
 
 
 @pytest.fixture
@@ -13,3 +17,17 @@ def enqueued(monkeypatch):
 
     monkeypatch.setattr(webhook_services, "enqueue_event", record, raising=False)
     return calls
+
+
+@pytest.fixture
+def demo_stream(account):
+    """A Ready Demo Sending stream of the account."""
+    return whatsapp_stream(account=account, name="Demo")
+
+
+@pytest.fixture
+def demo_statuses(monkeypatch):
+    """``simulate_demo_statuses.apply_async`` replaced by a mock: the steps scheduled."""
+    scheduled = mock.Mock()
+    monkeypatch.setattr(tasks.simulate_demo_statuses, "apply_async", scheduled)
+    return scheduled

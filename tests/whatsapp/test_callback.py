@@ -31,7 +31,6 @@ from webhooks import services as webhook_services
 from webhooks.models import Delivery
 from whatsapp import inbound, sending, services, tasks
 from whatsapp.client import AuthError, TemporaryError
-from whatsapp.demo import DEMO_BUSINESS_ID
 from whatsapp.models import (
     InboundPayload,
     Message,
@@ -549,22 +548,6 @@ def test_it_queues_a_delivery_to_the_streams_webhook(client, stream):
 
 
 # -- demo streams: the same path
-
-
-@pytest.fixture
-def demo_stream(account):
-    stream = StreamFactory(account=account, name="Demo", is_demo=True, setup_progress=4)
-    whatsapp = services.whatsapp_settings_save(stream=stream, business_id=DEMO_BUSINESS_ID)
-    services.whatsapp_account_refresh(account=whatsapp)
-    return stream
-
-
-@pytest.fixture
-def demo_statuses(monkeypatch):
-    """``simulate_demo_statuses.apply_async`` replaced by a mock: the steps scheduled."""
-    scheduled = mock.Mock()
-    monkeypatch.setattr(tasks.simulate_demo_statuses, "apply_async", scheduled)
-    return scheduled
 
 
 @pytest.fixture

@@ -30,24 +30,11 @@ def stream(account, fake_graph):
 
 
 @pytest.fixture
-def demo_stream(account):
-    return whatsapp_stream(account=account, name="Demo")
-
-
-@pytest.fixture
 def publish(monkeypatch):
     """``send_messages.apply_async`` replaced by a mock: what gets enqueued."""
     published = mock.Mock()
     monkeypatch.setattr(tasks.send_messages, "apply_async", published)
     return published
-
-
-@pytest.fixture
-def demo_statuses(monkeypatch):
-    """``simulate_demo_statuses.apply_async`` replaced by a mock."""
-    scheduled = mock.Mock()
-    monkeypatch.setattr(tasks.simulate_demo_statuses, "apply_async", scheduled)
-    return scheduled
 
 
 def _queue(stream, *items, sender=SENDER) -> list[Message]:
