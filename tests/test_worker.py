@@ -69,3 +69,25 @@ def test_approval_succeeds_with_the_broker_down_and_the_sweeper_sends_the_email_
     with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
         sweep_beta_access_notifications()  # what beat runs every minute
         assert [message.to for message in _wait_for_mail()] == [["owner@acme.test"]]
+
+
+_connections = []
+
+
+@celery_app.task
+def _note_database_connection():
+    from django.db import connection
+
+    connection.ensure_connection()
+    _connections.append(connection.connection)
+
+
+def test_a_worker_keeps_its_database_connection_from_one_task_to_the_next(worker):
+    _note_database_connection.delay()
+    _note_database_connection.delay()
+    deadline = time.monotonic() + 15
+    while len(_connections) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first, second = _connections
+    assert second is first
+    assert not first.closed

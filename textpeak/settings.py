@@ -277,6 +277,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes every database connection after every task unless told to keep
+# it for this many tasks: a new PostgreSQL backend for each batch of 100 sends, and none of
+# its statements ever prepared. Connections follow CONN_MAX_AGE instead (textpeak/celery.py).
+CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "beta-access-notifications": {
