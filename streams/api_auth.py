@@ -100,7 +100,7 @@ class StreamAPIMiddleware:
         if not _has_access(stream):
             return _refuse("This account does not have access to this stream type")
         rate = settings.STREAM_API_REQUESTS_PER_SECOND
-        slot = ratelimit.reserve(f"stream-api:{stream.pk}", rate=rate, burst=rate)
+        slot = ratelimit.admit(f"stream-api:{stream.pk}", rate=rate, burst=rate)
         if not slot.granted:
             return _refuse(
                 f"Too many requests: this stream accepts {rate} requests per second",

@@ -17,6 +17,7 @@ from textpeak.accounts.models import Member
 from textpeak.accounts.roles import sync_support_group
 from textpeak.celery import app as celery_app
 from textpeak.env import env_bool
+from textpeak.lib import ratelimit
 from textpeak.lib.local_cache import LocalCache
 from whatsapp.fake_graph import FakeGraph
 
@@ -38,10 +39,12 @@ def isolated_state(settings, tmp_path):
     rate-limit buckets: database ids repeat between tests, so shared keys would leak."""
     cache.clear()
     LocalCache.clear_all()
+    ratelimit.drop_leases()
     settings.VAR_DIR = tmp_path
     yield
     cache.clear()
     LocalCache.clear_all()
+    ratelimit.drop_leases()
 
 
 def unavailable(reason: str, *, required: bool):

@@ -192,6 +192,9 @@ WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", defa
 
 # The send API and the sending workers.
 STREAM_API_REQUESTS_PER_SECOND = env_int("STREAM_API_REQUESTS_PER_SECOND", 100)
+# A web process takes a stream's request slots this many seconds' worth at a time
+# (textpeak.lib.ratelimit.admit): one at the default limit, 100 at 10,000 requests/s.
+RATE_LEASE_SECONDS = 0.01
 # What the API reads on every request (a token's stream, a stream's senders and templates) is
 # kept this long in each web process: a disabled stream or a new template takes effect within it.
 API_CACHE_SECONDS = env_int("API_CACHE_SECONDS", 5)

@@ -268,6 +268,15 @@ def test_it_answers_429_with_retry_after_over_the_stream_rate(client, settings, 
     assert "Too many requests" in response.json()["detail"]
 
 
+def test_it_answers_429_over_a_limit_high_enough_for_its_slots_to_be_taken_several_at_once(
+    client, settings, token
+):
+    settings.STREAM_API_REQUESTS_PER_SECOND = 4
+    settings.RATE_LEASE_SECONDS = 0.5  # two slots at a time
+    assert [_post(client, token).status_code for _ in range(4)] == [200, 200, 200, 200]
+    assert _post(client, token).status_code == 429
+
+
 def test_it_counts_the_rate_per_stream(client, settings, account, token):
     settings.STREAM_API_REQUESTS_PER_SECOND = 1
     other_token = services.stream_token_regenerate(

@@ -7,11 +7,20 @@ worker and beat processes still share one limit. An in-memory bucket would not b
 ``reserve`` hands out the next free slots of a key: with ``burst`` 1 the slots are exactly
 ``1 / rate`` seconds apart, so "80 per second" is never exceeded in any second. Reserving
 ``count`` slots at once costs one round trip: slot ``i`` is ``wait + i / rate`` away.
+
+``admit`` lets one request through a limit, taking a key's slots ``RATE_LEASE_SECONDS`` of the
+rate at a time (one slot at 100/s, 100 at 10,000/s) and spending them in this process for at
+most ``LEASE_LIFETIME``: at a high limit most requests then cost no round trip. The bucket is
+charged when slots are taken, so leasing never lets more through than the limit; slots a
+process leaves unspent are lost, which only ever admits fewer.
 """
 
 import fcntl
 import hashlib
 import logging
+import math
+import os
+import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -57,6 +66,41 @@ def reserve(
     if settings.REDIS_URL:
         return _reserve_redis(key, interval, tolerance, max_wait, count)
     return _reserve_file(key, interval, tolerance, max_wait, count)
+
+
+LEASE_LIFETIME = 0.1
+# A bound on memory, as for LocalCache: a process holding this many leases drops them all.
+MAX_LEASES = 10_000
+
+# Slots this process took and has not spent yet: key → (slots left, usable until).
+_leases: dict[str, tuple[int, float]] = {}
+_leases_lock = threading.Lock()
+# A forked process (a gunicorn worker) must not spend the slots its parent took.
+os.register_at_fork(after_in_child=_leases.clear)
+
+
+def admit(key: str, *, rate: float, burst: int = 1) -> Slot:
+    """Let one request through ``key``'s limit now, or say how long until one may pass."""
+    now = time.monotonic()
+    with _leases_lock:
+        left, until = _leases.get(key, (0, 0.0))
+        if left and now < until:
+            _leases[key] = (left - 1, until)
+            return Slot(granted=True, wait=0.0)
+    size = min(max(1, math.floor(rate * settings.RATE_LEASE_SECONDS)), burst)
+    slot = reserve(key, rate=rate, burst=burst, count=size)
+    if slot.granted and size > 1:
+        with _leases_lock:
+            if len(_leases) >= MAX_LEASES:
+                _leases.clear()
+            _leases[key] = (size - 1, now + LEASE_LIFETIME)
+    return slot
+
+
+def drop_leases() -> None:
+    """Forget the slots this process holds (the test suite, where database ids repeat)."""
+    with _leases_lock:
+        _leases.clear()
 
 
 @lru_cache(maxsize=1)
