@@ -11,8 +11,9 @@ worker and beat processes still share one limit. An in-memory bucket would not b
 ``admit`` lets one request through a limit, taking a key's slots ``RATE_LEASE_SECONDS`` of the
 rate at a time (one slot at 100/s, 100 at 10,000/s) and spending them in this process for at
 most ``LEASE_LIFETIME``: at a high limit most requests then cost no round trip. The bucket is
-charged when slots are taken, so leasing never lets more through than the limit; slots a
-process leaves unspent are lost, which only ever admits fewer.
+charged when slots are taken, so every request let through was counted against the limit (a
+process may spend a slot up to 0.1 s after it was counted); slots a process leaves unspent are
+lost, which only ever admits fewer.
 """
 
 import fcntl
