@@ -6,12 +6,12 @@ a skip; REQUIRE_BROWSER=1 does the same for Debian's chromium.
 
 import pytest
 import redis
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.core.cache import cache
 
 from tests.factories import AccountFactory, MemberFactory, UserFactory
 from tests.webhooks.receiver import Receiver
+from tests.workers import running_worker
 from textpeak.accounts import beta
 from textpeak.accounts.models import Member
 from textpeak.accounts.roles import sync_support_group
@@ -139,7 +139,7 @@ def redis_broker():
 
 @pytest.fixture
 def worker(redis_broker):
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+    with running_worker():
         yield
 
 

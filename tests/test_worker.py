@@ -8,16 +8,15 @@ import time
 from datetime import timedelta
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.workers import running_worker
 from textpeak.accounts import beta
 from textpeak.accounts.models import BetaAccessRequest
 from textpeak.accounts.tasks import sweep_beta_access_notifications
-from textpeak.celery import app as celery_app
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -66,28 +65,6 @@ def test_approval_succeeds_with_the_broker_down_and_the_sweeper_sends_the_email_
     BetaAccessRequest.objects.filter(id=pending.id).update(
         reviewed_at=timezone.now() - timedelta(minutes=5)
     )
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+    with running_worker():
         sweep_beta_access_notifications()  # what beat runs every minute
         assert [message.to for message in _wait_for_mail()] == [["owner@acme.test"]]
-
-
-_connections = []
-
-
-@celery_app.task
-def _note_database_connection():
-    from django.db import connection
-
-    connection.ensure_connection()
-    _connections.append(connection.connection)
-
-
-def test_a_worker_keeps_its_database_connection_from_one_task_to_the_next(worker):
-    _note_database_connection.delay()
-    _note_database_connection.delay()
-    deadline = time.monotonic() + 15
-    while len(_connections) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    first, second = _connections
-    assert second is first
-    assert not first.closed

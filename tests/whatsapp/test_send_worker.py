@@ -14,7 +14,6 @@ import sys
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.db import connection
 from django.urls import reverse
@@ -24,7 +23,7 @@ from streams.services import stream_token_regenerate
 from tests.conftest import REQUIRE_SERVICES, unavailable
 from tests.factories import StreamFactory
 from tests.whatsapp.fixtures import WABA_ID, fixture
-from textpeak.celery import app as celery_app
+from tests.workers import running_worker
 from whatsapp import services as whatsapp_services
 from whatsapp.demo import DEMO_BUSINESS_ID
 from whatsapp.fake_graph import SERVICE_UNAVAILABLE, THROUGHPUT_LIMITED, UNDELIVERABLE
@@ -117,7 +116,7 @@ def test_the_api_accepts_messages_with_the_broker_down_and_the_sweeper_sends_the
 
     broker_outage.end()
     settings.OUTBOX_SWEEP_AFTER_SECONDS = 0
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+    with running_worker():
         assert outbox_sweep() == 1  # what beat runs every 30 seconds
         assert _wait_for(client, stream, uuids, "sent")[uuids[0]]["status"] == "sent"
     assert _sent_texts(fake_graph) == ["during the outage"]
@@ -231,7 +230,7 @@ def test_a_message_whose_worker_was_killed_mid_send_is_sent_afterwards_and_none_
     fake_graph.send_latency = 0
     settings.OUTBOX_SWEEP_AFTER_SECONDS = 0
     time.sleep(2.1)  # the dead worker's claim runs out
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+    with running_worker():
         assert outbox_sweep() == 1
         assert _wait_for(client, stream, in_flight, "sent")[in_flight[0]]["status"] == "sent"
     assert _sent_texts(fake_graph).count("recorded before the kill") == 1
