@@ -3,7 +3,7 @@
     python bench/workers.py [--messages 20000] [--concurrency 4] [--limited 800]
 
 On PostgreSQL and Redis (see bench/setup.py), with the fake Graph API in a process of its own
-(Meta does not run on this machine's cores) answering every send after 50 ms: queues
+(as Meta is not inside the workers) answering every send after 50 ms: queues
 ``--messages`` messages for one sender whose limit is 1,000/s, starts Celery workers as
 docker-compose.yml does, and reports messages/s until none is queued.
 Then queues ``--limited`` more with the limit at 80/s and reports the most sends the fake

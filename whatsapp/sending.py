@@ -42,9 +42,9 @@ BATCH_SIZE = 100
 # long backlog of one sender does not hold a worker that other senders need.
 MAX_SLOT_WAIT = 2.0
 # Sends are paced 2% under the sender's limit. Paced at the limit itself, any send that leaves
-# a little late lets the next second hold one more than the limit (bench/workers.py: 81 in one
-# second at 80/s). 2% tolerates 20 ms of delay at 80/s; on a busy 2-core machine the bench saw
-# at most 80 in a second (8 ms of delay), never 81.
+# a little late lets the next second hold one more than the limit (bench/workers.py with no
+# margin: 81 in one second at 80/s). 2% tolerates 20 ms of delay at 80/s; with it, on a busy
+# 2-core machine, the bench saw at most 80 in a second (8 ms of delay), never 81.
 SENDER_RATE_MARGIN = 0.98
 # Retries closer than this wait in the broker (a countdown); later ones wait for the sweeper.
 MAX_COUNTDOWN = 60.0
