@@ -8,6 +8,7 @@ never touch development or test data.
 import argparse
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -174,6 +175,10 @@ def web_arguments(description: str) -> argparse.Namespace:
 @contextmanager
 def web_server(workers: int):
     """gunicorn on ``WEB_URL``, up and warmed up, stopped on leaving."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", WEB_PORT)) == 0:
+            # Another server would answer in this one's place and be measured instead.
+            raise SystemExit(f"Port {WEB_PORT} is in use: stop what listens there first")
     web = start(
         [
             str(ROOT / ".venv/bin/gunicorn"),

@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from streams.models import Stream
 from textpeak.lib import json_input
+from textpeak.lib.rows import insert_row
 from textpeak.lib.tasks import enqueue_ids_on_commit
 from webhooks import services as webhook_services
 from whatsapp.models import InboundPayload, Message, Template, WhatsAppAccount
@@ -599,7 +600,8 @@ PAYLOAD_SWEEP_LIMIT = 1_000
 def payload_keep(*, stream: Stream, body: bytes) -> None:
     """Keep a checked POST of Meta's for a worker to store: one INSERT, so the callback answers
     within milliseconds however many events the body carries."""
-    payload = InboundPayload.objects.create(stream=stream, body=body)
+    payload = InboundPayload(stream=stream, body=body)
+    insert_row(payload)
     _payloads_enqueue([payload.pk])
 
 

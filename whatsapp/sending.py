@@ -27,6 +27,7 @@ from streams.models import Stream
 from textpeak.lib import ratelimit
 from textpeak.lib.claims import claim
 from textpeak.lib.local_cache import LocalCache
+from textpeak.lib.rows import insert_row
 from textpeak.lib.tasks import enqueue_ids_on_commit
 from whatsapp.client import AuthError, GraphError, RateLimited, TemporaryError
 from whatsapp.models import Message, MessageEvent, Sender, Template, WhatsAppAccount
@@ -218,10 +219,10 @@ def _store(stream, batch_id, parsed, catalogue, replied, *, retry=True) -> list[
         new_rows.append(row)
         results.append(Result(internal_id=internal_id, message_uuid=str(row.uuid)))
     try:
-        # One INSERT, atomic on its own. A lone row is saved in autocommit: one round trip to
-        # the database instead of bulk_create's three (BEGIN, INSERT, COMMIT).
+        # One INSERT, atomic on its own. A lone row is inserted in autocommit: one round trip
+        # to the database instead of bulk_create's three (BEGIN, INSERT, COMMIT).
         if len(new_rows) == 1:
-            new_rows[0].save(force_insert=True)
+            insert_row(new_rows[0])
         else:
             Message.objects.bulk_create(new_rows, batch_size=len(new_rows) or None)
     except IntegrityError:

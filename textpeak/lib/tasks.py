@@ -2,7 +2,7 @@
 
 Publishing one task costs more than the API request that asks for it (Celery and kombu build a
 message and a Redis client each time: about 0.35 ms of CPU). So tasks that take a list of row
-ids are coalesced: ids committed in a process within ``settings.TASK_COALESCE_SECONDS`` (20 ms)
+ids are coalesced: ids committed in a process within ``settings.TASK_COALESCE_SECONDS`` (50 ms)
 go out together in one message, from one thread per process. Ids in hand when a process dies
 are not lost: their rows are committed and the sweepers (``outbox_sweep``, ``payloads_sweep``,
 ``deliveries_sweep``) enqueue them again.

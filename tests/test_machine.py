@@ -1,0 +1,43 @@
+"""Requests from programs go straight to their view (``textpeak.lib.machine``); pages for
+people keep the browser's middleware."""
+
+import json
+
+import pytest
+
+from streams import services
+from tests.factories import StreamFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def token(account, whatsapp_access):
+    stream = StreamFactory(account=account, name="Orders", setup_progress=4)
+    return services.stream_token_regenerate(stream=stream)
+
+
+def _post(client, path, token):
+    return client.post(
+        path,
+        json.dumps({"message_uuids": ["3f1c1a52-9d7e-4c1b-8a43-5a1f0d2b6c7e"]}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=token,
+    )
+
+
+def test_an_api_call_is_answered_with_the_security_headers(client, token):
+    response = _post(client, "/api/messages_status/", token)
+    assert response.status_code == 200
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+
+
+def test_an_unknown_api_path_is_a_404(client, token):
+    assert _post(client, "/api/whatsapp/nowhere/", token).status_code == 404
+
+
+def test_the_api_documentation_keeps_the_pages_clickjacking_protection(client):
+    response = client.get("/api/docs")
+    assert response.status_code == 200
+    assert response["X-Frame-Options"] == "DENY"

@@ -1,0 +1,25 @@
+"""Requests from programs go straight to their view.
+
+The stream API (a stream token) and Meta's callbacks (a signature) are called by programs,
+never by a browser: the middleware after this one (static files, sessions, CSRF, login,
+messages, clickjacking, htmx, login throttling) has nothing to do for them, and running it
+was a tenth of a send request's CPU. The middleware before it still applies: security headers
+and the stream token's checks (``streams.api_auth``). Their views stay ``csrf_exempt`` and
+``login_not_required``, so they are right under either path.
+"""
+
+from django.conf import settings
+from django.urls import resolve
+
+
+class MachineEndpointsMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path_info.startswith(settings.MACHINE_PATHS):
+            return self.get_response(request)
+        # An unknown path raises Resolver404, which Django answers as any other 404.
+        match = resolve(request.path_info)
+        request.resolver_match = match
+        return match.func(request, *match.args, **match.kwargs)
