@@ -1,6 +1,6 @@
 """Throughput and latency of Meta's webhook callback under the production web server.
 
-    python bench/inbound.py [--seconds 10] [--connections 32] [--web-workers 2]
+    python bench/inbound.py [--seconds 10] [--connections 32] [--web-workers 3]
 
 Starts gunicorn as docker-compose.yml does, on PostgreSQL and Redis (see bench/setup.py),
 for a stream with an app secret and an Incoming Messages Webhook, and drives it with wrk

@@ -1,6 +1,6 @@
 """Throughput and latency of POST /api/whatsapp/send/ under the production web server.
 
-    python bench/send_api.py [--seconds 10] [--connections 32] [--web-workers 2]
+    python bench/send_api.py [--seconds 10] [--connections 32] [--web-workers 3]
 
 Starts gunicorn as docker-compose.yml does, on PostgreSQL and Redis (see bench/setup.py),
 then drives it with wrk (Debian's package) at 32 keep-alive connections: the trivial endpoint
