@@ -58,11 +58,11 @@ def _lookup(token: str) -> Stream | None:
     return stream
 
 
-def _ip_allowed(stream: Stream, address: str) -> bool:
+def _ip_allowed(stream: Stream, request) -> bool:
     if not stream.ip_acl_enabled:
         return True
     try:
-        ip = ipaddress.ip_address(address)
+        ip = ipaddress.ip_address(client_ip(request))
     except ValueError:
         return False
     return any(ip in ipaddress.ip_network(network) for network in stream.allowed_networks)
@@ -91,7 +91,7 @@ class StreamAPIMiddleware:
         stream = _find_stream(_token(request))
         if stream is None:
             return _refuse("Not authenticated")
-        if not _ip_allowed(stream, client_ip(request)):
+        if not _ip_allowed(stream, request):
             return _refuse("IP address not allowed")
         if stream.status == Stream.Status.DISABLED:
             return _refuse("Stream is disabled")

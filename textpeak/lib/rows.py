@@ -9,13 +9,13 @@ Outside a transaction it is one statement in autocommit: one round trip to the d
 
 from functools import cache
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
 
 
 @cache
 def _statement(model: type[Model]) -> tuple[list, str]:
-    quote = connection.ops.quote_name
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
     meta = model._meta
     fields = [field for field in meta.concrete_fields if field is not meta.auto_field]
     columns = ", ".join(quote(field.column) for field in fields)
@@ -28,6 +28,8 @@ def _statement(model: type[Model]) -> tuple[list, str]:
 def insert_row(row: Model) -> None:
     """INSERT ``row`` and give it its primary key, as ``row.save(force_insert=True)`` would."""
     fields, sql = _statement(type(row))
+    # The connection itself: django.db.connection looks it up again on every attribute.
+    connection = connections[DEFAULT_DB_ALIAS]
     params = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

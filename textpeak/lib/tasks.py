@@ -49,13 +49,16 @@ class _Coalescer:
 
     def _reset(self) -> None:
         self._lock = threading.Lock()
-        self._pending: dict[tuple, list] = {}
+        self._pending: dict[tuple, tuple] = {}
         self._ready = threading.Event()
         self._thread = None
 
     def add(self, task: Task, ids: list, batch_size: int, countdown: float | None) -> None:
+        # Keyed by the task's identity: hashing a shared_task proxy looks the task up in the
+        # app on every call, a few per cent of a send request.
+        key = (id(task), batch_size, countdown)
         with self._lock:
-            self._pending.setdefault((task, batch_size, countdown), []).extend(ids)
+            self._pending.setdefault(key, (task, batch_size, countdown, []))[3].extend(ids)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="tasks", daemon=True)
                 self._thread.start()
@@ -68,7 +71,7 @@ class _Coalescer:
             self._ready.clear()
             with self._lock:
                 pending, self._pending = self._pending, {}
-            for (task, batch_size, countdown), ids in pending.items():
+            for task, batch_size, countdown, ids in pending.values():
                 try:
                     _publish_ids(task, ids, batch_size, countdown)
                 except Exception:
