@@ -17,12 +17,13 @@ def token(account, whatsapp_access):
     return services.stream_token_regenerate(stream=stream)
 
 
-def _post(client, path, token):
+def _post(client, path, token, **extra):
     return client.post(
         path,
         json.dumps({"message_uuids": ["3f1c1a52-9d7e-4c1b-8a43-5a1f0d2b6c7e"]}),
         content_type="application/json",
         HTTP_AUTHORIZATION=token,
+        **extra,
     )
 
 
@@ -31,6 +32,11 @@ def test_an_api_call_is_answered_with_the_security_headers(client, token):
     assert response.status_code == 200
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
+
+
+def test_an_api_call_to_a_host_not_allowed_is_a_400(client, token):
+    response = _post(client, "/api/messages_status/", token, HTTP_HOST="attacker.example")
+    assert response.status_code == 400
 
 
 def test_an_unknown_api_path_is_a_404(client, token):

@@ -19,6 +19,9 @@ class MachineEndpointsMiddleware:
     def __call__(self, request):
         if not request.path_info.startswith(settings.MACHINE_PATHS):
             return self.get_response(request)
+        # Django checks the Host header against ALLOWED_HOSTS in CommonMiddleware, skipped
+        # here: checked now instead (a DisallowedHost is answered 400).
+        request.get_host()
         # An unknown path raises Resolver404, which Django answers as any other 404.
         match = resolve(request.path_info)
         request.resolver_match = match
