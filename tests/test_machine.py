@@ -34,6 +34,11 @@ def test_an_api_call_is_answered_with_the_security_headers(client, token):
     assert response["Referrer-Policy"] == "same-origin"
 
 
+def test_an_api_answer_carries_its_length(client, token):
+    response = _post(client, "/api/messages_status/", token)
+    assert response["Content-Length"] == str(len(response.content))
+
+
 def test_an_api_call_to_a_host_not_allowed_is_a_400(client, token):
     response = _post(client, "/api/messages_status/", token, HTTP_HOST="attacker.example")
     assert response.status_code == 400

@@ -25,4 +25,9 @@ class MachineEndpointsMiddleware:
         # An unknown path raises Resolver404, which Django answers as any other 404.
         match = resolve(request.path_info)
         request.resolver_match = match
-        return match.func(request, *match.args, **match.kwargs)
+        response = match.func(request, *match.args, **match.kwargs)
+        # CommonMiddleware, skipped too, gives a response its length; without one the web
+        # server would send it chunked.
+        if not response.streaming and not response.has_header("Content-Length"):
+            response.headers["Content-Length"] = str(len(response.content))
+        return response
