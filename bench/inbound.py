@@ -4,11 +4,11 @@
 
 Starts gunicorn as docker-compose.yml does, on PostgreSQL and Redis (see bench/setup.py),
 for a stream with an app secret and an Incoming Messages Webhook, and drives it with wrk
-(Debian's package) at 32 keep-alive connections: the trivial endpoint (``/healthz?live``), then
-signed Meta payloads of one text message each, every one a different message (so none is
-deduplicated). No worker runs: the callback's work ends when the body is kept and its task
-enqueued. Then the kept bodies are stored as a worker does, and the messages and deliveries
-counted.
+(Debian's package) at 32 connections (gunicorn's sync workers close each after its answer):
+the trivial endpoint (``/healthz?live``), then signed Meta payloads of one text message
+each, every one a different message (so none is deduplicated). No worker runs: the
+callback's work ends when the body is kept and its task enqueued. Then the kept bodies are
+stored as a worker does, and the messages and deliveries counted.
 """
 
 import hashlib

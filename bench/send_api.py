@@ -3,10 +3,10 @@
     python bench/send_api.py [--seconds 10] [--connections 32] [--web-workers 3]
 
 Starts gunicorn as docker-compose.yml does, on PostgreSQL and Redis (see bench/setup.py),
-then drives it with wrk (Debian's package) at 32 keep-alive connections: the trivial endpoint
-(``/healthz?live``), 1-message send requests and 100-message send requests, one after the
-other in the same run. No worker runs: accepted messages stay queued (the API's work ends at
-the commit and the enqueue).
+then drives it with wrk (Debian's package) at 32 connections (gunicorn's sync workers close
+each after its answer): the trivial endpoint (``/healthz?live``), 1-message send requests
+and 100-message send requests, one after the other in the same run. No worker runs: accepted
+messages stay queued (the API's work ends at the commit and the enqueue).
 """
 
 import json
