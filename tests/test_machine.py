@@ -44,8 +44,13 @@ def test_an_api_call_to_a_host_not_allowed_is_a_400(client, token):
     assert response.status_code == 400
 
 
-def test_an_unknown_api_path_is_a_404(client, token):
-    assert _post(client, "/api/whatsapp/nowhere/", token).status_code == 404
+def test_an_unknown_api_path_is_a_404_that_says_where_the_endpoints_are(client, token):
+    response = _post(client, "/api/whatsapp/send", token)
+    assert response.status_code == 404
+    assert response.json() == {
+        "detail": "No endpoint at /api/whatsapp/send. The API's endpoints are listed at "
+        "/api/docs; every path ends with a slash."
+    }
 
 
 def test_the_api_documentation_keeps_the_pages_clickjacking_protection(client):

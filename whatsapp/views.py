@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.http import Http404, HttpResponse, HttpResponseForbidden
+from django.http import HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -196,7 +196,9 @@ def callback(request, uid):
     POST receives Meta's webhooks: checked, parsed, kept in one INSERT, then 200."""
     found = _callback_accounts.get(uid, lambda: _callback_account(uid))
     if found is None:
-        raise Http404("No stream has this callback URL.")
+        return _plain(
+            "No stream has this callback URL: copy it again from the stream's WhatsApp tab.", 404
+        )
     account, app_secret = found
     if request.method == "POST":
         return _receive(request, account, app_secret)

@@ -418,6 +418,7 @@ def test_it_answers_404_for_an_unknown_stream(client, enqueued):
         content_type="application/json",
     )
     assert response.status_code == 404
+    assert "copy it again from the stream's WhatsApp tab" in response.text
 
 
 def test_it_answers_404_for_a_deleted_stream(client, stream, enqueued):

@@ -9,7 +9,8 @@ and the stream token's checks (``streams.api_auth``). Their views stay ``csrf_ex
 """
 
 from django.conf import settings
-from django.urls import resolve
+from django.http import JsonResponse
+from django.urls import Resolver404, resolve
 
 
 class MachineEndpointsMiddleware:
@@ -22,8 +23,17 @@ class MachineEndpointsMiddleware:
         # Django checks the Host header against ALLOWED_HOSTS in CommonMiddleware, skipped
         # here: checked now instead (a DisallowedHost is answered 400).
         request.get_host()
-        # An unknown path raises Resolver404, which Django answers as any other 404.
-        match = resolve(request.path_info)
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            # A program reads the answer, not a page: say where the endpoints are.
+            return JsonResponse(
+                {
+                    "detail": f"No endpoint at {request.path_info[:200]}. The API's endpoints "
+                    "are listed at /api/docs; every path ends with a slash."
+                },
+                status=404,
+            )
         request.resolver_match = match
         response = match.func(request, *match.args, **match.kwargs)
         # CommonMiddleware, skipped too, gives a response its length; without one the web
