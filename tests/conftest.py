@@ -9,6 +9,7 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 
+from streams.services import stream_token_regenerate
 from tests.factories import AccountFactory, MemberFactory, UserFactory
 from tests.webhooks.receiver import Receiver
 from tests.workers import running_worker
@@ -109,6 +110,12 @@ def whatsapp_access(account, owner):
     beta.beta_access_review(request_ids=[access_request.id], reviewer=reviewer, approve=True)
     access_request.refresh_from_db()
     return access_request
+
+
+@pytest.fixture
+def token(stream):
+    """A new API token of the test module's ``stream``."""
+    return stream_token_regenerate(stream=stream)
 
 
 @pytest.fixture

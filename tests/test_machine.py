@@ -5,16 +5,14 @@ import json
 
 import pytest
 
-from streams import services
 from tests.factories import StreamFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def token(account, whatsapp_access):
-    stream = StreamFactory(account=account, name="Orders", setup_progress=4)
-    return services.stream_token_regenerate(stream=stream)
+def stream(account, whatsapp_access):
+    return StreamFactory(account=account, name="Orders", setup_progress=4)
 
 
 def _post(client, path, token, **extra):

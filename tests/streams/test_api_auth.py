@@ -23,11 +23,6 @@ def stream(account, whatsapp_access):
     return StreamFactory(account=account, name="Orders", setup_progress=4)
 
 
-@pytest.fixture
-def token(stream):
-    return services.stream_token_regenerate(stream=stream)
-
-
 def _post(client, authorization=None, **extra):
     """The cheapest authenticated call: the status of one unknown message."""
     if authorization is not None:

@@ -39,11 +39,6 @@ def stream(account, whatsapp_access, business):
 
 
 @pytest.fixture
-def token(stream):
-    return stream_services.stream_token_regenerate(stream=stream)
-
-
-@pytest.fixture
 def get(client, token):
     def get(message_uuid, authorization=token):
         headers = {"HTTP_AUTHORIZATION": authorization} if authorization is not None else {}

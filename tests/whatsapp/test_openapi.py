@@ -49,11 +49,6 @@ def stream(account, whatsapp_access):
 
 
 @pytest.fixture
-def token(stream):
-    return stream_services.stream_token_regenerate(stream=stream)
-
-
-@pytest.fixture
 def post(client, token):
     def post(path, body, authorization=token, **extra):
         data = body if isinstance(body, str | bytes) else json.dumps(body)

@@ -27,11 +27,6 @@ def stream(account, whatsapp_access, fake_graph):
 
 
 @pytest.fixture
-def token(stream):
-    return stream_services.stream_token_regenerate(stream=stream)
-
-
-@pytest.fixture
 def api(client, token):
     """POST a body (JSON-encoded unless it is already bytes/str) with the stream's token."""
 

@@ -6,7 +6,6 @@ from datetime import datetime
 
 import pytest
 
-from streams import services as stream_services
 from tests.factories import StreamFactory
 from whatsapp.models import Message
 
@@ -18,11 +17,6 @@ URL = "/api/messages_status/"
 @pytest.fixture
 def stream(account, whatsapp_access):
     return StreamFactory(account=account, name="Orders", setup_progress=4)
-
-
-@pytest.fixture
-def token(stream):
-    return stream_services.stream_token_regenerate(stream=stream)
 
 
 @pytest.fixture
