@@ -29,7 +29,6 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -40,6 +39,7 @@ from django.utils import timezone
 
 from textpeak.lib.claims import claim
 from textpeak.lib.tasks import enqueue_ids_on_commit
+from textpeak.lib.threads import run_each
 from webhooks import transport
 from webhooks.builder import SIGNATURE_HEADER, WebhookRequest, build_request
 from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
@@ -227,11 +227,12 @@ def deliveries_send(*, delivery_ids: list[int]) -> None:
         to_send.append(delivery)
     if to_send:
         timeout = settings.DELIVERY_TIMEOUT_SECONDS
-        threads = max(1, min(settings.DELIVERY_THREADS, len(to_send)))
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            outcomes += pool.map(
-                lambda d: attempt_send(d, signings[d.endpoint_id], timeout=timeout), to_send
-            )
+        outcomes += run_each(
+            "deliver",
+            max(settings.DELIVERY_THREADS, 1),
+            lambda d: attempt_send(d, signings[d.endpoint_id], timeout=timeout),
+            to_send,
+        )
     _record(outcomes)
 
 

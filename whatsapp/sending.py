@@ -14,7 +14,6 @@ import random
 import time
 import uuid
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -29,6 +28,7 @@ from textpeak.lib.claims import claim
 from textpeak.lib.local_cache import LocalCache
 from textpeak.lib.rows import insert_row
 from textpeak.lib.tasks import enqueue_ids_on_commit
+from textpeak.lib.threads import run_each
 from whatsapp.client import AuthError, GraphError, RateLimited, TemporaryError
 from whatsapp.models import Message, MessageEvent, Sender, Template, WhatsAppAccount
 from whatsapp.outbound import OutboundMessage, Refusal, parse_message
@@ -370,9 +370,12 @@ def messages_send(*, message_ids: list[int]) -> None:
     for message in missing:
         graphs[message.stream_id] = _NoAccount()
     plan = _plan(messages, rates)
-    threads = min(settings.SEND_THREADS, len(messages))
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        outcomes = list(pool.map(lambda m: _send_one(m, graphs[m.stream_id], plan[m.pk]), messages))
+    outcomes = run_each(
+        "send",
+        settings.SEND_THREADS,
+        lambda m: _send_one(m, graphs[m.stream_id], plan[m.pk]),
+        messages,
+    )
     _record(outcomes, accounts)
 
 
