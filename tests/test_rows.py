@@ -1,10 +1,11 @@
-"""``insert_row``: one INSERT from SQL built once, storing what ``save()`` would."""
+"""``insert_row`` stores what ``save()`` would; ``update_each`` updates rows in one statement."""
 
 import pytest
 from django.db import IntegrityError
+from django.utils import timezone
 
 from tests.factories import SentMessageFactory, StreamFactory
-from textpeak.lib.rows import insert_row
+from textpeak.lib.rows import insert_row, update_each
 from whatsapp.models import Message
 
 pytestmark = pytest.mark.django_db
@@ -37,3 +38,27 @@ def test_it_refuses_a_duplicate_with_integrity_error():
     SentMessageFactory(stream=stream, internal_id="order-1")
     with pytest.raises(IntegrityError):
         insert_row(SentMessageFactory.build(stream=stream, internal_id="order-1", wamid=None))
+
+
+def test_update_each_gives_each_row_its_own_value_and_all_of_them_the_shared_fields():
+    stream = StreamFactory()
+    first, second, untouched = (
+        SentMessageFactory(stream=stream, wamid=f"wamid.{n}") for n in range(3)
+    )
+    sent_at = timezone.now()
+    update_each(
+        Message,
+        "wamid",
+        {first.pk: "wamid.first", second.pk: "wamid.second"},
+        status=Message.Status.READ,
+        sent_at=sent_at,
+        claim_id=None,
+    )
+    rows = {m.pk: m for m in Message.objects.all()}
+    assert (rows[first.pk].wamid, rows[second.pk].wamid) == ("wamid.first", "wamid.second")
+    assert {rows[first.pk].status, rows[second.pk].status} == {Message.Status.READ}
+    assert rows[first.pk].sent_at == rows[second.pk].sent_at == sent_at
+    assert (rows[untouched.pk].wamid, rows[untouched.pk].status) == (
+        untouched.wamid,
+        untouched.status,
+    )

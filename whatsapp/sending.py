@@ -26,7 +26,7 @@ from streams.models import Stream
 from textpeak.lib import ratelimit
 from textpeak.lib.claims import claim
 from textpeak.lib.local_cache import LocalCache
-from textpeak.lib.rows import insert_row
+from textpeak.lib.rows import insert_row, update_each
 from textpeak.lib.tasks import enqueue_ids_on_commit
 from textpeak.lib.threads import run_each
 from whatsapp.client import AuthError, GraphError, RateLimited, TemporaryError
@@ -451,9 +451,12 @@ def _record_held(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount])
     sent = [outcome.message for outcome in outcomes if outcome.wamid]
     others = [outcome.message for outcome in outcomes if not outcome.wamid]
     if sent:
-        # Usually the whole batch: one plain UPDATE, and a CASE only for the wamids
-        # (bulk_update of every field costs milliseconds per message).
-        Message.objects.filter(pk__in=[message.pk for message in sent]).update(
+        # Usually the whole batch: one UPDATE (bulk_update of every field costs milliseconds
+        # per message).
+        update_each(
+            Message,
+            "wamid",
+            {message.pk: message.wamid for message in sent},
             status=Message.Status.SENT,
             sent_at=now,
             error_code="",
@@ -462,7 +465,6 @@ def _record_held(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount])
             claimed_until=None,
             updated_at=now,
         )
-        Message.objects.bulk_update(sent, ["wamid"])
         apply_pending_statuses([message.wamid for message in sent])
     Message.objects.bulk_update(
         others,

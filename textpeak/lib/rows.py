@@ -1,4 +1,4 @@
-"""One row INSERTed by a statement built once per model.
+"""Rows written by statements the ORM would build at a higher cost.
 
 ``Model.save()`` compiles its INSERT again on every call: for the send API's lone message that
 was a sixth of the request's Python time. ``insert_row`` writes the same columns with the same
@@ -8,6 +8,7 @@ Outside a transaction it is one statement in autocommit: one round trip to the d
 """
 
 from functools import cache
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
@@ -36,3 +37,36 @@ def insert_row(row: Model) -> None:
         row.pk = cursor.fetchone()[0]
     row._state.adding = False
     row._state.db = connection.alias
+
+
+def update_each(model: type[Model], column: str, values: dict[Any, Any], **fields: Any) -> None:
+    """One UPDATE: the row of each primary key in ``values`` gets its value in ``column``, and
+    every one of them ``fields``.
+
+    ``bulk_update`` would build a CASE with one When per row: a few milliseconds of Python per
+    hundred rows, on the sending workers' hot path."""
+    if not values:
+        return
+    connection = connections[DEFAULT_DB_ALIAS]
+    quote = connection.ops.quote_name
+    meta = model._meta
+    table = quote(meta.db_table)
+    each = meta.get_field(column)
+    shared = [meta.get_field(name) for name in fields]
+    assignments = [f"{quote(field.column)} = %s" for field in shared]
+    # A VALUES list's columns are column1, column2 … in PostgreSQL and SQLite alike.
+    assignments.append(f"{quote(each.column)} = v.column2")
+    rows = ", ".join(["(%s, %s)"] * len(values))
+    # Names from the model, quoted; the values are parameters.
+    sql = (
+        f"UPDATE {table} SET {', '.join(assignments)} FROM (VALUES {rows}) AS v "  # noqa: S608
+        f"WHERE {table}.{quote(meta.pk.column)} = v.column1"
+    )
+    params = [
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(shared, fields.values(), strict=True)
+    ]
+    for pk, value in values.items():
+        params += [pk, each.get_db_prep_save(value, connection)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
