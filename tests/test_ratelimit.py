@@ -1,6 +1,10 @@
-"""The shared limits' process-local leases (textpeak.lib.ratelimit.admit)."""
+"""The shared limits: a stream's requests (``admit`` and its process-local leases) and a
+sender's pace (``reserve_per_second``), on Redis or, without it, on files."""
 
+import itertools
+import time
 import uuid
+from collections import Counter
 
 import pytest
 
@@ -31,3 +35,44 @@ def test_a_low_limit_takes_its_slots_one_at_a_time(settings, key):
     settings.RATE_LEASE_SECONDS = 0.5
     assert ratelimit.admit(key, rate=1, burst=1).granted
     assert not ratelimit.admit(key, rate=1, burst=1).granted
+
+
+# A sender's pace: slots in the clock's seconds (reserve_per_second).
+
+
+def _seconds_of(slots, count: int) -> Counter:
+    """How many of the slots fall in each second of the clock."""
+    answered = time.time()
+    return Counter(int(answered + slots.window(index)[0]) for index in range(count))
+
+
+def test_no_second_of_the_clock_gets_more_slots_than_the_limit(key):
+    slots = ratelimit.reserve_per_second(key, per_second=10, count=25, max_wait=2)
+    more = ratelimit.reserve_per_second(key, per_second=10, count=10, max_wait=5)
+    per_second = _seconds_of(slots, 25) + _seconds_of(more, 10)
+    assert sum(per_second.values()) == 35
+    assert max(per_second.values()) == 10
+
+
+def test_a_seconds_slots_are_spread_evenly_and_leave_the_guard_free(key):
+    slots = ratelimit.reserve_per_second(key, per_second=10, count=20, max_wait=2)
+    first = 10 - slots.position  # the first slot of the next second: the whole of it follows
+    starts = [slots.window(index)[0] for index in range(first, first + 10)]
+    assert [round(b - a, 6) for a, b in itertools.pairwise(starts)] == [0.095] * 9
+    ends = {round(slots.window(index)[1], 6) for index in range(first, first + 10)}
+    assert ends == {round(starts[0] + 1 - ratelimit.PACE_GUARD, 6)}
+
+
+def test_an_idle_sender_starts_at_the_slot_of_the_moment_not_with_a_burst(key):
+    slots = ratelimit.reserve_per_second(key, per_second=10, count=3, max_wait=2)
+    assert slots.granted
+    assert slots.window(0)[0] >= -0.001
+
+
+def test_a_slot_further_than_max_wait_is_refused_and_nothing_is_reserved(key):
+    first = ratelimit.reserve_per_second(key, per_second=1, count=3, max_wait=2)
+    refused = ratelimit.reserve_per_second(key, per_second=1, count=1, max_wait=0.5)
+    assert not refused.granted
+    assert refused.wait > 1.5
+    granted = ratelimit.reserve_per_second(key, per_second=1, count=1, max_wait=10)
+    assert granted.window(0)[0] == pytest.approx(first.window(3)[0], abs=0.1)

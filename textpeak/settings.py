@@ -206,7 +206,9 @@ RATE_LEASE_SECONDS = 0.01
 # kept this long in each web process: a disabled stream or a new template takes effect within it.
 API_CACHE_SECONDS = env_int("API_CACHE_SECONDS", 5)
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 2 * 1024 * 1024)
-SEND_THREADS = env_int("SEND_THREADS", 32)  # concurrent Cloud API calls per worker task
+# Concurrent Cloud API calls of a worker process: a whole batch (sending.BATCH_SIZE) at once,
+# so that its sends leave at their rate-limit slots instead of waiting for a free thread.
+SEND_THREADS = env_int("SEND_THREADS", 100)
 SEND_MAX_ATTEMPTS = env_int("SEND_MAX_ATTEMPTS", 12)
 SEND_RETRY_BASE_SECONDS = float(env_int("SEND_RETRY_BASE_SECONDS", 2))
 SEND_CLAIM_SECONDS = env_int("SEND_CLAIM_SECONDS", 300)  # a dead worker's messages wait this long

@@ -36,8 +36,9 @@ _TEMPLATE_FIELDS = "id,name,language,category,status,components"
 _TEMPLATES_PAGE_SIZE = 100
 
 # Connections kept per host. Message senders are worker threads sharing ``_session``: with more
-# threads than this, urllib3 opens extra connections and throws them away after one call each.
-POOL_MAXSIZE = 64
+# threads than this, urllib3 opens extra connections and throws them away after one call each:
+# as many as a worker's sending threads (SEND_THREADS).
+POOL_MAXSIZE = 100
 
 # Media downloads: Meta's media URLs (``GET /{media_id}`` answers one, valid for about 5 minutes)
 # are on its "lookaside" host, not on the Graph API's. These hosts, over https on the default

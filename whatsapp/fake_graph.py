@@ -14,7 +14,7 @@ In tests (see the ``fake_graph`` fixture)::
         fake.requests[-1].headers["authorization"]
 
 Messages sent with ``POST /{phone_number_id}/messages`` are checked as Meta checks them and kept in
-``fake.sent``, each with the ``time.monotonic()`` it arrived at (before the latency)::
+``fake.sent``, each with the ``time.time()`` it arrived at (before the latency)::
 
         fake.send_latency = 0.05                # sends (only) take 50 ms, as Meta's roughly do
         fake.fail_next(PAIR_RATE_LIMITED, path="/messages", times=2)    # two 131056, then success
@@ -388,7 +388,7 @@ class RecordedRequest:
     headers: dict[str, str]  # names lower-cased
     json: Any  # the parsed JSON body, or None
     client_port: int  # the caller's TCP port: the same port means a reused connection
-    arrived: float = 0.0  # time.monotonic() when the request came in, before any latency
+    arrived: float = 0.0  # time.time() when the request came in, before any latency
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,7 +400,8 @@ class SentMessage:
     type: str  # "text", "template", ... ("text" when the payload names none, as on Meta)
     payload: dict[str, Any]  # the JSON body as posted
     wamid: str  # the id answered, "wamid.…"
-    at: float  # time.monotonic() when it arrived: what WhatsApp's rate limits count
+    # time.time() when it arrived: WhatsApp's per-second limits count in the clock's seconds
+    at: float
 
 
 @dataclass(frozen=True)
@@ -894,7 +895,7 @@ class FakeGraph:
             headers={name.lower(): value for name, value in handler.headers.items()},
             json=body,
             client_port=handler.client_address[1],
-            arrived=time.monotonic(),
+            arrived=time.time(),
         )
         if self.record_requests:
             with self._lock:

@@ -42,11 +42,6 @@ BATCH_SIZE = 100
 # A rate-limit slot further away than this is not waited for: the message is deferred, so a
 # long backlog of one sender does not hold a worker that other senders need.
 MAX_SLOT_WAIT = 2.0
-# Sends are paced 2% under the sender's limit. Paced at the limit itself, any send that leaves
-# a little late lets the next second hold one more than the limit (bench/workers.py with no
-# margin: 81 in one second at 80/s). 2% tolerates 20 ms of delay at 80/s; with it, on a busy
-# 2-core machine, the bench saw at most 80 in a second (8 ms of delay), never 81.
-SENDER_RATE_MARGIN = 0.98
 # Retries closer than this wait in the broker (a countdown); later ones wait for the sweeper.
 MAX_COUNTDOWN = 60.0
 
@@ -281,8 +276,19 @@ class _Outcome:
     message: Message
     wamid: str = ""
     error: GraphError | None = None
-    # Not sent for want of a rate-limit slot: try again after this many seconds.
-    deferred: float = 0.0
+    # Not sent for want of a rate-limit slot, or too late for its slot: try again after this
+    # many seconds.
+    deferred: float | None = None
+
+
+@dataclass(frozen=True)
+class _Turn:
+    """A message's rate-limit slot: send from ``at`` until ``until`` (``time.monotonic()``).
+    Without a slot soon enough, try again in ``retry_in``."""
+
+    at: float = 0.0
+    until: float = 0.0
+    retry_in: float | None = None
 
 
 def _claim(message_ids: list[int]) -> list[Message]:
@@ -294,32 +300,49 @@ def _claim(message_ids: list[int]) -> list[Message]:
     return list(claimed.select_related("reply_to", "stream"))
 
 
-def _plan(messages: list[Message], rates: dict[tuple[int, str], int]) -> dict[int, float]:
-    """When to send each message: a ``time.monotonic()`` moment from its sender's rate limit
-    (one reservation per sender for the whole batch), or, negated, how long to defer it.
+def _plan(messages: list[Message], rates: dict[tuple[int, str], int]) -> dict[int, _Turn]:
+    """Each message's turn from its sender's rate limit: one reservation per sender for the
+    whole batch.
 
     A sender is an account's phone number: demo streams of different accounts share the demo
     number's id, and must not share its limit."""
     by_sender = defaultdict(list)
     for message in messages:
         by_sender[(message.stream.account_id, message.phone_number_id)].append(message)
-    now, plan = time.monotonic(), {}
+    plan = {}
     for (account_id, number), group in by_sender.items():
-        rate = rates.get((account_id, number), 80) * SENDER_RATE_MARGIN
-        slot = ratelimit.reserve(
-            f"sender:{account_id}:{number}", rate=rate, count=len(group), max_wait=MAX_SLOT_WAIT
+        asked = time.monotonic()
+        slots = ratelimit.reserve_per_second(
+            f"sender:{account_id}:{number}",
+            per_second=rates.get((account_id, number), 80),
+            count=len(group),
+            max_wait=MAX_SLOT_WAIT,
         )
+        if not slots.granted:
+            # The messages come back while the slots reserved before them are still in use,
+            # not after them, so that a sender with a backlog never idles between batches.
+            later = _Turn(retry_in=max(slots.wait - MAX_SLOT_WAIT / 2, 0.0))
+            plan.update(dict.fromkeys((message.pk for message in group), later))
+            continue
+        # The limiter read its clock between the question and the answer: a slot opens after
+        # the answer and closes before the question, so that it is never used early or late.
+        answered = time.monotonic()
         for index, message in enumerate(group):
-            plan[message.pk] = now + slot.wait + index / rate if slot.granted else -slot.wait
+            start, end = slots.window(index)
+            plan[message.pk] = _Turn(at=answered + start, until=asked + end)
     return plan
 
 
-def _send_one(message: Message, graph, send_at: float) -> _Outcome:
-    if send_at < 0:
-        return _Outcome(message, deferred=-send_at)
-    delay = send_at - time.monotonic()
+def _send_one(message: Message, graph, turn: _Turn) -> _Outcome:
+    if turn.retry_in is not None:
+        return _Outcome(message, deferred=turn.retry_in)
+    delay = turn.at - time.monotonic()
     if delay > 0:
         time.sleep(delay)
+    if time.monotonic() >= turn.until:
+        # A busy worker got here too late: sent now, the message could arrive in the next
+        # second, on top of that second's own slots.
+        return _Outcome(message, deferred=0.0)
     try:
         return _Outcome(
             message, wamid=graph.send_message(message.phone_number_id, meta_payload(message))
@@ -413,12 +436,10 @@ def _record_held(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount])
             # An earlier attempt's error no longer describes the message.
             message.error_code = message.error_message = ""
             events.append(MessageEvent(message=message, status=message.status, occurred_at=now))
-        elif outcome.deferred:
-            # Waiting for the sender's rate limit is not a failed attempt. The message comes
-            # back while the slots reserved before it are still in use, not after them, so
-            # that a sender with a backlog never idles between batches.
+        elif outcome.deferred is not None:
+            # Waiting for the sender's rate limit is not a failed attempt.
             message.attempts -= 1
-            retry_in = max(outcome.deferred - MAX_SLOT_WAIT / 2, 0.0)
+            retry_in = outcome.deferred
             message.next_attempt_at = now + timedelta(seconds=retry_in)
             later[math.ceil(retry_in)].append(message.pk)
         else:

@@ -423,7 +423,7 @@ def test_it_logs_nothing_for_a_message_sent(client, phone_number_id, caplog):
 
 
 def test_it_keeps_one_connection_per_thread_for_a_pool_of_sending_threads(
-    client, phone_number_id, fake_graph
+    client, phone_number_id, fake_graph, settings
 ):
     # Two rounds of sends, all threads at once: in the second, every thread gets a connection
     # from the pool. With a pool too small, connections of the first are dropped and new ones made.
@@ -440,7 +440,7 @@ def test_it_keeps_one_connection_per_thread_for_a_pool_of_sending_threads(
 
     assert fake_graph.sent_count == 2 * POOL_MAXSIZE
     assert len({request.client_port for request in fake_graph.requests}) == POOL_MAXSIZE
-    assert POOL_MAXSIZE >= 64
+    assert POOL_MAXSIZE >= settings.SEND_THREADS
 
 
 def test_it_still_sends_through_a_proxy_named_in_the_environment(

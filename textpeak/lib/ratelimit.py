@@ -1,12 +1,21 @@
-"""Rate limits shared by every process: a GCRA (generic cell rate) bucket per key.
+"""Rate limits shared by every process: a GCRA (generic cell rate) bucket per key for
+requests, and slots in the clock's seconds for a sender's messages.
 
 Redis holds the buckets when ``REDIS_URL`` is set; the embedded setup (``make run`` without
 Redis) keeps them in files under ``var/ratelimit/`` behind an exclusive file lock, so the web,
 worker and beat processes still share one limit. An in-memory bucket would not be shared.
 
 ``reserve`` hands out the next free slots of a key: with ``burst`` 1 the slots are exactly
-``1 / rate`` seconds apart, so "80 per second" is never exceeded in any second. Reserving
-``count`` slots at once costs one round trip: slot ``i`` is ``wait + i / rate`` away.
+``1 / rate`` seconds apart. Reserving ``count`` slots at once costs one round trip: slot ``i``
+is ``wait + i / rate`` away.
+
+``reserve_per_second`` paces sends to a limit counted in the clock's seconds, as "80 messages
+per second" is: each second has ``per_second`` slots, spread evenly over its first
+``1 - PACE_GUARD``. A limit met exactly on average cannot also hold in every sliding one-second
+window: once send times vary at all, a send that leaves a little late shares a window with the
+sends of the next second. Counted per clock second, it holds: no slot is used before its second
+begins (the wait is measured from Redis's answer, which comes after Redis read its clock), and
+the guard leaves a send ``PACE_GUARD`` of a second to arrive before its second ends.
 
 ``admit`` lets one request through a limit, taking a key's slots ``RATE_LEASE_SECONDS`` of the
 rate at a time (one slot at 100/s, 100 at 10,000/s) and spending them in this process for at
@@ -23,6 +32,7 @@ import math
 import os
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -50,6 +60,36 @@ return {1, tostring(wait)}
 """
 
 
+_PER_SECOND = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local per_second = tonumber(ARGV[1])
+local spacing = tonumber(ARGV[2])
+local max_wait = tonumber(ARGV[3])
+local count = tonumber(ARGV[4])
+local second = math.floor(now)
+local position = math.ceil((now - second) / spacing)
+local stored = redis.call('GET', KEYS[1])
+if stored then
+  local s, p = string.match(stored, '^(%d+):(%d+)$')
+  if tonumber(s) >= second then second, position = tonumber(s), tonumber(p) end
+end
+if position >= per_second or now >= second + per_second * spacing then
+  second, position = second + 1, 0
+end
+local wait = math.max(second + position * spacing - now, 0)
+if wait > max_wait then return {0, tostring(wait), 0} end
+local taken = position + count
+local last = second + math.floor(taken / per_second)
+local ttl = math.ceil((last + 1 - now) * 1000) + 1000
+redis.call('SET', KEYS[1], string.format('%d:%d', last, taken % per_second), 'PX', ttl)
+return {1, tostring(second - now), position}
+"""
+
+# The part of each second left without slots: a send has this long to arrive within its second.
+PACE_GUARD = 0.05
+
+
 @dataclass(frozen=True)
 class Slot:
     granted: bool
@@ -67,6 +107,67 @@ def reserve(
     if settings.REDIS_URL:
         return _reserve_redis(key, interval, tolerance, max_wait, count)
     return _reserve_file(key, interval, tolerance, max_wait, count)
+
+
+@dataclass(frozen=True)
+class Slots:
+    """Slots of a per-second limit, or (not granted) how long until the first free one."""
+
+    granted: bool
+    wait: float = 0.0
+    # Granted: where the first slot's second starts, in seconds from the answer (negative when
+    # it has begun), the first slot's place in that second, and the limit.
+    second: float = 0.0
+    position: int = 0
+    per_second: int = 1
+
+    def window(self, index: int) -> tuple[float, float]:
+        """When slot ``index`` may be used, in seconds from the answer: from its moment until
+        the end of its second's slots, so that the guard is left for the send to arrive."""
+        seconds, place = divmod(self.position + index, self.per_second)
+        start = self.second + seconds
+        return start + place * (1 - PACE_GUARD) / self.per_second, start + 1 - PACE_GUARD
+
+
+def reserve_per_second(key: str, *, per_second: int, count: int, max_wait: float) -> Slots:
+    """Reserve the next ``count`` slots of ``key``'s ``per_second`` limit, unless the wait for
+    the first would exceed ``max_wait``: then nothing is reserved.
+
+    A sender that was idle this second starts at the slot of the moment, not with a burst of
+    the second's past slots; a busy sender's slots that a stalled worker left unused are still
+    used within their second, so it catches up (the second still holds no more than
+    ``per_second``)."""
+    spacing = (1 - PACE_GUARD) / per_second
+    if settings.REDIS_URL:
+        try:
+            granted, seconds, position = _script(settings.REDIS_URL, _PER_SECOND)(
+                keys=[f"textpeak:pace:{key}"], args=[per_second, spacing, max_wait, count]
+            )
+        except redis.RedisError:
+            # As for requests (below): sending paced by this batch alone, from now, beats
+            # not sending while Redis is away.
+            logger.warning("Rate limiter unavailable; %s paced by each batch alone", key)
+            return Slots(granted=True, per_second=per_second)
+        # Refused: the wait for the first free slot; granted: where its second starts.
+        if not granted:
+            return Slots(granted=False, wait=float(seconds))
+        return Slots(True, second=float(seconds), position=int(position), per_second=per_second)
+    with _file_bucket(f"pace:{key}") as bucket:
+        now = time.time()
+        second = math.floor(now)
+        position = math.ceil((now - second) / spacing)
+        stored = bucket.read()
+        if stored and int(stored.split(":")[0]) >= second:
+            second, position = (int(part) for part in stored.split(":"))
+        # A second whose slots are over (its guard has begun) has none left to give.
+        if position >= per_second or now >= second + per_second * spacing:
+            second, position = second + 1, 0
+        wait = max(second + position * spacing - now, 0.0)
+        if wait > max_wait:
+            return Slots(granted=False, wait=wait)
+        last, left = divmod(position + count, per_second)
+        bucket.write(f"{second + last}:{left}")
+        return Slots(True, second=second - now, position=position, per_second=per_second)
 
 
 LEASE_LIFETIME = 0.1
@@ -109,16 +210,16 @@ def _redis(url: str) -> "redis.Redis":
     return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
 
-@lru_cache(maxsize=1)
-def _script(url: str):
-    return _redis(url).register_script(_GCRA)
+@lru_cache(maxsize=2)
+def _script(url: str, source: str):
+    return _redis(url).register_script(source)
 
 
 def _reserve_redis(
     key: str, interval: float, tolerance: float, max_wait: float, count: int
 ) -> Slot:
     try:
-        granted, wait = _script(settings.REDIS_URL)(
+        granted, wait = _script(settings.REDIS_URL, _GCRA)(
             keys=[f"textpeak:rate:{key}"], args=[interval, tolerance, max_wait, count]
         )
     except redis.RedisError:
@@ -129,20 +230,38 @@ def _reserve_redis(
     return Slot(granted=bool(granted), wait=float(wait))
 
 
-def _reserve_file(key: str, interval: float, tolerance: float, max_wait: float, count: int) -> Slot:
+class _File:
+    def __init__(self, handle):
+        self._handle = handle
+
+    def read(self) -> str:
+        self._handle.seek(0)
+        return self._handle.read().strip()
+
+    def write(self, text: str) -> None:
+        self._handle.seek(0)
+        self._handle.truncate()
+        self._handle.write(text)
+
+
+@contextmanager
+def _file_bucket(key: str):
+    """A key's state in a file of its own, held under an exclusive lock."""
     folder = Path(settings.VAR_DIR) / "ratelimit"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / hashlib.sha256(key.encode()).hexdigest()[:32]
-    with open(path, "a+") as bucket:
-        fcntl.flock(bucket, fcntl.LOCK_EX)
-        bucket.seek(0)
-        stored = bucket.read().strip()
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield _File(handle)
+
+
+def _reserve_file(key: str, interval: float, tolerance: float, max_wait: float, count: int) -> Slot:
+    with _file_bucket(key) as bucket:
+        stored = bucket.read()
         now = time.time()
         tat = max(float(stored) if stored else 0.0, now)
         wait = max(tat - tolerance - now, 0.0)
         if wait > max_wait:
             return Slot(granted=False, wait=wait)
-        bucket.seek(0)
-        bucket.truncate()
         bucket.write(repr(tat + interval * count))
         return Slot(granted=True, wait=wait)
