@@ -42,9 +42,15 @@ from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
-_GCRA = """
+# Both scripts read Redis's clock: every process that shares a limit shares its clock.
+_NOW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+"""
+
+_GCRA = (
+    _NOW
+    + """
 local interval = tonumber(ARGV[1])
 local tolerance = tonumber(ARGV[2])
 local max_wait = tonumber(ARGV[3])
@@ -58,11 +64,12 @@ local ttl = math.ceil((tat + interval * count - now) * 1000) + 1000
 redis.call('SET', KEYS[1], tostring(tat + interval * count), 'PX', ttl)
 return {1, tostring(wait)}
 """
+)
 
 
-_PER_SECOND = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+_PER_SECOND = (
+    _NOW
+    + """
 local per_second = tonumber(ARGV[1])
 local spacing = tonumber(ARGV[2])
 local max_wait = tonumber(ARGV[3])
@@ -85,6 +92,7 @@ local ttl = math.ceil((last + 1 - now) * 1000) + 1000
 redis.call('SET', KEYS[1], string.format('%d:%d', last, taken % per_second), 'PX', ttl)
 return {1, tostring(second - now), position}
 """
+)
 
 # The part of each second left without slots: a send has this long to arrive within its second.
 PACE_GUARD = 0.05
