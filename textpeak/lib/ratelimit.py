@@ -1,5 +1,6 @@
-"""Rate limits shared by every process: a GCRA (generic cell rate) bucket per key for
-requests, and slots in the clock's seconds for a sender's messages.
+"""Rate limits shared by every process, as token buckets: for requests a GCRA (generic cell
+rate) bucket per key, refilled continuously; for a sender's messages a bucket refilled with the
+limit's tokens at the start of every second of the clock, spent at an even pace through it.
 
 Redis holds the buckets when ``REDIS_URL`` is set; the embedded setup (``make run`` without
 Redis) keeps them in files under ``var/ratelimit/`` behind an exclusive file lock, so the web,
@@ -10,12 +11,13 @@ worker and beat processes still share one limit. An in-memory bucket would not b
 is ``wait + i / rate`` away.
 
 ``reserve_per_second`` paces sends to a limit counted in the clock's seconds, as "80 messages
-per second" is: each second has ``per_second`` slots, spread evenly over its first
-``1 - PACE_GUARD``. A limit met exactly on average cannot also hold in every sliding one-second
-window: once send times vary at all, a send that leaves a little late shares a window with the
-sends of the next second. Counted per clock second, it holds: no slot is used before its second
-begins (the wait is measured from Redis's answer, which comes after Redis read its clock), and
-the guard leaves a send ``PACE_GUARD`` of a second to arrive before its second ends.
+per second" is: each second has ``per_second`` tokens (slots), spread evenly over its first
+``1 - PACE_GUARD``; those a second leaves unused are not carried into the next. A limit met
+exactly on average cannot also hold in every sliding one-second window: once send times vary at
+all, a send that leaves a little late shares a window with the sends of the next second.
+Counted per clock second, it holds: no slot is used before its second begins (the wait is
+measured from Redis's answer, which comes after Redis read its clock), and the guard leaves a
+send ``PACE_GUARD`` of a second to arrive before its second ends.
 
 ``admit`` lets one request through a limit, taking a key's slots ``RATE_LEASE_SECONDS`` of the
 rate at a time (one slot at 100/s, 100 at 10,000/s) and spending them in this process for at
