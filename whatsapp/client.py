@@ -35,11 +35,6 @@ _PHONE_NUMBER_FIELDS = "id,display_phone_number,verified_name,quality_rating,thr
 _TEMPLATE_FIELDS = "id,name,language,category,status,components"
 _TEMPLATES_PAGE_SIZE = 100
 
-# Connections kept per host. Message senders are worker threads sharing ``_session``: with more
-# threads than this, urllib3 opens extra connections and throws them away after one call each:
-# as many as a worker's sending threads (SEND_THREADS).
-POOL_MAXSIZE = 100
-
 # Media downloads: Meta's media URLs (``GET /{media_id}`` answers one, valid for about 5 minutes)
 # are on its "lookaside" host, not on the Graph API's. These hosts, over https on the default
 # port, may receive the access token; so may the configured WHATSAPP_GRAPH_URL's own origin (in
@@ -400,7 +395,9 @@ def _new_session() -> requests.Session:
     session = _Session()
     # No automatic retries: sending a message is not idempotent, so callers decide what to retry
     # from the typed errors.
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_MAXSIZE, max_retries=0)
+    # One connection kept per sending thread of the worker (they share ``_session``): with fewer,
+    # urllib3 would open extra connections and throw them away after one call each.
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=settings.SEND_THREADS, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     # The session is shared by every business: a cookie must not carry from one to another.

@@ -10,7 +10,6 @@ import pytest
 
 from whatsapp.client import (
     MEDIA_MAX_REDIRECTS,
-    POOL_MAXSIZE,
     AuthError,
     BusinessAccount,
     CloudAPIClient,
@@ -428,19 +427,19 @@ def test_it_keeps_one_connection_per_thread_for_a_pool_of_sending_threads(
     # Two rounds of sends, all threads at once: in the second, every thread gets a connection
     # from the pool. With a pool too small, connections of the first are dropped and new ones made.
     fake_graph.send_latency = 0.2
-    start = threading.Barrier(POOL_MAXSIZE, timeout=30)
+    threads = settings.SEND_THREADS
+    start = threading.Barrier(threads, timeout=30)
 
     def send_twice(_):
         for _round in range(2):
             start.wait()
             client.send_message(phone_number_id, TEXT)
 
-    with ThreadPoolExecutor(POOL_MAXSIZE) as pool:
-        list(pool.map(send_twice, range(POOL_MAXSIZE)))
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(send_twice, range(threads)))
 
-    assert fake_graph.sent_count == 2 * POOL_MAXSIZE
-    assert len({request.client_port for request in fake_graph.requests}) == POOL_MAXSIZE
-    assert POOL_MAXSIZE >= settings.SEND_THREADS
+    assert fake_graph.sent_count == 2 * threads
+    assert len({request.client_port for request in fake_graph.requests}) == threads
 
 
 def test_it_still_sends_through_a_proxy_named_in_the_environment(
