@@ -58,7 +58,7 @@ def _sent(label: str) -> list[dict]:
     return [s for s in sent if (s["text"] or "").startswith(label)]
 
 
-def _drain(stream, ids: list[int], label: str) -> float:
+def _drain(stream, ids: list[int], label: str, limit: str) -> None:
     from whatsapp.models import Message
     from whatsapp.sending import BATCH_SIZE
     from whatsapp.tasks import send_messages
@@ -84,28 +84,30 @@ def _drain(stream, ids: list[int], label: str) -> float:
     # The rate WhatsApp sees: sends between the first and the last to arrive at the fake, and
     # in each whole second of the clock between them (the first and last are partly idle).
     arriving = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) if len(arrivals) > 1 else 0
-    seconds = sorted(Counter(int(at) for at in arrivals).items())[1:-1]
-    whole = sorted(count for _, count in seconds) or [0]
+    per_second = sorted(Counter(int(at) for at in arrivals).items())
+    whole = sorted(count for _, count in per_second[1:-1]) or [0]
     print(
         f"  {label}: {len(ids):,} messages in {elapsed:.1f} s = {rate:,.0f} messages/s; "
         f"arriving at {arriving:,.0f}/s; whole seconds of the clock: median "
         f"{statistics.median(whole):,.0f}, lowest {whole[0]:,}; sent {sent:,}, "
         f"left queued {left}, sent twice {twice}"
     )
-    return elapsed
+    # How a limit of so many "per second" counts: in one second of the clock; and, for
+    # comparison, in any sliding second.
+    clock = max((count for _, count in per_second), default=0)
+    print(
+        f"  limited to {limit}: at most {clock} sends in any second of the clock "
+        f"({_busiest_sliding(arrivals)} in a sliding second)"
+    )
 
 
-def _busiest(label: str) -> str:
-    """The most sends the fake saw in one second of the clock, which is how a limit of so many
-    "per second" counts, and in any sliding second, for comparison."""
-    times = sorted(s["at"] for s in _sent(label))
-    sliding, first = 0, 0
+def _busiest_sliding(times: list[float]) -> int:
+    busiest, first = 0, 0
     for last, at in enumerate(times):
         while at - times[first] >= 1.0:
             first += 1
-        sliding = max(sliding, last - first + 1)
-    clock = max(Counter(int(at) for at in times).values())
-    return f"at most {clock} sends in any second of the clock ({sliding} in a sliding second)"
+        busiest = max(busiest, last - first + 1)
+    return busiest
 
 
 def main():
@@ -150,12 +152,10 @@ def main():
             f"answering sends after {args.latency * 1000:.0f} ms; PostgreSQL + Redis"
         )
         stream.whatsapp.senders.update(messages_per_second=1000)
-        _drain(stream, _queue(stream, args.messages, "fast"), "fast")
-        print(f"  limited to 1,000/s: {_busiest('fast')}")
+        _drain(stream, _queue(stream, args.messages, "fast"), "fast", "1,000/s")
         stream.whatsapp.senders.update(messages_per_second=80)
         time.sleep(11)  # the catalogue and the limiter forget the old rate
-        _drain(stream, _queue(stream, args.limited, "limited"), "limited")
-        print(f"  limited to 80/s: {_busiest('limited')}")
+        _drain(stream, _queue(stream, args.limited, "limited"), "limited", "80/s")
     finally:
         setup.stop(workers)
         setup.stop(fake)
