@@ -44,6 +44,9 @@ BATCH_SIZE = 100
 MAX_SLOT_WAIT = 2.0
 # Retries closer than this wait in the broker (a countdown); later ones wait for the sweeper.
 MAX_COUNTDOWN = 60.0
+# A message that a stalled worker reached after its slot had closed is given its sender's next
+# free slot, in the same task, up to this many times before it goes back to the queue.
+SLOT_TRIES = 3
 
 
 @dataclass
@@ -276,9 +279,10 @@ class _Outcome:
     message: Message
     wamid: str = ""
     error: GraphError | None = None
-    # Not sent for want of a rate-limit slot, or too late for its slot: try again after this
-    # many seconds.
+    # Not sent for want of a rate-limit slot: try again after this many seconds.
     deferred: float | None = None
+    # Not sent because its slot had closed when the worker got to it.
+    late: bool = False
 
 
 @dataclass(frozen=True)
@@ -342,7 +346,7 @@ def _send_one(message: Message, graph, turn: _Turn) -> _Outcome:
     if time.monotonic() >= turn.until:
         # A busy worker got here too late: sent now, the message could arrive in the next
         # second, on top of that second's own slots.
-        return _Outcome(message, deferred=0.0)
+        return _Outcome(message, late=True)
     try:
         return _Outcome(
             message, wamid=graph.send_message(message.phone_number_id, meta_payload(message))
@@ -392,14 +396,27 @@ def messages_send(*, message_ids: list[int]) -> None:
     missing = [m for m in messages if m.stream_id not in graphs]
     for message in missing:
         graphs[message.stream_id] = _NoAccount()
-    plan = _plan(messages, rates)
-    outcomes = run_each(
-        "send",
-        settings.SEND_THREADS,
-        lambda m: _send_one(m, graphs[m.stream_id], plan[m.pk]),
-        messages,
-    )
-    _record(outcomes, accounts)
+    _record(_send_in_turn(messages, graphs, rates), accounts)
+
+
+def _send_in_turn(messages: list[Message], graphs: dict, rates: dict) -> list[_Outcome]:
+    """Send each message in a slot of its sender's limit. One that was late for its slot gets
+    the sender's next free slot here: going back through the queue would cost a claim, an
+    update and a task, on a worker already too busy to keep its slots."""
+    outcomes: list[_Outcome] = []
+    for _ in range(SLOT_TRIES):
+        plan = _plan(messages, rates)
+        tried = run_each(
+            "send",
+            settings.SEND_THREADS,
+            lambda m, plan=plan: _send_one(m, graphs[m.stream_id], plan[m.pk]),
+            messages,
+        )
+        outcomes += [outcome for outcome in tried if not outcome.late]
+        messages = [outcome.message for outcome in tried if outcome.late]
+        if not messages:
+            return outcomes
+    return outcomes + [_Outcome(message, deferred=0.0) for message in messages]
 
 
 def _record(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount]) -> None:
@@ -425,7 +442,7 @@ def _still_held(outcomes: list[_Outcome]) -> list[_Outcome]:
 
 def _record_held(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount]) -> None:
     now = timezone.now()
-    events, later = [], defaultdict(list)
+    events, later, waiting = [], defaultdict(list), defaultdict(list)
     rejected_accounts = set()
     for outcome in outcomes:
         message = outcome.message
@@ -437,11 +454,8 @@ def _record_held(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount])
             message.error_code = message.error_message = ""
             events.append(MessageEvent(message=message, status=message.status, occurred_at=now))
         elif outcome.deferred is not None:
-            # Waiting for the sender's rate limit is not a failed attempt.
-            message.attempts -= 1
-            retry_in = outcome.deferred
-            message.next_attempt_at = now + timedelta(seconds=retry_in)
-            later[math.ceil(retry_in)].append(message.pk)
+            waiting[outcome.deferred].append(message.pk)
+            later[math.ceil(outcome.deferred)].append(message.pk)
         else:
             error = outcome.error
             if isinstance(error, AuthError):
@@ -470,7 +484,7 @@ def _record_held(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount])
                 )
             )
     sent = [outcome.message for outcome in outcomes if outcome.wamid]
-    others = [outcome.message for outcome in outcomes if not outcome.wamid]
+    failed = [o.message for o in outcomes if not o.wamid and o.deferred is None]
     if sent:
         # Usually the whole batch: one UPDATE (bulk_update of every field costs milliseconds
         # per message).
@@ -487,8 +501,19 @@ def _record_held(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount])
             updated_at=now,
         )
         apply_pending_statuses([message.wamid for message in sent])
+    for retry_in, ids in waiting.items():
+        # A batch's deferred messages share their wait: one UPDATE for them, where bulk_update
+        # would build a CASE per row and field (a worker falling behind defers many).
+        Message.objects.filter(pk__in=ids).update(
+            # Waiting for the sender's rate limit is not a failed attempt.
+            attempts=F("attempts") - 1,
+            next_attempt_at=now + timedelta(seconds=retry_in),
+            claim_id=None,
+            claimed_until=None,
+            updated_at=now,
+        )
     Message.objects.bulk_update(
-        others,
+        failed,
         [
             "status",
             "wamid",

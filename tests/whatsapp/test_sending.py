@@ -625,6 +625,21 @@ def test_a_message_whose_slot_closed_before_its_turn_is_not_sent_but_is_due_at_o
     assert message.next_attempt_at <= timezone.now()
 
 
+def test_a_message_whose_slot_closed_is_sent_in_the_senders_next_slot(
+    stream, fake_graph, monkeypatch
+):
+    [message] = _queue(stream, {"type": "text", "message_content": "late"})
+    reserve = ratelimit.reserve_per_second
+    answers = iter([ratelimit.Slots(granted=True, second=-2.0, per_second=80)])
+    monkeypatch.setattr(
+        ratelimit, "reserve_per_second", lambda *a, **kw: next(answers, None) or reserve(*a, **kw)
+    )
+    _send(message)
+    message.refresh_from_db()
+    assert fake_graph.sent_count == 1
+    assert (message.status, message.attempts) == (Message.Status.SENT, 1)
+
+
 def test_it_sends_every_message_of_a_burst_exactly_once(stream, fake_graph):
     Sender.objects.filter(whatsapp_account__stream=stream).update(messages_per_second=5)
     _queue(stream, *[{"type": "text", "message_content": f"#{n}"} for n in range(15)])
