@@ -1,7 +1,7 @@
 """The only module that talks HTTP to Meta's WhatsApp Cloud API (the Graph API).
 
 Callers get dataclasses back, or one of the typed :class:`GraphError` subclasses: Meta's JSON,
-its error codes and ``requests``' exceptions are normalised here, at the edge, and go no further.
+its error codes and urllib3's exceptions are normalised here, at the edge, and go no further.
 The base URL and API version are read from settings on every call so that tests and local runs
 can point the client at ``whatsapp.fake_graph``.
 
@@ -12,18 +12,20 @@ than the Graph API): :func:`media_url_allowed` says which URLs may receive the t
 """
 
 import logging
+import threading
+import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from http.cookiejar import DefaultCookiePolicy
+from functools import partial
+from json import dumps as json_dumps
 from json import loads as json_loads
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urlencode, urljoin, urlsplit
 
-import requests
+import certifi
 import urllib3
 from django.conf import settings
-from requests.adapters import HTTPAdapter
-from requests.auth import AuthBase
+from urllib3.exceptions import ConnectTimeoutError, ProxyError, ReadTimeoutError, SSLError
 
 logger = logging.getLogger(__name__)
 
@@ -345,80 +347,83 @@ def _not_found(error: GraphError) -> NotFound:
     )
 
 
-def _content_length(response: requests.Response) -> int | None:
+def _content_length(response: urllib3.BaseHTTPResponse) -> int | None:
     """The body's length in bytes, if the server said and the body is not encoded."""
     encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
     length = response.headers.get("Content-Length", "").strip()
     return int(length) if encoding == "identity" and length.isdigit() else None
 
 
-def _media_chunks(response: requests.Response) -> Iterator[bytes]:
+def _close(response: urllib3.BaseHTTPResponse) -> None:
+    """Close a streamed answer: a body not read to its end leaves no reusable connection."""
+    response.close()
+    response.release_conn()
+
+
+def _media_chunks(response: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
     try:
-        yield from response.iter_content(MEDIA_CHUNK_SIZE)
-    except requests.RequestException as exc:  # broken connection, read timeout, short body
+        yield from response.stream(MEDIA_CHUNK_SIZE)
+    except (urllib3.exceptions.HTTPError, OSError) as exc:  # broken, timed out or short body
         raise TemporaryError("The connection to WhatsApp broke during the download") from exc
     finally:
-        response.close()
+        _close(response)
 
 
-class _Session(requests.Session):
-    """A session that reads proxy and CA bundle settings from the environment once per host.
+class _Pools:
+    """Pooled connections to Meta: urllib3 pools per origin, each reached directly or through
+    the proxy that the environment (``HTTPS_PROXY``, ``NO_PROXY`` …) names for its host.
 
-    requests reads them again for every call, walking all of ``os.environ`` several times: a quarter
-    of the CPU a message send costs here, and more where the environment is large. They are the
-    same values, kept for the life of the process (like the pooled connections themselves).
+    The environment is read once per host and kept for the life of the process, like the
+    connections themselves: reading it on every call walks all of ``os.environ``.
     """
 
-    _MAX_HOSTS = 64  # in tests, one per fake Graph API; in production, one
+    _MAX_HOSTS = 64  # in tests, one per fake Graph API; in production, one or two
 
     def __init__(self) -> None:
-        super().__init__()
-        self._environment: dict[tuple[str, str], dict[str, Any]] = {}
+        self._managers: dict[str, urllib3.PoolManager] = {}
+        self._routes: dict[tuple[str, str], urllib3.PoolManager] = {}
+        self._lock = threading.Lock()
 
-    def merge_environment_settings(
-        self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> dict[str, Any]:
-        if proxies or stream is not None or verify is not None or cert is not None:
-            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+    def for_url(self, url: str) -> urllib3.PoolManager:
         parts = urlsplit(url)
-        host = (parts.scheme, parts.netloc)
-        merged = self._environment.get(host)
-        if merged is None:
-            merged = super().merge_environment_settings(url, {}, None, None, None)
-            if len(self._environment) >= self._MAX_HOSTS:
-                self._environment.clear()
-            self._environment[host] = merged
-        return dict(merged)
+        route = (parts.scheme, parts.netloc)
+        manager = self._routes.get(route)
+        if manager is None:
+            with self._lock:
+                if len(self._routes) >= self._MAX_HOSTS:
+                    self._routes.clear()
+                proxy = self._proxy(parts.scheme, parts.hostname or "")
+                manager = self._managers.get(proxy)
+                if manager is None:
+                    manager = self._managers[proxy] = self._manager(proxy)
+                self._routes[route] = manager
+        return manager
 
+    @staticmethod
+    def _proxy(scheme: str, host: str) -> str:
+        if urllib.request.proxy_bypass(host):
+            return ""
+        return urllib.request.getproxies().get(scheme, "")
 
-def _new_session() -> requests.Session:
-    session = _Session()
-    # No automatic retries: sending a message is not idempotent, so callers decide what to retry
-    # from the typed errors.
-    # One connection kept per sending thread of the worker (they share ``_session``): with fewer,
-    # urllib3 would open extra connections and throw them away after one call each.
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=settings.SEND_THREADS, max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    # The session is shared by every business: a cookie must not carry from one to another.
-    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-    return session
+    @staticmethod
+    def _manager(proxy: str) -> urllib3.PoolManager:
+        # One connection kept per sending thread of the worker (they share the pools): with
+        # fewer, urllib3 would open extra connections and throw them away after one call each.
+        # No retries: sending a message is not idempotent, so callers decide what to retry
+        # from the typed errors. No redirects: a download follows them by hand.
+        options = {
+            "num_pools": 4,
+            "maxsize": settings.SEND_THREADS,
+            "retries": False,
+            "ca_certs": certifi.where(),
+        }
+        if proxy:
+            return urllib3.ProxyManager(proxy, **options)
+        return urllib3.PoolManager(**options)
 
 
 # Shared by all clients so that connections (and their TLS handshakes) to Meta are reused.
-_session = _new_session()
-
-
-class _BearerToken(AuthBase):
-    """Adds the token to one request. Passed as ``auth`` rather than as a header, requests never
-    replaces it with credentials found in a ~/.netrc."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        return request
+_pools = _Pools()
 
 
 def _node(object_id: str) -> str:
@@ -556,58 +561,47 @@ class CloudAPIClient:
         """
         for _ in range(MEDIA_MAX_REDIRECTS + 1):
             response = self._download_step(url)
-            if not response.is_redirect:
+            location = response.get_redirect_location()
+            if location is False:
                 return MediaDownload(
                     _media_chunks(response),
                     content_type=response.headers.get("Content-Type", ""),
                     content_length=_content_length(response),
-                    on_close=response.close,
+                    on_close=partial(_close, response),
                 )
-            location = response.headers.get("Location", "")
-            response.close()
-            url = urljoin(url, location)
+            _close(response)
+            url = urljoin(url, location or "")
         raise self._download_failed(_unexpected("too many redirects"), url)
 
-    def _download_step(self, url: str) -> requests.Response:
+    def _download_step(self, url: str) -> urllib3.BaseHTTPResponse:
         """One request of a download: the response, opened on a 2xx or a redirect."""
         if not media_url_allowed(url):
             raise self._download_failed(_unexpected("a media URL on a host it does not use"), url)
         try:
-            response = _session.get(
-                url,
-                auth=_BearerToken(self._access_token),
-                # Byte counts and checksums are of the file itself, not of a compressed copy.
-                headers={"Accept-Encoding": "identity"},
-                timeout=(min(CONNECT_TIMEOUT, self._timeout), self._timeout),
-                allow_redirects=False,
-                stream=True,
-            )
-        except requests.ConnectionError as exc:  # includes ConnectTimeout
-            error = TemporaryError("WhatsApp could not be reached")
-            raise self._download_failed(error, url) from exc
-        except requests.Timeout as exc:
-            error = TemporaryError(f"WhatsApp did not answer within {self._timeout:g} seconds")
-            raise self._download_failed(error, url) from exc
-        if response.is_redirect or 200 <= response.status_code < 300:
+            # Byte counts and checksums are of the file itself, not of a compressed copy.
+            response = self._call("GET", url, headers={"Accept-Encoding": "identity"}, stream=True)
+        except GraphError as error:
+            raise self._download_failed(error, url) from error.__cause__
+        if response.get_redirect_location() is not False or 200 <= response.status < 300:
             return response
         try:
-            raw = response.raw.read(_MEDIA_ERROR_BODY_MAX, decode_content=True)
+            raw = response.read(_MEDIA_ERROR_BODY_MAX)
         except (OSError, urllib3.exceptions.HTTPError):
             raw = b""  # the status says enough
         finally:
-            response.close()
+            _close(response)
         try:
             body = json_loads(raw)
         except ValueError:
             body = None
-        if response.status_code < 400:
-            raise self._download_failed(_unexpected(f"HTTP {response.status_code}"), url)
-        error = self._error(response.status_code, body)
+        if response.status < 400:
+            raise self._download_failed(_unexpected(f"HTTP {response.status}"), url)
+        error = self._error(response.status, body)
         # What Meta's media host answers for an expired URL: a 404, often not in Meta's shape.
-        if response.status_code in (404, 410) and type(error) is InvalidParameter:
+        if response.status in (404, 410) and type(error) is InvalidParameter:
             error = _not_found(error)
             if error.code is None:
-                error.message = f"The media URL has expired (HTTP {response.status_code})"
+                error.message = f"The media URL has expired (HTTP {response.status})"
         raise self._download_failed(error, url)
 
     @staticmethod
@@ -656,36 +650,65 @@ class CloudAPIClient:
         self, method: str, path: str, *, params: dict[str, Any] | None, json: Any
     ) -> dict[str, Any]:
         url = f"{settings.WHATSAPP_GRAPH_URL}/{settings.WHATSAPP_API_VERSION}/{path}"
-        try:
-            response = _session.request(
+        if params:
+            url = f"{url}?{urlencode(params)}"
+        if json is None:
+            response = self._call(method, url)
+        else:
+            response = self._call(
                 method,
                 url,
-                params=params,
-                json=json,
-                auth=_BearerToken(self._access_token),
-                timeout=(min(CONNECT_TIMEOUT, self._timeout), self._timeout),
-                allow_redirects=False,
+                body=json_dumps(json, allow_nan=False).encode(),
+                headers={"Content-Type": "application/json"},
             )
-        except requests.ConnectionError as exc:  # includes ConnectTimeout
-            raise TemporaryError("WhatsApp could not be reached") from exc
-        except requests.Timeout as exc:
-            raise TemporaryError(
-                f"WhatsApp did not answer within {self._timeout:g} seconds"
-            ) from exc
-        except requests.exceptions.ChunkedEncodingError as exc:
-            raise TemporaryError("The connection to WhatsApp broke mid-answer") from exc
-
         try:
-            body = response.json()
+            body = json_loads(response.data)
         except ValueError:
             body = None
-        if response.status_code >= 400:
-            raise self._error(response.status_code, body)
-        if not 200 <= response.status_code < 300:
-            raise _unexpected(f"HTTP {response.status_code}")
+        if response.status >= 400:
+            raise self._error(response.status, body)
+        if not 200 <= response.status < 300:
+            raise _unexpected(f"HTTP {response.status}")
         if not isinstance(body, dict):
             raise _unexpected("not a JSON object")
         return body
+
+    def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        stream: bool = False,
+    ) -> urllib3.BaseHTTPResponse:
+        """One HTTP request with the token; the answer, whatever its status, read unless
+        ``stream``. A failure on the way is a :class:`TemporaryError`."""
+        # The token only in this header: never in the URL, so never in a log line.
+        headers = {**(headers or {}), "Authorization": f"Bearer {self._access_token}"}
+        try:
+            return _pools.for_url(url).request(
+                method,
+                url,
+                body=body,
+                headers=headers,
+                timeout=urllib3.Timeout(
+                    connect=min(CONNECT_TIMEOUT, self._timeout), read=self._timeout
+                ),
+                redirect=False,
+                preload_content=not stream,
+            )
+        except ReadTimeoutError as exc:
+            raise TemporaryError(
+                f"WhatsApp did not answer within {self._timeout:g} seconds"
+            ) from exc
+        # Refused, timed out connecting, proxy or TLS failure: nothing reached Meta.
+        except (ConnectTimeoutError, ProxyError, SSLError) as exc:
+            raise TemporaryError("WhatsApp could not be reached") from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise TemporaryError(
+                "The connection to WhatsApp broke before its answer was complete"
+            ) from exc
 
     def _error(self, http_status: int, body: Any) -> GraphError:
         """The typed error for a failed response, with the access token redacted."""
