@@ -301,7 +301,37 @@ def _claim(message_ids: list[int]) -> list[Message]:
         id__in=message_ids, status=Message.Status.QUEUED, next_attempt_at__lte=timezone.now()
     )
     claimed = claim(due, seconds=settings.SEND_CLAIM_SECONDS, attempts=F("attempts") + 1)
-    return list(claimed.select_related("reply_to", "stream"))
+    # What sending and recording need (the stream's account for its senders' limits): building
+    # a whole Message, its Stream and the Message it replies to for each row was a tenth of a
+    # sending worker's CPU.
+    return list(
+        claimed.select_related("reply_to")
+        .only(*_SENDING_FIELDS)
+        .annotate(account_id=F("stream__account_id"))
+    )
+
+
+_SENDING_FIELDS = (
+    "uuid",
+    "stream_id",
+    "phone_number_id",
+    "contact_number",
+    "type",
+    "payload",
+    "reply_to__wamid",
+    # Written back by _record_held.
+    "status",
+    "wamid",
+    "sent_at",
+    "failed_at",
+    "error_code",
+    "error_message",
+    "attempts",
+    "next_attempt_at",
+    "claim_id",
+    "claimed_until",
+    "updated_at",
+)
 
 
 def _plan(messages: list[Message], rates: dict[tuple[int, str], int]) -> dict[int, _Turn]:
@@ -312,7 +342,7 @@ def _plan(messages: list[Message], rates: dict[tuple[int, str], int]) -> dict[in
     number's id, and must not share its limit."""
     by_sender = defaultdict(list)
     for message in messages:
-        by_sender[(message.stream.account_id, message.phone_number_id)].append(message)
+        by_sender[(message.account_id, message.phone_number_id)].append(message)
     plan = {}
     for (account_id, number), group in by_sender.items():
         asked = time.monotonic()
@@ -387,7 +417,7 @@ def messages_send(*, message_ids: list[int]) -> None:
         (account_id, number): rate
         for account_id, number, rate in Sender.objects.filter(
             phone_number_id__in={m.phone_number_id for m in messages},
-            whatsapp_account__stream__account_id__in={m.stream.account_id for m in messages},
+            whatsapp_account__stream__account_id__in={m.account_id for m in messages},
         ).values_list(
             "whatsapp_account__stream__account_id", "phone_number_id", "messages_per_second"
         )
