@@ -1,12 +1,13 @@
-"""``insert_row`` stores what ``save()`` would; ``update_each`` updates rows in one statement."""
+"""``insert_row`` stores what ``save()`` would; ``update_each`` and ``insert_each`` write rows in
+one statement."""
 
 import pytest
 from django.db import IntegrityError
 from django.utils import timezone
 
 from tests.factories import SentMessageFactory, StreamFactory
-from textpeak.lib.rows import insert_row, update_each
-from whatsapp.models import Message
+from textpeak.lib.rows import insert_each, insert_row, update_each
+from whatsapp.models import Message, MessageEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -62,3 +63,22 @@ def test_update_each_gives_each_row_its_own_value_and_all_of_them_the_shared_fie
         untouched.wamid,
         untouched.status,
     )
+
+
+def test_insert_each_adds_a_row_per_value_with_the_shared_fields_and_the_defaults():
+    stream = StreamFactory()
+    first, second = (SentMessageFactory(stream=stream, wamid=f"wamid.{n}") for n in range(2))
+    occurred_at = timezone.now()
+    insert_each(
+        MessageEvent,
+        "message",
+        [first.pk, second.pk],
+        status=Message.Status.SENT,
+        occurred_at=occurred_at,
+    )
+    events = MessageEvent.objects.order_by("message_id")
+    assert [(e.message_id, e.status, e.occurred_at) for e in events] == [
+        (first.pk, Message.Status.SENT, occurred_at),
+        (second.pk, Message.Status.SENT, occurred_at),
+    ]
+    assert {(e.error_code, e.error_message, e.note) for e in events} == {("", "", "")}

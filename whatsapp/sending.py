@@ -26,7 +26,7 @@ from streams.models import Stream
 from textpeak.lib import ratelimit
 from textpeak.lib.claims import claim
 from textpeak.lib.local_cache import LocalCache
-from textpeak.lib.rows import insert_row, update_each
+from textpeak.lib.rows import insert_each, insert_row, update_each
 from textpeak.lib.tasks import enqueue_ids_on_commit
 from textpeak.lib.threads import run_each
 from whatsapp.client import AuthError, GraphError, RateLimited, TemporaryError
@@ -482,7 +482,6 @@ def _record_held(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount])
             message.status, message.wamid, message.sent_at = Message.Status.SENT, outcome.wamid, now
             # An earlier attempt's error no longer describes the message.
             message.error_code = message.error_message = ""
-            events.append(MessageEvent(message=message, status=message.status, occurred_at=now))
         elif outcome.deferred is not None:
             waiting[outcome.deferred].append(message.pk)
             later[math.ceil(outcome.deferred)].append(message.pk)
@@ -529,6 +528,13 @@ def _record_held(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount])
             claim_id=None,
             claimed_until=None,
             updated_at=now,
+        )
+        insert_each(
+            MessageEvent,
+            "message",
+            [message.pk for message in sent],
+            status=Message.Status.SENT,
+            occurred_at=now,
         )
         apply_pending_statuses([message.wamid for message in sent])
     for retry_in, ids in waiting.items():
