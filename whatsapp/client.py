@@ -370,56 +370,57 @@ def _media_chunks(response: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
 
 
 class _Pools:
-    """Pooled connections to Meta: urllib3 pools per origin, each reached directly or through
-    the proxy that the environment (``HTTPS_PROXY``, ``NO_PROXY`` …) names for its host.
+    """Pooled connections to Meta: a urllib3 pool per origin, reached directly or through the
+    proxy that the environment (``HTTPS_PROXY``, ``NO_PROXY`` …) names for its host.
 
-    The environment is read once per host and kept for the life of the process, like the
-    connections themselves: reading it on every call walks all of ``os.environ``.
+    The environment is read once per origin and kept for the life of the process, like the
+    connections themselves: reading it on every call walks all of ``os.environ``. A direct
+    origin's pool is called with the request's path: a ``PoolManager`` would parse the URL and
+    look the pool up again on every call, a tenth of a sending worker's CPU.
     """
 
     _MAX_HOSTS = 64  # in tests, one per fake Graph API; in production, one or two
 
     def __init__(self) -> None:
-        self._managers: dict[str, urllib3.PoolManager] = {}
-        self._routes: dict[tuple[str, str], urllib3.PoolManager] = {}
+        self._routes: dict[tuple[str, str], urllib3.HTTPConnectionPool | urllib3.ProxyManager] = {}
+        self._proxies: dict[str, urllib3.ProxyManager] = {}
         self._lock = threading.Lock()
 
-    def for_url(self, url: str) -> urllib3.PoolManager:
+    def urlopen(self, method: str, url: str, **options: Any) -> urllib3.BaseHTTPResponse:
         parts = urlsplit(url)
         route = (parts.scheme, parts.netloc)
-        manager = self._routes.get(route)
-        if manager is None:
-            with self._lock:
-                if len(self._routes) >= self._MAX_HOSTS:
-                    self._routes.clear()
-                proxy = self._proxy(parts.scheme, parts.hostname or "")
-                manager = self._managers.get(proxy)
-                if manager is None:
-                    manager = self._managers[proxy] = self._manager(proxy)
-                self._routes[route] = manager
-        return manager
+        target = self._routes.get(route) or self._open(route, parts.hostname or "")
+        if isinstance(target, urllib3.ProxyManager):
+            # The manager adds what the proxy needs to each request.
+            return target.urlopen(method, url, **options)
+        return target.urlopen(method, url[len(f"{parts.scheme}://{parts.netloc}") :], **options)
 
-    @staticmethod
-    def _proxy(scheme: str, host: str) -> str:
-        if urllib.request.proxy_bypass(host):
-            return ""
-        return urllib.request.getproxies().get(scheme, "")
+    def _open(
+        self, route: tuple[str, str], host: str
+    ) -> urllib3.HTTPConnectionPool | urllib3.ProxyManager:
+        scheme, netloc = route
+        with self._lock:
+            if route in self._routes:
+                return self._routes[route]
+            if len(self._routes) >= self._MAX_HOSTS:
+                self._routes.clear()
+            proxies = {} if urllib.request.proxy_bypass(host) else urllib.request.getproxies()
+            proxy = proxies.get(scheme)
+            if proxy:
+                target = self._proxies.get(proxy) or self._proxies.setdefault(
+                    proxy, urllib3.ProxyManager(proxy, ca_certs=certifi.where(), **_POOL_OPTIONS)
+                )
+            else:
+                tls = {"ca_certs": certifi.where()} if scheme == "https" else {}
+                target = urllib3.connection_from_url(f"{scheme}://{netloc}", **tls, **_POOL_OPTIONS)
+            self._routes[route] = target
+            return target
 
-    @staticmethod
-    def _manager(proxy: str) -> urllib3.PoolManager:
-        # One connection kept per sending thread of the worker (they share the pools): with
-        # fewer, urllib3 would open extra connections and throw them away after one call each.
-        # No retries: sending a message is not idempotent, so callers decide what to retry
-        # from the typed errors. No redirects: a download follows them by hand.
-        options = {
-            "num_pools": 4,
-            "maxsize": settings.SEND_THREADS,
-            "retries": False,
-            "ca_certs": certifi.where(),
-        }
-        if proxy:
-            return urllib3.ProxyManager(proxy, **options)
-        return urllib3.PoolManager(**options)
+
+# One connection kept per sending thread of the worker (they share the pools): with fewer,
+# urllib3 would open extra connections and throw them away after one call each. No retries:
+# sending a message is not idempotent, so callers decide what to retry from the typed errors.
+_POOL_OPTIONS = {"maxsize": settings.SEND_THREADS, "retries": False}
 
 
 # Shared by all clients so that connections (and their TLS handshakes) to Meta are reused.
@@ -687,7 +688,7 @@ class CloudAPIClient:
         # The token only in this header: never in the URL, so never in a log line.
         headers = {**(headers or {}), "Authorization": f"Bearer {self._access_token}"}
         try:
-            return _pools.for_url(url).request(
+            return _pools.urlopen(
                 method,
                 url,
                 body=body,
