@@ -279,7 +279,8 @@ class _Outcome:
     message: Message
     wamid: str = ""
     error: GraphError | None = None
-    # Not sent for want of a rate-limit slot: try again after this many seconds.
+    # Not sent for want of a rate-limit slot (or late for every slot it was given): try again
+    # after this many seconds.
     deferred: float | None = None
     # Not sent because its slot had closed when the worker got to it.
     late: bool = False
@@ -293,6 +294,33 @@ class _Turn:
     at: float = 0.0
     until: float = 0.0
     retry_in: float | None = None
+
+
+# What _record_held writes back of a message that was not sent.
+_OUTCOME_FIELDS = (
+    "status",
+    "wamid",
+    "sent_at",
+    "failed_at",
+    "error_code",
+    "error_message",
+    "attempts",
+    "next_attempt_at",
+    "claim_id",
+    "claimed_until",
+    "updated_at",
+)
+# What a claimed message is loaded with: what sending and recording use.
+_SENDING_FIELDS = (
+    "uuid",
+    "stream_id",
+    "phone_number_id",
+    "contact_number",
+    "type",
+    "payload",
+    "reply_to__wamid",
+    *_OUTCOME_FIELDS,
+)
 
 
 def _claim(message_ids: list[int]) -> list[Message]:
@@ -309,29 +337,6 @@ def _claim(message_ids: list[int]) -> list[Message]:
         .only(*_SENDING_FIELDS)
         .annotate(account_id=F("stream__account_id"))
     )
-
-
-_SENDING_FIELDS = (
-    "uuid",
-    "stream_id",
-    "phone_number_id",
-    "contact_number",
-    "type",
-    "payload",
-    "reply_to__wamid",
-    # Written back by _record_held.
-    "status",
-    "wamid",
-    "sent_at",
-    "failed_at",
-    "error_code",
-    "error_message",
-    "attempts",
-    "next_attempt_at",
-    "claim_id",
-    "claimed_until",
-    "updated_at",
-)
 
 
 def _plan(messages: list[Message], rates: dict[tuple[int, str], int]) -> dict[int, _Turn]:
@@ -513,7 +518,9 @@ def _record_held(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount])
                 )
             )
     sent = [outcome.message for outcome in outcomes if outcome.wamid]
-    failed = [o.message for o in outcomes if not o.wamid and o.deferred is None]
+    failed = [
+        outcome.message for outcome in outcomes if not outcome.wamid and outcome.deferred is None
+    ]
     if sent:
         # Usually the whole batch: one UPDATE (bulk_update of every field costs milliseconds
         # per message).
@@ -548,22 +555,7 @@ def _record_held(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount])
             claimed_until=None,
             updated_at=now,
         )
-    Message.objects.bulk_update(
-        failed,
-        [
-            "status",
-            "wamid",
-            "sent_at",
-            "failed_at",
-            "error_code",
-            "error_message",
-            "attempts",
-            "next_attempt_at",
-            "claim_id",
-            "claimed_until",
-            "updated_at",
-        ],
-    )
+    Message.objects.bulk_update(failed, _OUTCOME_FIELDS)
     MessageEvent.objects.bulk_create(events)
     if rejected_accounts:
         WhatsAppAccount.objects.filter(stream_id__in=rejected_accounts).update(
