@@ -26,6 +26,7 @@ import certifi
 import urllib3
 from django.conf import settings
 from urllib3.exceptions import ConnectTimeoutError, ProxyError, ReadTimeoutError, SSLError
+from urllib3.util import Retry
 
 logger = logging.getLogger(__name__)
 
@@ -420,7 +421,8 @@ class _Pools:
 # One connection kept per sending thread of the worker (they share the pools): with fewer,
 # urllib3 would open extra connections and throw them away after one call each. No retries:
 # sending a message is not idempotent, so callers decide what to retry from the typed errors.
-_POOL_OPTIONS = {"maxsize": settings.SEND_THREADS, "retries": False}
+# (A Retry object, shared: given False, urllib3 would build one for every call.)
+_POOL_OPTIONS = {"maxsize": settings.SEND_THREADS, "retries": Retry(total=False, redirect=False)}
 
 
 # Shared by all clients so that connections (and their TLS handshakes) to Meta are reused.
