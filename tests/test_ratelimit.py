@@ -54,13 +54,22 @@ def test_no_second_of_the_clock_gets_more_slots_than_the_limit(key):
     assert max(per_second.values()) == 10
 
 
-def test_a_seconds_slots_are_spread_evenly_and_leave_the_guard_free(key):
+def test_a_seconds_slots_are_spread_evenly_over_its_slot_span(key):
     slots = ratelimit.reserve_per_second(key, per_second=10, count=20, max_wait=2)
     first = 10 - slots.position  # the first slot of the next second: the whole of it follows
     starts = [slots.window(index)[0] for index in range(first, first + 10)]
-    assert [round(b - a, 6) for a, b in itertools.pairwise(starts)] == [0.095] * 9
+    assert [round(b - a, 6) for a, b in itertools.pairwise(starts)] == [0.085] * 9
+
+
+def test_every_slot_may_be_used_until_the_guard_of_its_second(key):
+    slots = ratelimit.reserve_per_second(key, per_second=10, count=20, max_wait=2)
+    first = 10 - slots.position
+    second_starts = slots.window(first)[0]
     ends = {round(slots.window(index)[1], 6) for index in range(first, first + 10)}
-    assert ends == {round(starts[0] + 1 - ratelimit.PACE_GUARD, 6)}
+    assert ends == {round(second_starts + 1 - ratelimit.PACE_GUARD, 6)}
+    # Even the last slot leaves room for a send that starts late.
+    last_start, last_end = slots.window(first + 9)
+    assert last_end - last_start >= 0.1 - 1e-6
 
 
 def test_an_idle_sender_starts_at_the_slot_of_the_moment_not_with_a_burst(key):
