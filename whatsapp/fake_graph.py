@@ -60,7 +60,8 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 logger = logging.getLogger(__name__)
 
 # The fake's own read-out of the messages it accepted (GET, no token), for benchmarks that run
-# it in a process of its own; ``time.monotonic()`` is the same clock in every process.
+# it in a process of its own; their arrival times are ``time.time()``, the clock every process
+# shares.
 SENT_PATH = "/_fake/sent"
 
 WABA = "WhatsAppBusinessAccount"

@@ -457,6 +457,22 @@ def test_it_still_sends_through_a_proxy_named_in_the_environment(
     assert fake_graph.sent_count == 2
 
 
+def test_it_goes_around_the_proxy_for_a_host_named_in_no_proxy(
+    business, phone_number_id, fake_graph, monkeypatch, settings
+):
+    for name in ("no_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))  # bound but not listening: a proxy that refuses all
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{unused.getsockname()[1]}")
+        monkeypatch.setenv("NO_PROXY", "localhost")
+        settings.WHATSAPP_GRAPH_URL = fake_graph.url.replace("127.0.0.1", "localhost")
+
+        CloudAPIClient(business.token).send_message(phone_number_id, TEXT)
+
+    assert fake_graph.sent_count == 1
+
+
 # Media: GET /{media_id}, then the file at the URL Meta answers, with the same token.
 
 IMAGE = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 1024  # 256 KiB: several chunks
