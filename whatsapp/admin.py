@@ -1,5 +1,6 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
+from whatsapp import inbound
 from whatsapp.models import InboundPayload, Message, Sender, Template, WhatsAppAccount
 
 
@@ -50,15 +51,43 @@ class MessageAdmin(admin.ModelAdmin):
     readonly_fields = [field.name for field in Message._meta.fields]
 
 
+class PayloadStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("failed", "Failed every attempt"), ("waiting", "Waiting to be stored")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "failed":
+            return queryset.filter(attempts__gte=InboundPayload.MAX_ATTEMPTS)
+        if self.value() == "waiting":
+            return queryset.filter(attempts__lt=InboundPayload.MAX_ATTEMPTS)
+        return queryset
+
+
 @admin.register(InboundPayload)
 class InboundPayloadAdmin(admin.ModelAdmin):
     """Meta POSTs not stored yet: a moment's backlog, or one that failed every attempt (its
-    error says why; the body is Meta's JSON as it arrived)."""
+    error says why; the body is Meta's JSON as it arrived). Once the cause is mended, "Store
+    again" gives the selected ones a fresh set of attempts."""
 
     list_display = ("pk", "stream", "received_at", "attempts", "last_error")
+    list_filter = (PayloadStateFilter,)
     list_select_related = ("stream",)
+    actions = ["store_again"]
     readonly_fields = ("stream", "received_at", "attempts", "last_error", "body_text")
     exclude = ("body",)
+
+    @admin.action(description="Store again")
+    def store_again(self, request, queryset):
+        count = inbound.payloads_retry(payload_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(
+            request,
+            f"{count} payload(s) handed to a worker to be stored again; "
+            "those that are stored leave this list.",
+            messages.SUCCESS,
+        )
 
     @admin.display(description="Body")
     def body_text(self, payload):

@@ -629,9 +629,24 @@ def payloads_store(*, payload_ids: list[int]) -> None:
         except Exception as error:
             # One payload's surprise must not hold the others back; the sweeper tries it again.
             logger.exception("Storing Meta payload %s failed", payload_id)
-            InboundPayload.objects.filter(pk=payload_id).update(
-                attempts=F("attempts") + 1, last_error=repr(error)[:1000]
-            )
+            failed = InboundPayload.objects.filter(pk=payload_id)
+            failed.update(attempts=F("attempts") + 1, last_error=repr(error)[:1000])
+            if failed.filter(attempts__gte=InboundPayload.MAX_ATTEMPTS).exists():
+                # Nothing tries it again by itself now: support has to look at it.
+                logger.error(
+                    "Meta payload %s failed %d times and is kept for support: Django admin, "
+                    "Inbound payloads, Failed every attempt",
+                    payload_id,
+                    InboundPayload.MAX_ATTEMPTS,
+                )
+
+
+def payloads_retry(*, payload_ids: list[int]) -> int:
+    """Give kept payloads a fresh set of attempts and enqueue them: support's way back for
+    those that failed every attempt, once what made them fail is mended. Returns how many."""
+    count = InboundPayload.objects.filter(pk__in=payload_ids).update(attempts=0)
+    _payloads_enqueue(list(payload_ids))
+    return count
 
 
 def payloads_sweep() -> int:

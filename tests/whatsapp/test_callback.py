@@ -14,6 +14,7 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 from django.utils import timezone
 
@@ -233,6 +234,51 @@ def test_support_sees_a_body_that_failed_with_its_error_in_admin(client, stream,
     ).content.decode()
     assert "boom" in page
     assert "whatsapp_business_account" in page
+
+
+def test_a_body_failing_its_last_attempt_is_logged_as_an_error_for_support(
+    client, stream, enqueued, monkeypatch, caplog
+):
+    post_only(client, stream, fixture("text"))
+    InboundPayload.objects.update(attempts=InboundPayload.MAX_ATTEMPTS - 1)
+
+    def store_failing(**kwargs):
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(inbound, "store", store_failing)
+    inbound.payloads_store(payload_ids=_kept_ids())
+    [gave_up] = [record for record in caplog.records if "kept for support" in record.message]
+    assert gave_up.levelname == "ERROR"
+
+
+PAYLOADS = reverse("admin:whatsapp_inboundpayload_changelist")
+
+
+def test_support_lists_only_the_bodies_that_failed_every_attempt(client, stream, support_client):
+    post_only(client, stream, fixture("text"))
+    post_only(client, stream, fixture("image"))
+    waiting, given_up = _kept_ids()
+    InboundPayload.objects.filter(pk=given_up).update(attempts=InboundPayload.MAX_ATTEMPTS)
+    page = support_client.get(PAYLOADS, {"state": "failed"}).content.decode()
+    assert reverse("admin:whatsapp_inboundpayload_change", args=[given_up]) in page
+    assert reverse("admin:whatsapp_inboundpayload_change", args=[waiting]) not in page
+
+
+def test_support_stores_again_a_body_that_failed_every_attempt(
+    client, stream, enqueued, support_client, publish, django_capture_on_commit_callbacks
+):
+    post_only(client, stream, fixture("text"))
+    InboundPayload.objects.update(attempts=InboundPayload.MAX_ATTEMPTS, last_error="boom")
+    ids = _kept_ids()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = support_client.post(
+            PAYLOADS, {"action": "store_again", ACTION_CHECKBOX_NAME: ids}, follow=True
+        )
+    assert "1 payload(s) handed to a worker to be stored again" in response.content.decode()
+    [call] = publish.call_args_list
+    inbound.payloads_store(payload_ids=call.kwargs["args"][0])
+    assert Message.objects.get(direction="inbound").type == "text"
+    assert not InboundPayload.objects.exists()
 
 
 # -- receiving
