@@ -17,6 +17,8 @@ $(INSTALLED): pyproject.toml
 install: $(INSTALLED)
 
 run: export DJANGO_DEBUG ?= true
+# Links, the Request API examples and the Meta callback URL name the port the app is on.
+run: export SITE_URL ?= http://127.0.0.1:$(PORT)
 run: $(INSTALLED)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
