@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from textpeak import health
+from textpeak import health, views
 
 admin.site.site_header = "TextPeak support"
 admin.site.site_title = "TextPeak support"
@@ -18,4 +18,5 @@ urlpatterns = [
     path("streams/<uuid:uid>/webhook/", include("webhooks.urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]

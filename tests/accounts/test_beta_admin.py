@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -168,3 +170,57 @@ def test_support_can_clear_a_login_lockout(support_client, owner):
     )
     response = member.post(reverse("login"), {"username": owner.email, "password": PASSWORD})
     assert response.status_code == 302
+
+
+def _change(request):
+    return reverse("admin:accounts_betaaccessrequest_change", args=[request.id])
+
+
+def test_a_requests_title_names_its_feature_and_status(support_client, pending):
+    assert str(pending) == "Acme Ltd → WhatsApp streams (Pending)"
+    page = support_client.get(_change(pending)).content.decode()
+    assert "Acme Ltd → WhatsApp streams (Pending)" in page
+    assert "whatsapp_streams (pending)" not in page
+
+
+def test_a_pending_requests_page_offers_approve_and_reject(support_client, pending):
+    page = support_client.get(_change(pending)).content.decode()
+    assert '<button type="submit">Approve</button>' in page
+    assert '<button type="submit">Reject</button>' in page
+    assert f'name="{ACTION_CHECKBOX_NAME}" value="{pending.id}"' in page
+
+
+def test_a_reviewed_requests_page_offers_no_review(support_client, support, pending):
+    beta.beta_access_review(request_ids=[pending.id], reviewer=support, approve=True)
+    page = support_client.get(_change(pending)).content.decode()
+    assert "Acme Ltd → WhatsApp streams (Approved)" in page
+    assert ">Approve</button>" not in page
+    assert ">Reject</button>" not in page
+
+
+def _button_form(page, label):
+    """The action and hidden fields of the form whose submit button reads ``label``."""
+    for form in re.findall(r"<form .*?</form>", page, re.S):
+        if f">{label}</button>" in form:
+            action = re.search(r'action="([^"]*)"', form).group(1)
+            fields = dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form))
+            fields.pop("csrfmiddlewaretoken", None)
+            return action, fields
+    raise AssertionError(f"No {label} button")
+
+
+@pytest.mark.parametrize(("label", "status"), [("Approve", "approved"), ("Reject", "rejected")])
+def test_a_requests_page_button_confirms_then_reviews(
+    support_client, support, pending, label, status
+):
+    page = support_client.get(_change(pending)).content.decode()
+    action, fields = _button_form(page, label)
+    confirmation = support_client.post(action, fields).content.decode()
+    assert f"Yes, {label.lower()}" in confirmation
+    pending.refresh_from_db()
+    assert pending.status == "pending"
+
+    response = support_client.post(action, {**fields, "confirm": "yes", "note": "Checked"})
+    assert response.status_code == 302
+    pending.refresh_from_db()
+    assert (pending.status, pending.reviewed_by, pending.note) == (status, support, "Checked")

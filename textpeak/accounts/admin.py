@@ -83,6 +83,27 @@ class BetaAccessRequestAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # requests come from members, through the console
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """A pending request's page offers Approve and Reject: they post the list's actions
+        for this one request, so they lead to the same confirmation step and service call."""
+        obj = self.get_object(request, object_id)
+        extra_context = {
+            **(extra_context or {}),
+            "review_actions": self._review_actions(request, obj),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _review_actions(self, request, obj):
+        if obj is None or obj.status != BetaAccessRequest.Status.PENDING:
+            return []
+        available = self.get_actions(request)
+        return [
+            {"name": name, "label": label}
+            for name, label in (("approve", "Approve"), ("reject", "Reject"))
+            if name in available
+        ]
+
     @admin.action(description="Approve selected requests", permissions=["change"])
     def approve(self, request, queryset):
         return self._review(request, queryset, approve=True)

@@ -126,4 +126,4 @@ class BetaAccessRequest(models.Model):
         indexes = [models.Index(fields=["account", "feature", "-created_at"])]
 
     def __str__(self):
-        return f"{self.account} → {self.feature} ({self.status})"
+        return f"{self.account} → {self.get_feature_display()} ({self.get_status_display()})"
