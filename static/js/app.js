@@ -38,6 +38,17 @@
     }
   });
 
+  // Choosing an item of a drop-down menu (a <details> with a .menu-panel) closes the menu, so it
+  // is not still open behind, or after, the pop-up the item opens. Focus goes back to the menu's
+  // button, where a closed pop-up returns it.
+  document.addEventListener("click", function (event) {
+    var item = event.target.closest("details > .menu-panel a, details > .menu-panel button");
+    if (!item) return;
+    var menu = item.closest("details");
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  });
+
   // Enter in a field marked data-enter-click presses that button (the IP ACL's Add, the first
   // tag suggestion) instead of submitting the whole form.
   document.addEventListener("keydown", function (event) {

@@ -69,3 +69,20 @@ def test_the_side_panel_opens_from_the_name_and_saves_details_in_place(new_page,
     panel.get_by_role("link", name="Webhooks").click()
     expect(panel.get_by_text("No webhook yet")).to_be_visible()
     assert page.evaluate("window.notReloaded") is True
+
+
+def test_cancelling_a_delete_leaves_the_actions_menu_closed(new_page, owner, account):
+    StreamFactory(account=account, name="Orders")
+    page = new_page()
+    log_in(page, owner.email, PASSWORD)
+
+    _action(page, "Orders", "Delete").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Delete “Orders”?")
+    dialog.get_by_role("link", name="Cancel").click()
+    expect(dialog).to_have_count(0)
+    expect(_row(page, "Orders").get_by_role("link", name="Delete")).to_be_hidden()
+    expect(_row(page, "Orders").locator("details.row-menu")).not_to_have_attribute("open", "")
+    # Keyboard users are back on the menu's button, not lost at the top of the page.
+    expect(_row(page, "Orders").locator("summary")).to_be_focused()
+    assert Stream.objects.filter(name="Orders").exists()
