@@ -21,12 +21,17 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 SIGNATURE_HEADER = "X-TextPeak-Signature"
 DELIVERY_HEADER = "X-TextPeak-Delivery"
 USER_AGENT = "TextPeak-Webhooks/1.0"
+
+
+def mask_value(value: str) -> str:
+    """A header value as a page shows it: its last 4 characters, if that leaves most unseen."""
+    return "••••" + value[-4:] if len(value) >= 12 else "••••"
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,18 @@ class WebhookRequest:
     url: str
     headers: list[tuple[str, str]]
     body: bytes
+    # The names of the customer's own headers, whose values are usually credentials.
+    user_headers: tuple[str, ...] = ()
+
+    def masked(self) -> "WebhookRequest":
+        """The request with the customer's header values masked, for pages that are not the
+        webhook's own form (secrets never in HTML)."""
+        names = {name.lower() for name in self.user_headers}
+        headers = [
+            (name, mask_value(value) if name.lower() in names else value)
+            for name, value in self.headers
+        ]
+        return replace(self, headers=headers)
 
     def as_text(self) -> str:
         """The request as an HTTP/1.1 message, with the JSON body indented for reading."""
@@ -94,6 +111,7 @@ def build_request(
             (SIGNATURE_HEADER, sign(secret=signing_secret, timestamp=timestamp, payload=payload)),
         ],
         body=body,
+        user_headers=tuple(name for name, _ in headers),
     )
 
 

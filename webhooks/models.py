@@ -1,10 +1,12 @@
 import json
 import secrets
 import uuid
+from datetime import timedelta
 
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.timesince import timeuntil
 
 from streams.models import Stream
 from textpeak.lib import crypto
@@ -100,6 +102,13 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.event} {self.uid}"
+
+    def next_try(self) -> str:
+        """When a pending delivery is tried again, as the delivery log says it (``timeuntil``
+        alone says "0 minutes" for the last minute, and for a try that is already due)."""
+        if self.next_attempt_at - timezone.now() < timedelta(minutes=1):
+            return "within a minute"
+        return f"in {timeuntil(self.next_attempt_at)}"
 
 
 class DeliveryAttempt(models.Model):

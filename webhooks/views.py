@@ -1,12 +1,16 @@
+from typing import NamedTuple
+
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from streams import types
 from streams.models import Stream
-from streams.panel import Panel
+from streams.panel import DRAWER_ID, Panel
 from streams.wizard import SKIP, Wizard
 from textpeak.accounts.access import member_required
 from webhooks import services
@@ -15,6 +19,7 @@ from webhooks.forms import ROW_ACTIONS, WebhookForm, edit_rows
 from webhooks.models import WebhookEndpoint
 
 FIELDS = "webhooks/includes/webhook_fields.html"
+TAB = "webhooks"
 
 
 def _saved_form(stream: Stream) -> WebhookForm:
@@ -34,8 +39,16 @@ def _preview(stream: Stream, form: WebhookForm) -> WebhookRequest | None:
     )
 
 
-def _submitted(request, stream: Stream, *, form_action: str, complete: bool):
-    """Handle a POST of the webhook form: ``(response, form, saved)``.
+class _Submission(NamedTuple):
+    response: HttpResponse | None
+    form: WebhookForm
+    saved: bool = False
+    # The signing secret of the webhook this submission created: shown in this response only.
+    new_secret: str = ""
+
+
+def _submitted(request, stream: Stream, *, form_action: str, complete: bool) -> _Submission:
+    """Handle a POST of the webhook form.
 
     Add header / remove rebuild the rows without saving (as a partial for htmx); a valid form
     with a URL is saved.
@@ -44,20 +57,24 @@ def _submitted(request, stream: Stream, *, form_action: str, complete: bool):
         form = WebhookForm(initial=_rows_initial(edit_rows(request.POST)))
         if request.htmx:
             context = {"form": form, "form_action": form_action}
-            return render(request, f"{FIELDS}#headers", context), form, False
-        return None, form, False
+            return _Submission(render(request, f"{FIELDS}#headers", context), form)
+        return _Submission(None, form)
     form = WebhookForm(request.POST, complete=complete)
     if not form.is_valid():
-        return None, form, False
-    if form.cleaned_data["url"]:
-        services.webhook_save(
-            stream=stream,
-            method=form.cleaned_data["method"],
-            url=form.cleaned_data["url"],
-            headers=form.cleaned_data["headers"],
-            send_statuses=form.cleaned_data["send_statuses"],
-        )
-    return None, form, True
+        return _Submission(None, form)
+    if not form.cleaned_data["url"]:
+        return _Submission(None, form, saved=True)
+    existed = WebhookEndpoint.objects.filter(stream=stream).exists()
+    endpoint = services.webhook_save(
+        stream=stream,
+        method=form.cleaned_data["method"],
+        url=form.cleaned_data["url"],
+        headers=form.cleaned_data["headers"],
+        send_statuses=form.cleaned_data["send_statuses"],
+    )
+    return _Submission(
+        None, form, saved=True, new_secret="" if existed else endpoint.signing_secret()
+    )
 
 
 def _rows_initial(data) -> dict:
@@ -78,40 +95,66 @@ def webhook_step(request, wizard: Wizard):
     if request.method == "POST" and wizard.action == SKIP:
         return wizard.saved(stream)
     if request.method == "POST":
-        response, form, saved = _submitted(
+        submission = _submitted(
             request, stream, form_action=form_action, complete=wizard.completing
         )
-        if response:
-            return response
-        if saved:
-            return wizard.saved(stream)
+        if submission.response:
+            return submission.response
+        form = submission.form
+        if submission.saved:
+            response = wizard.saved(stream)
+            if not submission.new_secret:
+                return response
+            # A new webhook's signing secret is shown this once, before the step it leads to.
+            context = {"secret": submission.new_secret, "next_url": response.url}
+            return _shown_once(wizard.render("webhooks/setup_secret.html", context))
     context = {"form": form, "form_action": form_action, "preview": _preview(stream, form)}
     return wizard.render("webhooks/setup_webhook.html", context)
+
+
+def _shown_once(response: HttpResponse) -> HttpResponse:
+    """A response with a signing secret in clear: it is in this response only, so no cache
+    keeps it."""
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def webhooks_tab(request, panel: Panel):
     """Webhooks: the Incoming Messages Webhook's settings, editable, with the live preview."""
     stream = panel.stream
-    form_action = panel.current_url
     form = _saved_form(stream)
     if request.method == "POST":
-        response, form, saved = _submitted(request, stream, form_action=form_action, complete=True)
-        if response:
-            return response
-        if saved:
+        submission = _submitted(request, stream, form_action=panel.current_url, complete=True)
+        if submission.response:
+            return submission.response
+        form = submission.form
+        if submission.saved:
             messages.success(request, "Webhook saved.")
+            if submission.new_secret:
+                return _tab(request, panel, new_secret=submission.new_secret)
             if not panel.in_drawer:
-                return redirect(form_action)
+                return redirect(panel.current_url)
             form = _saved_form(stream)
+    return _tab(request, panel, form)
+
+
+def _tab(request, panel: Panel, form: WebhookForm | None = None, *, new_secret: str = ""):
+    """The Webhooks tab; ``new_secret`` is the signing secret just created or rotated, shown
+    in this response only (afterwards the tab shows it masked, with Rotate)."""
+    stream = panel.stream
+    if form is None:
+        form = _saved_form(stream)
     endpoint = WebhookEndpoint.objects.filter(stream=stream).first()
     context = {
         "form": form,
-        "form_action": form_action,
+        "form_action": panel.current_url,
         "preview": _preview(stream, form),
         "endpoint": endpoint,
         "deliveries": _log(request, endpoint),
+        "new_secret": new_secret,
     }
-    return panel.render("webhooks/tab_webhooks.html", context)
+    response = panel.render("webhooks/tab_webhooks.html", context)
+    return _shown_once(response) if new_secret else response
 
 
 LOG_PAGE_SIZE = 20
@@ -131,12 +174,27 @@ def _endpoint(request, uid) -> WebhookEndpoint:
     return get_object_or_404(WebhookEndpoint.objects.select_related("stream"), stream=stream)
 
 
-def _back_to_tab(request, endpoint: WebhookEndpoint, message: str):
+def _back_to_tab(request, stream: Stream, message: str, *, new_secret: str = ""):
+    """The Webhooks tab after an action, with ``message``: redrawn in place in the side panel
+    when the action was taken there (and when a new secret must be shown), else reached by a
+    redirect."""
     messages.success(request, message)
-    url = reverse("streams:tab", args=[endpoint.stream.uid, "webhooks"])
+    in_drawer = bool(request.htmx) and request.htmx.target == DRAWER_ID
+    if in_drawer or new_secret:
+        stream_type = types.find(stream.type)
+        panel = Panel(request=request, stream=stream, stream_type=stream_type, slug=TAB)
+        return _tab(request, panel, new_secret=new_secret)
+    url = reverse("streams:tab", args=[stream.uid, TAB])
     if request.htmx:
         return HttpResponseClientRedirect(url)
     return redirect(url)
+
+
+def _confirm(request, uid, *, template: str) -> HttpResponse:
+    """The confirmation of a destructive action as its own page, for browsers without
+    JavaScript (with it, the tab opens the same form as a pop-up)."""
+    endpoint = _endpoint(request, uid)
+    return render(request, template, {"stream": endpoint.stream, "endpoint": endpoint})
 
 
 @member_required
@@ -147,7 +205,7 @@ def webhook_test(request, uid):
     attempt = services.webhook_test(endpoint=endpoint)
     template = "webhooks/tab_webhooks.html#test-result"
     if not request.htmx:
-        return _back_to_tab(request, endpoint, _test_summary(attempt))
+        return _back_to_tab(request, endpoint.stream, _test_summary(attempt))
     return render(request, template, {"attempt": attempt})
 
 
@@ -165,7 +223,15 @@ def delivery_redeliver(request, uid, delivery):
     endpoint = _endpoint(request, uid)
     original = get_object_or_404(endpoint.deliveries, uid=delivery)
     services.delivery_redeliver(delivery=original)
-    return _back_to_tab(request, endpoint, "Sent again as a new delivery, at the top of the log.")
+    return _back_to_tab(
+        request, endpoint.stream, "Sent again as a new delivery, at the top of the log."
+    )
+
+
+@member_required
+@require_GET
+def webhook_rotate_secret_confirm(request, uid):
+    return _confirm(request, uid, template="webhooks/confirm_rotate_secret.html")
 
 
 @member_required
@@ -174,7 +240,10 @@ def webhook_rotate_secret(request, uid):
     endpoint = _endpoint(request, uid)
     services.webhook_rotate_secret(endpoint=endpoint)
     return _back_to_tab(
-        request, endpoint, "New signing secret: deliveries are signed with it from now on."
+        request,
+        endpoint.stream,
+        "New signing secret: deliveries are signed with it from now on.",
+        new_secret=endpoint.signing_secret(),
     )
 
 
@@ -183,7 +252,9 @@ def webhook_rotate_secret(request, uid):
 def webhook_enable(request, uid):
     endpoint = _endpoint(request, uid)
     services.webhook_enable(endpoint=endpoint)
-    return _back_to_tab(request, endpoint, "Webhook enabled: new messages are delivered again.")
+    return _back_to_tab(
+        request, endpoint.stream, "Webhook enabled: new messages are delivered again."
+    )
 
 
 @member_required
@@ -197,9 +268,16 @@ def webhook_preview(request, uid):
 
 
 @member_required
+@require_GET
+def webhook_remove_confirm(request, uid):
+    return _confirm(request, uid, template="webhooks/confirm_remove.html")
+
+
+@member_required
 @require_POST
 def webhook_remove(request, uid):
     stream = get_object_or_404(Stream.objects.for_account(request.account), uid=uid)
     services.webhook_delete(stream=stream)
-    messages.success(request, "Webhook removed: incoming messages are no longer forwarded.")
-    return redirect("streams:tab", stream.uid, "webhooks")
+    return _back_to_tab(
+        request, stream, "Webhook removed: incoming messages are no longer forwarded."
+    )

@@ -60,6 +60,23 @@
     if (button) button.click();
   });
 
+  // A live preview (the webhook form's) lists in data-fixed-fields the fields of its form that
+  // now hold a valid value: the error shown under one since the form was submitted is stale, so
+  // it goes while the user fixes the field. Submitting checks everything again.
+  document.addEventListener("htmx:load", function (event) {
+    var fixed = event.target.dataset && event.target.dataset.fixedFields;
+    var form = fixed && event.target.closest("form");
+    if (!form) return;
+    fixed.split(" ").forEach(function (name) {
+      var input = form.elements.namedItem(name);
+      var field = input && input.closest && input.closest(".field");
+      if (!field) return;
+      input.removeAttribute("aria-invalid");
+      field.classList.remove("has-error");
+      field.querySelectorAll(".error").forEach(function (error) { error.remove(); });
+    });
+  });
+
   // A dialog marked data-show-on-swap opens as a pop-up when htmx fills it, replacing any other.
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target;

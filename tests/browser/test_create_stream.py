@@ -66,6 +66,9 @@ def test_a_demo_stream_is_created_with_acl_tags_and_webhook(
     expect(preview).to_contain_text("Authorization: Bearer s3cr3t")
     expect(preview).to_contain_text("X-Shop: north")
     page.get_by_role("button", name="Save & Next").click()
+    # The new webhook's signing secret is shown this once, before the summary.
+    expect(page.get_by_role("textbox", name="Signing secret")).to_have_value(re.compile("^whsec_"))
+    page.get_by_role("link", name="Continue").click()
 
     expect(page.get_by_text("TextPeak Demo", exact=True)).to_be_visible()
     expect(page.get_by_text("order_update")).to_be_visible()

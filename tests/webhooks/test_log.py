@@ -2,6 +2,7 @@
 log with Redeliver, and the banner and Enable of a webhook disabled after failures."""
 
 import html
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
@@ -37,19 +38,20 @@ def test_it_saves_send_delivery_statuses(owner_client, stream, receiver):
     assert WebhookEndpoint.objects.get(stream=stream).send_statuses is True
 
 
-def test_it_shows_the_signing_secret_masked_with_a_copy_button(owner_client, stream, endpoint):
+def test_it_shows_the_signing_secret_masked_and_never_in_full(owner_client, stream, endpoint):
     page = _page(owner_client, stream)
     secret = endpoint.signing_secret()
     assert f"whsec_••••{secret[-4:]}" in page
-    assert f'data-copy="{secret}"' in page
+    assert secret not in page
 
 
 def test_it_rotates_the_signing_secret(owner_client, stream, endpoint):
     before = endpoint.signing_secret()
     response = owner_client.post(reverse("webhooks:rotate_secret", args=[stream.uid]))
-    assert response.status_code == 302
+    assert response.status_code == 200
     endpoint.refresh_from_db()
     assert endpoint.signing_secret() != before
+    assert endpoint.signing_secret() in response.content.decode()
 
 
 def test_test_webhook_shows_the_servers_answer_inline(owner_client, stream, endpoint, receiver):
@@ -121,3 +123,25 @@ def test_the_log_of_another_stream_is_not_reachable_by_its_delivery(
     delivery = Delivery.objects.create(endpoint=endpoint, event="message.received", payload={})
     url = reverse("webhooks:redeliver", args=[other.uid, delivery.uid])
     assert owner_client.post(url).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("due_in", "shown"),
+    [
+        (timedelta(minutes=-2), "next try within a minute"),
+        (timedelta(seconds=30), "next try within a minute"),
+        (timedelta(minutes=5, seconds=30), "next try in 5\xa0minutes"),
+    ],
+)
+def test_the_log_says_when_a_pending_delivery_is_tried_again(
+    owner_client, stream, endpoint, due_in, shown
+):
+    Delivery.objects.create(
+        endpoint=endpoint,
+        event="message.received",
+        payload={},
+        attempts=1,
+        next_attempt_at=timezone.now() + due_in,
+    )
+    page = owner_client.get(reverse("streams:tab", args=[stream.uid, "webhooks"]))
+    assert shown in html.unescape(page.content.decode())

@@ -1,0 +1,160 @@
+"""Secrets never in HTML (DESIGN §7): the webhook's signing secret is shown in full only in the
+response that created or rotated it, and its header values are masked outside its own form."""
+
+import html
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import StreamFactory, whatsapp_stream
+from webhooks import services
+from webhooks.models import WebhookEndpoint
+
+pytestmark = pytest.mark.django_db
+
+HEADER_VALUE = "Bearer s3cr3t-header-value"
+DRAWER = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "stream-panel"}
+
+
+def _tab(stream):
+    return reverse("streams:tab", args=[stream.uid, "webhooks"])
+
+
+def _step(stream, step="webhook"):
+    return reverse("streams:setup", args=[stream.uid, step])
+
+
+def _text(response):
+    return html.unescape(response.content.decode())
+
+
+def _form(url="https://example.com/hook", action="next"):
+    return {
+        "method": "POST",
+        "url": url,
+        "header_name": ["Authorization"],
+        "header_value": [HEADER_VALUE],
+        "action": action,
+    }
+
+
+def _secret(stream):
+    return WebhookEndpoint.objects.get(stream=stream).signing_secret()
+
+
+@pytest.fixture
+def endpoint(stream):
+    return services.webhook_save(
+        stream=stream,
+        method="POST",
+        url="https://example.com/hook",
+        headers=[("Authorization", HEADER_VALUE)],
+    )
+
+
+# -- the signing secret
+
+
+def test_it_shows_a_new_webhooks_secret_once_on_the_webhooks_tab(owner_client, stream):
+    response = owner_client.post(_tab(stream), _form())
+    secret = _secret(stream)
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    page = _text(response)
+    assert "Webhook saved." in page
+    assert f'value="{secret}"' in page
+    assert "it will not be shown again" in page
+
+    page = _text(owner_client.get(_tab(stream)))
+    assert secret not in page
+    assert f"whsec_••••{secret[-4:]}" in page
+
+
+def test_it_shows_a_new_webhooks_secret_once_in_the_side_panel(owner_client, stream):
+    response = owner_client.post(_tab(stream), _form(), **DRAWER)
+    page = _text(response)
+    assert f'value="{_secret(stream)}"' in page
+    assert 'class="drawer-head"' in page
+    assert "<html" not in page
+    assert _secret(stream) not in _text(owner_client.get(_tab(stream), **DRAWER))
+
+
+def test_it_does_not_show_the_secret_again_when_the_webhook_is_edited(
+    owner_client, stream, endpoint
+):
+    response = owner_client.post(_tab(stream), _form(url="https://example.com/other"))
+    assert response.status_code == 302
+    assert _secret(stream) not in _text(owner_client.get(response["Location"]))
+
+
+def test_it_shows_a_new_webhooks_secret_once_in_the_wizard(owner_client, account, whatsapp_access):
+    draft = StreamFactory(account=account, status="draft", setup_progress=2)
+    response = owner_client.post(_step(draft), _form())
+    secret = _secret(draft)
+    page = _text(response)
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    assert f'value="{secret}"' in page
+    assert f'data-copy="{secret}"' in page
+    assert f'href="{_step(draft, "summary")}">Continue</a>' in page
+    assert draft.__class__.objects.get(pk=draft.pk).setup_progress == 3
+
+    for url in (_step(draft), _step(draft, "summary")):
+        assert secret not in _text(owner_client.get(url))
+
+
+def test_a_draft_saved_with_a_new_webhook_shows_its_secret_before_the_list(
+    owner_client, account, whatsapp_access
+):
+    draft = StreamFactory(account=account, status="draft", setup_progress=2)
+    page = _text(owner_client.post(_step(draft), _form(action="draft")))
+    assert f'value="{_secret(draft)}"' in page
+    assert f'href="{reverse("streams:list")}">Continue</a>' in page
+
+
+def test_rotate_shows_the_new_secret_once(owner_client, stream, endpoint):
+    old = endpoint.signing_secret()
+    response = owner_client.post(reverse("webhooks:rotate_secret", args=[stream.uid]))
+    new = _secret(stream)
+    page = _text(response)
+    assert new != old
+    assert response["Cache-Control"] == "no-store"
+    assert f'value="{new}"' in page
+    assert old not in page
+    assert "New signing secret: deliveries are signed with it from now on." in page
+    assert new not in _text(owner_client.get(_tab(stream)))
+
+
+# -- header values
+
+
+def test_the_summary_masks_the_webhooks_header_values(owner_client, account, whatsapp_access):
+    stream = whatsapp_stream(account=account)
+    services.webhook_save(
+        stream=stream,
+        method="POST",
+        url="https://example.com/hook",
+        headers=[("Authorization", HEADER_VALUE), ("X-Shop", "north")],
+    )
+    page = _text(owner_client.get(_step(stream, "summary")))
+    assert "Webhook request" in page
+    assert "Authorization: ••••alue" in page
+    assert "X-Shop: ••••" in page
+    assert "s3cr3t" not in page
+    assert "north" not in page
+
+
+def test_the_request_api_tab_masks_the_webhooks_header_values(owner_client, account):
+    stream = whatsapp_stream(account=account)
+    services.webhook_save(
+        stream=stream,
+        method="POST",
+        url="https://example.com/hook",
+        headers=[("Authorization", HEADER_VALUE)],
+    )
+    api = reverse("streams:tab", args=[stream.uid, "api"])
+    for response in (owner_client.get(api), owner_client.get(api, **DRAWER)):
+        page = _text(response)
+        assert "Authorization: ••••alue" in page
+        assert "s3cr3t" not in page
+        assert "X-TextPeak-Signature: t=" in page
