@@ -10,6 +10,7 @@ receives and answers as it is told.
         receiver.endless()              # a 200 whose body never ends
         receiver.down() / receiver.up() # refuse connections, close open ones; listen again
         receiver.requests               # [Received(method, path, query, headers, body, client)]
+        receiver.most_at_once           # the most requests it was answering at one time
 
     Receiver(tls=(certfile, keyfile))   # the same over HTTPS
 """
@@ -18,6 +19,7 @@ import ssl
 import threading
 import time
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -67,7 +69,8 @@ class _Handler(BaseHTTPRequestHandler):
         )
         answer = receiver.next_answer()
         if answer.delay:
-            time.sleep(answer.delay)
+            with receiver.answering():
+                time.sleep(answer.delay)
         self.send_response(answer.status)
         for name, value in answer.headers:
             self.send_header(name, value)
@@ -108,6 +111,8 @@ class Receiver:
         self.port = port
         self.tls = tls
         self.requests: list[Received] = []
+        self.most_at_once = 0
+        self._at_once = 0
         self.is_down = False
         self.stopping = False
         self._script = _Script()
@@ -183,6 +188,18 @@ class Receiver:
             if self._script.answers:
                 return self._script.answers.popleft()
             return self._script.default
+
+    @contextmanager
+    def answering(self):
+        """Counts a delayed answer while it is being prepared, for ``most_at_once``."""
+        with self._lock:
+            self._at_once += 1
+            self.most_at_once = max(self.most_at_once, self._at_once)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._at_once -= 1
 
     def record(self, received: Received) -> None:
         with self._lock:
