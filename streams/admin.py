@@ -57,6 +57,11 @@ class StreamAdmin(admin.ModelAdmin):
     autocomplete_fields = ("account",)
     filter_horizontal = ("tags",)
 
+    def has_add_permission(self, request):
+        # Streams are created in the console's wizard, which issues the token and sets up the
+        # type's data; one added here would have neither.
+        return False
+
     @admin.display(description="Type", ordering="type")
     def type_label(self, stream):
         return stream.type_label

@@ -1,7 +1,6 @@
 """Site-wide answers that belong to no app: the icon browsers ask for, and the page a person
 sees on opening an address that only a button may send to."""
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
@@ -24,19 +23,15 @@ class MethodNotAllowedPageMiddleware:
     """Django answers a GET to a POST-only view (``require_POST``, a class-based view without
     ``get``) with an empty 405; a person who opened such an address sees a page instead.
 
-    Programs' answers are left alone: the API under /api/ and Meta's callbacks answer 405 in
-    their own JSON, and any 405 that already has a body is kept as it is."""
+    A 405 that has a body (the API's JSON) is kept as it is; programs' own paths
+    (``MACHINE_PATHS``) never come this far down the middleware."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         response = self.get_response(request)
-        if (
-            isinstance(response, HttpResponseNotAllowed)
-            and not response.content
-            and not request.path_info.startswith(("/api/", *settings.MACHINE_PATHS))
-        ):
+        if isinstance(response, HttpResponseNotAllowed) and not response.content:
             page = render(request, "405.html", status=405)
             page["Allow"] = response["Allow"]
             return page

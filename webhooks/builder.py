@@ -20,6 +20,7 @@ customer's URL already has, which is kept as typed.
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -27,11 +28,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 SIGNATURE_HEADER = "X-TextPeak-Signature"
 DELIVERY_HEADER = "X-TextPeak-Delivery"
 USER_AGENT = "TextPeak-Webhooks/1.0"
-
-
-def mask_value(value: str) -> str:
-    """A header value as a page shows it: its last 4 characters, if that leaves most unseen."""
-    return "••••" + value[-4:] if len(value) >= 12 else "••••"
+MASK = "********"
 
 
 @dataclass(frozen=True)
@@ -44,13 +41,17 @@ class WebhookRequest:
     user_headers: tuple[str, ...] = ()
 
     def masked(self) -> "WebhookRequest":
-        """The request with the customer's header values masked, for pages that are not the
-        webhook's own form (secrets never in HTML)."""
-        names = {name.lower() for name in self.user_headers}
-        headers = [
-            (name, mask_value(value) if name.lower() in names else value)
-            for name, value in self.headers
-        ]
+        """The request with the customer's header values and the signature's digest masked:
+        for the delivery log and the pages other than the webhook's own form (secrets never
+        in logs or HTML)."""
+        secret = {name.lower() for name in self.user_headers}
+        headers = []
+        for name, value in self.headers:
+            if name.lower() == SIGNATURE_HEADER.lower():
+                value = re.sub(r"v1=[^,]*", f"v1={MASK}", value)
+            elif name.lower() in secret:
+                value = MASK
+            headers.append((name, value))
         return replace(self, headers=headers)
 
     def as_text(self) -> str:

@@ -25,11 +25,10 @@ killed worker left, and a long retry as soon as it is due.
 import logging
 import math
 import random
-import re
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -41,7 +40,7 @@ from textpeak.lib.claims import claim
 from textpeak.lib.tasks import enqueue_ids_on_commit
 from textpeak.lib.threads import run_each
 from webhooks import transport
-from webhooks.builder import SIGNATURE_HEADER, WebhookRequest, build_request
+from webhooks.builder import build_request
 from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
@@ -50,7 +49,6 @@ BATCH_SIZE = 100
 # Retries closer than this wait in the broker (a countdown); later ones wait for the sweeper.
 MAX_COUNTDOWN = 60.0
 JITTER = 0.2
-MASK = "********"
 # An endpoint's last_success_at is refreshed at most this often, so concurrent workers
 # delivering to one busy endpoint do not all queue for its row.
 SUCCESS_STAMP_SECONDS = 10
@@ -79,20 +77,6 @@ def retry_delay(attempts: int) -> float | None:
     if attempts > len(schedule):
         return None
     return schedule[attempts - 1] * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311 (jitter)
-
-
-def request_log_text(request: WebhookRequest, *, secret_headers: Iterable[str]) -> str:
-    """The request as sent, for the delivery log: the values of the customer's own headers
-    (``secret_headers``, usually credentials) and the signature's digest masked."""
-    secret = {name.lower() for name in secret_headers}
-    headers = []
-    for name, value in request.headers:
-        if name.lower() == SIGNATURE_HEADER.lower():
-            value = re.sub(r"v1=[^,]*", f"v1={MASK}", value)
-        elif name.lower() in secret:
-            value = MASK
-        headers.append((name, value))
-    return replace(request, headers=headers).as_text()
 
 
 @dataclass
@@ -161,9 +145,8 @@ def attempt_send(delivery: Delivery, signing: Signing, *, timeout: float) -> Out
             delivery_id=str(delivery.uid),
             timestamp=int(time.time()),
         )
-        outcome.request_text = request_log_text(
-            request, secret_headers=[name for name, _ in signing.headers]
-        )
+        # As sent, but for the customer's header values and the signature's digest.
+        outcome.request_text = request.masked().as_text()
         response = transport.send(request, timeout=timeout)
     except transport.DeliveryError as error:
         outcome.error = error.message

@@ -4,13 +4,12 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from streams import types
 from streams.models import Stream
-from streams.panel import DRAWER_ID, Panel
+from streams.panel import Panel
 from streams.wizard import SKIP, Wizard
 from textpeak.accounts.access import member_required
 from webhooks import services
@@ -179,15 +178,12 @@ def _back_to_tab(request, stream: Stream, message: str, *, new_secret: str = "")
     when the action was taken there (and when a new secret must be shown), else reached by a
     redirect."""
     messages.success(request, message)
-    in_drawer = bool(request.htmx) and request.htmx.target == DRAWER_ID
-    if in_drawer or new_secret:
-        stream_type = types.find(stream.type)
-        panel = Panel(request=request, stream=stream, stream_type=stream_type, slug=TAB)
+    panel = Panel(request=request, stream=stream, stream_type=types.find(stream.type), slug=TAB)
+    if panel.in_drawer or new_secret:
         return _tab(request, panel, new_secret=new_secret)
-    url = reverse("streams:tab", args=[stream.uid, TAB])
     if request.htmx:
-        return HttpResponseClientRedirect(url)
-    return redirect(url)
+        return HttpResponseClientRedirect(panel.current_url)
+    return redirect(panel.current_url)
 
 
 def _confirm(request, uid, *, template: str) -> HttpResponse:

@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.template.defaultfilters import pluralize
 
 from whatsapp import inbound
 from whatsapp.models import InboundPayload, Message, Sender, Template, WhatsAppAccount
@@ -84,7 +85,7 @@ class InboundPayloadAdmin(admin.ModelAdmin):
         count = inbound.payloads_retry(payload_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(
             request,
-            f"{count} payload(s) handed to a worker to be stored again; "
+            f"{count} payload{pluralize(count)} handed to a worker to be stored again; "
             "those that are stored leave this list.",
             messages.SUCCESS,
         )

@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from streams.services import stream_delete
-from tests.factories import StreamFactory
+from tests.factories import StreamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -58,3 +58,8 @@ def test_a_streams_page_shows_its_type_and_state_by_name(support_client, deleted
     assert page.status_code == 200
     assert '<div class="readonly">WhatsApp</div>' in content
     assert '<div class="readonly">Deleted (was Draft)</div>' in content
+
+
+def test_streams_cannot_be_added_in_admin_even_by_a_superuser(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    assert client.get(reverse("admin:streams_stream_add")).status_code == 403

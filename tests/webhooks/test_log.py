@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from tests.factories import StreamFactory
 from webhooks import services
-from webhooks.deliveries import MASK
+from webhooks.builder import MASK
 from webhooks.models import Delivery, WebhookEndpoint
 
 pytestmark = pytest.mark.django_db

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from tests.factories import StreamFactory, whatsapp_stream
 from webhooks import services
+from webhooks.builder import MASK
 from webhooks.models import WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
@@ -138,8 +139,8 @@ def test_the_summary_masks_the_webhooks_header_values(owner_client, account, wha
     )
     page = _text(owner_client.get(_step(stream, "summary")))
     assert "Webhook request" in page
-    assert "Authorization: ••••alue" in page
-    assert "X-Shop: ••••" in page
+    assert f"Authorization: {MASK}" in page
+    assert f"X-Shop: {MASK}" in page
     assert "s3cr3t" not in page
     assert "north" not in page
 
@@ -155,6 +156,6 @@ def test_the_request_api_tab_masks_the_webhooks_header_values(owner_client, acco
     api = reverse("streams:tab", args=[stream.uid, "api"])
     for response in (owner_client.get(api), owner_client.get(api, **DRAWER)):
         page = _text(response)
-        assert "Authorization: ••••alue" in page
+        assert f"Authorization: {MASK}" in page
         assert "s3cr3t" not in page
         assert "X-TextPeak-Signature: t=" in page

@@ -281,23 +281,3 @@ def test_it_shows_the_url_error_instead_of_a_preview(member, draft):
 def test_it_asks_for_a_url_before_previewing(member, draft):
     response = _preview(member, draft, _webhook(url=""))
     assert "Enter a URL to see the request your server will receive." in response.content.decode()
-
-
-# -- a stale URL error goes as the user fixes the URL
-
-
-def test_the_preview_marks_a_valid_url_as_fixed(member, draft):
-    page = _preview(member, draft, _webhook(url="https://example.com/hook")).content.decode()
-    assert 'id="webhook-preview" aria-live="polite" data-fixed-fields="url"' in page
-
-
-@pytest.mark.parametrize("url", ["", "ftp://example.com/hook"])
-def test_the_preview_does_not_mark_a_missing_or_wrong_url_as_fixed(member, draft, url):
-    page = _preview(member, draft, _webhook(url=url)).content.decode()
-    assert "data-fixed-fields" not in page
-
-
-def test_the_preview_requests_are_queued_not_aborted(member, draft):
-    page = member.get(_step(draft)).content.decode()
-    assert 'hx-sync="this:queue last"' in page
-    assert "this:replace" not in page

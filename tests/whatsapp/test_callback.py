@@ -274,7 +274,7 @@ def test_support_stores_again_a_body_that_failed_every_attempt(
         response = support_client.post(
             PAYLOADS, {"action": "store_again", ACTION_CHECKBOX_NAME: ids}, follow=True
         )
-    assert "1 payload(s) handed to a worker to be stored again" in response.content.decode()
+    assert "1 payload handed to a worker to be stored again" in response.content.decode()
     [call] = publish.call_args_list
     inbound.payloads_store(payload_ids=call.kwargs["args"][0])
     assert Message.objects.get(direction="inbound").type == "text"
