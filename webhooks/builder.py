@@ -21,7 +21,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, replace
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -40,15 +40,22 @@ class WebhookRequest:
     # The names of the customer's own headers, whose values are usually credentials.
     user_headers: tuple[str, ...] = ()
 
-    def masked(self) -> "WebhookRequest":
+    def masked(
+        self, *, only: Collection[str] | None = None, signature: bool = True
+    ) -> "WebhookRequest":
         """The request with the customer's header values and the signature's digest masked:
         for the delivery log and the pages other than the webhook's own form (secrets never
-        in logs or HTML)."""
-        secret = {name.lower() for name in self.user_headers}
+        in logs or HTML).
+
+        The form's preview masks only the saved values (``only``: the names of those headers),
+        which the form never sends to the browser, and keeps the signature of the sample
+        message, so the user can check their verification against it."""
+        secret = {name.lower() for name in (self.user_headers if only is None else only)}
         headers = []
         for name, value in self.headers:
             if name.lower() == SIGNATURE_HEADER.lower():
-                value = re.sub(r"v1=[^,]*", f"v1={MASK}", value)
+                if signature:
+                    value = re.sub(r"v1=[^,]*", f"v1={MASK}", value)
             elif name.lower() in secret:
                 value = MASK
             headers.append((name, value))

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -21,21 +22,40 @@ FIELDS = "webhooks/includes/webhook_fields.html"
 TAB = "webhooks"
 
 
-def _saved_form(stream: Stream) -> WebhookForm:
+def _form(stream: Stream, data=None, *, initial=None, complete: bool = False) -> WebhookForm:
+    """The stream's webhook form (the saved webhook's when neither ``data`` nor ``initial``
+    is given), holding the saved header values it keeps for rows left blank."""
     endpoint = WebhookEndpoint.objects.filter(stream=stream).first()
-    return WebhookForm(initial=WebhookForm.initial_for(endpoint))
+    if data is None and initial is None:
+        initial = WebhookForm.initial_for(endpoint)
+    return WebhookForm(
+        data,
+        initial=initial,
+        saved_headers=endpoint.headers() if endpoint else [],
+        complete=complete,
+    )
 
 
 def _preview(stream: Stream, form: WebhookForm) -> WebhookRequest | None:
-    """The request a submitted form describes once it is valid, or the saved webhook's."""
+    """The request a submitted form describes once it is valid, or the saved webhook's, with
+    the saved header values masked (a value typed into the form shows as typed)."""
     if not form.is_bound:
-        return services.webhook_preview(stream=stream)
+        saved = services.webhook_preview(stream=stream)
+        return saved.masked(signature=False) if saved else None
     if not form.is_valid() or not form.cleaned_data["url"]:
         return None
     data = form.cleaned_data
-    return services.preview_request(
+    described = services.preview_request(
         stream=stream, method=data["method"], url=data["url"], headers=data["headers"]
     )
+    return described.masked(only=data["kept_headers"], signature=False)
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    """For each response with the webhook form or a signing secret: what the user typed into
+    the form, or a secret, is kept by no cache (the browser's back button included)."""
+    add_never_cache_headers(response)
+    return response
 
 
 class _Submission(NamedTuple):
@@ -53,12 +73,12 @@ def _submitted(request, stream: Stream, *, form_action: str, complete: bool) -> 
     with a URL is saved.
     """
     if any(key in request.POST for key in ROW_ACTIONS):
-        form = WebhookForm(initial=_rows_initial(edit_rows(request.POST)))
+        form = _form(stream, initial=_rows_initial(stream, edit_rows(request.POST)))
         if request.htmx:
             context = {"form": form, "form_action": form_action}
-            return _Submission(render(request, f"{FIELDS}#headers", context), form)
+            return _Submission(_no_store(render(request, f"{FIELDS}#headers", context)), form)
         return _Submission(None, form)
-    form = WebhookForm(request.POST, complete=complete)
+    form = _form(stream, request.POST, complete=complete)
     if not form.is_valid():
         return _Submission(None, form)
     if not form.cleaned_data["url"]:
@@ -76,8 +96,8 @@ def _submitted(request, stream: Stream, *, form_action: str, complete: bool) -> 
     )
 
 
-def _rows_initial(data) -> dict:
-    form = WebhookForm(data)
+def _rows_initial(stream: Stream, data) -> dict:
+    form = _form(stream, data)
     return {
         "method": data.get("method", "POST"),
         "url": data.get("url", ""),
@@ -90,7 +110,7 @@ def webhook_step(request, wizard: Wizard):
     """Step 3, Incoming Messages Webhook (optional: Skip leaves it as it is)."""
     stream = wizard.stream
     form_action = wizard.url(wizard.step)
-    form = _saved_form(stream)
+    form = _form(stream)
     if request.method == "POST" and wizard.action == SKIP:
         return wizard.saved(stream)
     if request.method == "POST":
@@ -106,22 +126,15 @@ def webhook_step(request, wizard: Wizard):
                 return response
             # A new webhook's signing secret is shown this once, before the step it leads to.
             context = {"secret": submission.new_secret, "next_url": response.url}
-            return _shown_once(wizard.render("webhooks/setup_secret.html", context))
+            return _no_store(wizard.render("webhooks/setup_secret.html", context))
     context = {"form": form, "form_action": form_action, "preview": _preview(stream, form)}
-    return wizard.render("webhooks/setup_webhook.html", context)
-
-
-def _shown_once(response: HttpResponse) -> HttpResponse:
-    """A response with a signing secret in clear: it is in this response only, so no cache
-    keeps it."""
-    response["Cache-Control"] = "no-store"
-    return response
+    return _no_store(wizard.render("webhooks/setup_webhook.html", context))
 
 
 def webhooks_tab(request, panel: Panel):
     """Webhooks: the Incoming Messages Webhook's settings, editable, with the live preview."""
     stream = panel.stream
-    form = _saved_form(stream)
+    form = _form(stream)
     if request.method == "POST":
         submission = _submitted(request, stream, form_action=panel.current_url, complete=True)
         if submission.response:
@@ -133,7 +146,7 @@ def webhooks_tab(request, panel: Panel):
                 return _tab(request, panel, new_secret=submission.new_secret)
             if not panel.in_drawer:
                 return redirect(panel.current_url)
-            form = _saved_form(stream)
+            form = _form(stream)
     return _tab(request, panel, form)
 
 
@@ -142,7 +155,7 @@ def _tab(request, panel: Panel, form: WebhookForm | None = None, *, new_secret: 
     in this response only (afterwards the tab shows it masked, with Rotate)."""
     stream = panel.stream
     if form is None:
-        form = _saved_form(stream)
+        form = _form(stream)
     endpoint = WebhookEndpoint.objects.filter(stream=stream).first()
     context = {
         "form": form,
@@ -152,8 +165,7 @@ def _tab(request, panel: Panel, form: WebhookForm | None = None, *, new_secret: 
         "deliveries": _log(request, endpoint),
         "new_secret": new_secret,
     }
-    response = panel.render("webhooks/tab_webhooks.html", context)
-    return _shown_once(response) if new_secret else response
+    return _no_store(panel.render("webhooks/tab_webhooks.html", context))
 
 
 LOG_PAGE_SIZE = 20
@@ -258,9 +270,9 @@ def webhook_enable(request, uid):
 def webhook_preview(request, uid):
     """The request preview beside the form, redrawn as the user types."""
     stream = get_object_or_404(Stream.objects.for_account(request.account), uid=uid)
-    form = WebhookForm(request.POST)
+    form = _form(stream, request.POST)
     context = {"form": form, "preview": _preview(stream, form), "stream": stream}
-    return render(request, f"{FIELDS}#preview", context)
+    return _no_store(render(request, f"{FIELDS}#preview", context))
 
 
 @member_required

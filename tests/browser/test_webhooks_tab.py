@@ -11,6 +11,7 @@ from streams.models import Stream
 from tests.browser.conftest import log_in
 from tests.factories import PASSWORD, StreamFactory
 from webhooks import services, views
+from webhooks.builder import MASK
 from webhooks.models import Delivery, WebhookEndpoint
 
 URL_ERROR = "Enter the URL your server receives messages on."
@@ -90,8 +91,9 @@ def test_typing_in_the_webhook_form_logs_no_console_errors(new_page, owner, draf
     page.get_by_label("URL").press_sequentially("ook", delay=400)
     page.get_by_role("button", name="+ Add header").click()
     page.get_by_label("Header name").press_sequentially("X-Shop", delay=150)
+    page.get_by_label("Header value").press_sequentially("north", delay=150)
     expect(page.locator("#webhook-preview")).to_contain_text("POST /hook HTTP/1.1")
-    expect(page.locator("#webhook-preview")).to_contain_text("X-Shop:")
+    expect(page.locator("#webhook-preview")).to_contain_text("X-Shop: north")
     page.wait_for_timeout(1500)
     assert errors == []
 
@@ -199,3 +201,40 @@ def test_rotate_and_remove_ask_first_without_javascript(browser, live_server, ow
         assert not WebhookEndpoint.objects.filter(stream=stream).exists()
     finally:
         context.close()
+
+
+def test_the_preview_masks_a_saved_header_value_and_shows_a_typed_one(new_page, owner, account):
+    stream = StreamFactory(account=account, name="Orders", setup_progress=4)
+    services.webhook_save(
+        stream=stream,
+        method="POST",
+        url="https://example.com/hook",
+        headers=[("Authorization", "Bearer s3cr3t"), ("X-Shop", "north")],
+    )
+    page = new_page()
+    log_in(page, owner.email, PASSWORD)
+    page.goto(f"/streams/{stream.uid}/webhooks/")
+    preview = page.locator("#webhook-preview")
+    values = page.get_by_label("Header value")
+    expect(values).to_have_count(2)
+    expect(values.nth(0)).to_have_value("")
+    expect(values.nth(0)).to_have_attribute("placeholder", "Saved value, hidden")
+    expect(preview).to_contain_text(f"Authorization: {MASK}")
+    expect(preview).to_contain_text(f"X-Shop: {MASK}")
+
+    values.nth(1).fill("south")
+    expect(preview).to_contain_text("X-Shop: south")
+    expect(preview).to_contain_text(f"Authorization: {MASK}")
+    page.get_by_role("button", name="+ Add header").click()
+    page.get_by_label("Header name").nth(2).fill("X-Region")
+    expect(page.get_by_label("Header value").nth(1)).to_have_value("south")
+    page.get_by_label("Header value").nth(2).fill("eu")
+    expect(preview).to_contain_text("X-Region: eu")
+    page.get_by_role("button", name="Save webhook").click()
+    expect(page.get_by_text("Webhook saved.")).to_be_visible()
+    assert "s3cr3t" not in page.content()
+    assert WebhookEndpoint.objects.get(stream=stream).headers() == [
+        ("Authorization", "Bearer s3cr3t"),
+        ("X-Shop", "south"),
+        ("X-Region", "eu"),
+    ]

@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from streams.models import Stream
 from tests.factories import StreamFactory
-from webhooks.builder import SIGNATURE_HEADER, sample_event, sign
+from webhooks import services
+from webhooks.builder import MASK, SIGNATURE_HEADER, sample_event, sign
 from webhooks.models import WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
@@ -32,11 +33,13 @@ def _step(stream):
 
 
 def _webhook(url="https://example.com/hook", method="POST", headers=(), **fields):
+    """The form's data; each header is (name, value) or (name, value, saved header's name)."""
     data = {
         "method": method,
         "url": url,
-        "header_name": [name for name, _ in headers],
-        "header_value": [value for _, value in headers],
+        "header_name": [name for name, *_ in headers],
+        "header_value": [value for _, value, *_ in headers],
+        "header_saved": [(saved or [""])[0] for _, _, *saved in headers],
         "action": "next",
     }
     data.update(fields)
@@ -175,20 +178,82 @@ def test_it_stores_header_values_encrypted(member, draft):
     assert "Authorization" not in raw
 
 
-def test_it_shows_the_saved_headers_back_in_the_form(member, draft):
+def test_it_shows_the_saved_header_names_back_in_the_form(member, draft):
     member.post(_step(draft), _webhook(headers=[("Authorization", "Bearer s3cr3t-4711")]))
     page = member.get(_step(draft)).content.decode()
     assert 'name="header_name" value="Authorization"' in page
-    assert 'name="header_value" value="Bearer s3cr3t-4711"' in page
+    assert 'name="header_saved" value="Authorization"' in page
     assert 'value="https://example.com/hook"' in page
 
 
-def test_it_shows_the_saved_headers_on_the_webhooks_tab(owner_client, account):
+# -- saved header values are write-only: a blank value keeps the saved one
+
+
+@pytest.fixture
+def saved(account):
+    """A Ready stream whose webhook has two saved headers, and its Webhooks tab."""
     stream = StreamFactory(account=account, setup_progress=4)
-    tab = reverse("streams:tab", args=[stream.uid, "webhooks"])
-    owner_client.post(tab, _webhook(headers=[("X-Api-Key", "k-123")]))
-    page = owner_client.get(tab).content.decode()
-    assert 'name="header_value" value="k-123"' in page
+    services.webhook_save(
+        stream=stream,
+        method="POST",
+        url="https://example.com/hook",
+        headers=[("Authorization", "Bearer s3cr3t-4711"), ("X-Shop", "north")],
+    )
+    return stream, reverse("streams:tab", args=[stream.uid, "webhooks"])
+
+
+def _saved_headers(stream):
+    return WebhookEndpoint.objects.get(stream=stream).headers()
+
+
+def test_it_keeps_the_saved_value_when_the_field_is_left_blank(member, saved):
+    stream, tab = saved
+    rows = [("Authorization", "", "Authorization"), ("X-Shop", "south", "X-Shop")]
+    response = member.post(tab, _webhook(headers=rows))
+    assert response.status_code == 302
+    assert _saved_headers(stream) == [("Authorization", "Bearer s3cr3t-4711"), ("X-Shop", "south")]
+
+
+def test_it_keeps_the_saved_value_with_its_row_when_the_header_is_renamed(member, saved):
+    stream, tab = saved
+    rows = [("X-Auth", "", "Authorization"), ("X-Shop", "", "X-Shop")]
+    member.post(tab, _webhook(headers=rows))
+    assert _saved_headers(stream) == [("X-Auth", "Bearer s3cr3t-4711"), ("X-Shop", "north")]
+
+
+def test_it_drops_the_saved_value_with_its_removed_row(member, saved):
+    stream, tab = saved
+    rows = [("Authorization", "", "Authorization"), ("X-Shop", "", "X-Shop")]
+    page = member.post(tab, _webhook(headers=rows, remove_header="0")).content.decode()
+    assert re.findall(r'name="header_saved" value="([^"]*)"', page) == ["X-Shop"]
+    member.post(tab, _webhook(headers=[("X-Shop", "", "X-Shop")]))
+    assert _saved_headers(stream) == [("X-Shop", "north")]
+
+
+def test_it_requires_a_value_for_a_new_header(member, saved):
+    stream, tab = saved
+    rows = [("Authorization", "", "Authorization"), ("X-New", "", "")]
+    page = member.post(tab, _webhook(headers=rows)).content.decode()
+    assert "Enter a value for this header." in page
+    assert _saved_headers(stream) == [("Authorization", "Bearer s3cr3t-4711"), ("X-Shop", "north")]
+
+
+def test_it_refuses_to_keep_a_value_that_is_not_saved(member, saved):
+    # The header was removed in another tab meanwhile, or the reference was made up: there is
+    # no saved value to keep, so the row needs one.
+    stream, tab = saved
+    page = member.post(tab, _webhook(headers=[("X-Api-Key", "", "X-Gone")])).content.decode()
+    assert "Enter a value for this header." in page
+    assert len(_saved_headers(stream)) == 2
+
+
+def test_the_preview_masks_a_saved_value_and_shows_a_typed_one(member, saved):
+    stream, _ = saved
+    rows = [("Authorization", "", "Authorization"), ("X-Shop", "south", "X-Shop")]
+    lines = _preview_text(_preview(member, stream, _webhook(headers=rows))).splitlines()
+    assert f"Authorization: {MASK}" in lines
+    assert "X-Shop: south" in lines
+    assert any(line.startswith("X-TextPeak-Signature: t=") and MASK not in line for line in lines)
 
 
 # -- Add header / remove
