@@ -148,11 +148,21 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "streams:list"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login throttling: five failures for one e-mail from one address lock that pair out.
+# Login throttling (textpeak/accounts/lockout.py), each within the cool-off: failures for one
+# e-mail from one address lock that pair out; failures for many different e-mails from one
+# address lock the address out; failures for one e-mail from many different addresses lock the
+# e-mail out, except from addresses it recently logged in from.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 20)
+LOGIN_ACCOUNT_FAILURE_LIMIT = env_int("LOGIN_ACCOUNT_FAILURE_LIMIT", 10)
+if min(AXES_FAILURE_LIMIT, LOGIN_ADDRESS_FAILURE_LIMIT, LOGIN_ACCOUNT_FAILURE_LIMIT) < 1:
+    raise ImproperlyConfigured("The LOGIN_…_FAILURE_LIMIT settings must be at least 1.")
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+AXES_HANDLER = "textpeak.accounts.lockout.LoginLockoutHandler"
+# Only the pair is axes' own: it is also all that a successful login resets.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "textpeak.accounts.lockout.login_identity"
 AXES_CLIENT_IP_CALLABLE = "textpeak.lib.client_ip.axes_client_ip"
 AXES_LOCKOUT_CALLABLE = "textpeak.accounts.views.login_locked_out"
 AXES_RESET_ON_SUCCESS = True

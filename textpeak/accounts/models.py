@@ -1,7 +1,15 @@
+import unicodedata
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
+
+
+def normalise_email(email: str) -> str:
+    """An e-mail address as logins compare it: the same person whatever its case or surrounding
+    spaces (NFKC as Django's login form applies it)."""
+    return unicodedata.normalize("NFKC", email).strip().lower()
 
 
 class UserManager(BaseUserManager):
@@ -10,7 +18,7 @@ class UserManager(BaseUserManager):
     def _create_user(self, email, password, **extra_fields):
         if not email:
             raise ValueError("An e-mail address is required.")
-        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user = self.model(email=normalise_email(email), **extra_fields)
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -25,7 +33,7 @@ class UserManager(BaseUserManager):
         return self._create_user(email, password, **extra_fields)
 
     def get_by_natural_key(self, email):
-        return self.get(email__iexact=email)
+        return self.get(email__iexact=normalise_email(email))
 
 
 class User(AbstractUser):
