@@ -128,3 +128,45 @@ def test_the_real_user_still_logs_in_from_a_network_they_used_before(client, sup
     assert log_in(client, reverse("login"), support.email, PASSWORD, home).status_code == 302
     elsewhere = log_in(Client(), reverse("login"), support.email, PASSWORD, "192.0.2.99")
     assert elsewhere.status_code == 429
+
+
+def lock_out_by_email_and_address(email):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        log_in(Client(), reverse("login"), email)
+
+
+def lock_out_by_address(email):
+    for n in range(settings.LOGIN_ADDRESS_FAILURE_LIMIT):
+        log_in(Client(), reverse("login"), f"guess{n}@acme.test")
+
+
+def lock_out_by_email(email):
+    for n in range(settings.LOGIN_ACCOUNT_FAILURE_LIMIT):
+        log_in(Client(), reverse("login"), email, **from_address(n, proxied=False))
+
+
+@pytest.mark.parametrize(
+    ("lock_out", "label"),
+    [
+        (lock_out_by_email_and_address, "This e-mail from this address"),
+        (lock_out_by_address, "Many e-mails from this address"),
+        (lock_out_by_email, "This e-mail from many addresses"),
+    ],
+    ids=["email-and-address", "address", "email"],
+)
+def test_support_clears_each_lockout(support_client, owner, lock_out, label):
+    lock_out(owner.email)
+    locked = log_in(Client(), reverse("login"), owner.email, PASSWORD)
+    assert locked.status_code == 429
+
+    # The person tells support their e-mail; support finds it and clears its lockout.
+    changelist = reverse("admin:axes_accessattempt_changelist") + f"?q={owner.email}"
+    assert label in support_client.get(changelist).content.decode()
+    response = support_client.post(
+        changelist,
+        {"action": "clear_lockout", "select_across": "1", "_selected_action": ["0"]},
+        follow=True,
+    )
+    assert "Lockout cleared" in response.content.decode()
+
+    assert log_in(Client(), reverse("login"), owner.email, PASSWORD).status_code == 302

@@ -1,10 +1,12 @@
+from axes import admin as axes_admin
+from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.template.response import TemplateResponse
 
-from textpeak.accounts import beta
+from textpeak.accounts import beta, lockout
 from textpeak.accounts.models import Account, BetaAccessRequest, Member, User
 
 
@@ -140,3 +142,38 @@ class BetaAccessRequestAdmin(admin.ModelAdmin):
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/accounts/betaaccessrequest/review.html", context)
+
+
+admin.site.unregister(AccessAttempt)
+
+
+@admin.register(AccessAttempt)
+class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):
+    """Axes' failed logins, with the lockout each one takes part in (axes' own status column
+    knows only its e-mail and address limit) and an action that lifts it."""
+
+    list_display = [
+        *(name for name in axes_admin.AccessAttemptAdmin.list_display if name != "status"),
+        "locked_out",
+    ]
+    list_filter = ["attempt_time", "path_info"]
+    actions = [*axes_admin.AccessAttemptAdmin.actions, "clear_lockout"]
+
+    @admin.display(description="Locked out")
+    def locked_out(self, obj):
+        found = lockout.login_lockout(email=obj.username, address=obj.ip_address)
+        return found.kind.label if found else "No"
+
+    @admin.action(
+        description="Clear lockouts of the selected e-mails and addresses", permissions=["delete"]
+    )
+    def clear_lockout(self, request, queryset):
+        emails = set(queryset.exclude(username=None).values_list("username", flat=True))
+        addresses = set(queryset.exclude(ip_address=None).values_list("ip_address", flat=True))
+        deleted = lockout.login_lockout_clear(emails=emails, addresses=addresses)
+        self.message_user(
+            request,
+            f"Lockout cleared: {deleted} failed attempt(s) forgotten for {len(emails)} "
+            f"e-mail address(es) and {len(addresses)} network address(es).",
+            messages.SUCCESS,
+        )

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from axes.handlers.database import AxesDatabaseHandler
 from axes.models import AccessAttempt, AccessLog
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -101,6 +101,17 @@ def _logged_in_from(*, email: str, address: str, at: datetime) -> bool:
     logins = AccessLog.objects.filter(ip_address=address, attempt_time__gte=since)
     # The log keeps the e-mail as the user's row spells it, which may predate normalising.
     return logins.filter(username__iexact=email).exists()
+
+
+def login_lockout_clear(*, emails: set[str], addresses: set[str]) -> int:
+    """Forget every failure for these e-mails and from these addresses, which lifts every kind
+    of lockout on them; answers how many access attempts were deleted."""
+    with transaction.atomic():
+        attempts = AccessAttempt.objects.filter(
+            models.Q(username__in=emails) | models.Q(ip_address__in=addresses)
+        )
+        deleted, _ = attempts.delete()
+    return deleted
 
 
 class LoginLockoutHandler(AxesDatabaseHandler):
