@@ -17,7 +17,7 @@ from django.http import JsonResponse
 from streams import tokens, types
 from streams.models import Stream
 from textpeak.accounts import beta
-from textpeak.lib import ratelimit
+from textpeak.lib import misses, ratelimit
 from textpeak.lib.client_ip import client_ip
 from textpeak.lib.local_cache import LocalCache
 
@@ -26,10 +26,20 @@ API_PREFIX = "/api/"
 PUBLIC_PATHS = ("/api/openapi.json", "/api/docs")
 _streams = LocalCache()
 _access = LocalCache()
+# The misses of unknown tokens, counted per address (textpeak.lib.misses).
+MISSES = "api-token"
 
 
 def _refuse(detail: str, status: int = 403, **headers) -> JsonResponse:
     return JsonResponse({"detail": detail}, status=status, headers=headers)
+
+
+def _guessing(wait: int) -> JsonResponse:
+    return _refuse(
+        f"Too many requests with an unknown token: retry after {wait} s",
+        status=429,
+        **{"Retry-After": str(wait)},
+    )
 
 
 def _token(request) -> str:
@@ -38,9 +48,11 @@ def _token(request) -> str:
     return rest.strip() if scheme.lower() == "bearer" else value
 
 
+def _well_formed(token: str) -> bool:
+    return token.startswith(tokens.PREFIX) and len(token) <= 200
+
+
 def _find_stream(token: str) -> Stream | None:
-    if not token.startswith(tokens.PREFIX) or len(token) > 200:
-        return None
     # Kept by the token's keyed hash, not the token.
     return _streams.get(tokens.token_hash(token), lambda: _lookup(token))
 
@@ -88,9 +100,16 @@ class StreamAPIMiddleware:
         path = request.path_info
         if not path.startswith(API_PREFIX) or path.startswith(PUBLIC_PATHS):
             return self.get_response(request)
-        stream = _find_stream(_token(request))
-        if stream is None:
+        token = _token(request)
+        # Only a well-formed token is looked up, so only it counts as a guess.
+        if not _well_formed(token):
             return _refuse("Not authenticated")
+        if wait := misses.blocked(request, kind=MISSES):
+            return _guessing(wait)
+        stream = _find_stream(token)
+        if stream is None:
+            wait = misses.missed(request, kind=MISSES)
+            return _guessing(wait) if wait else _refuse("Not authenticated")
         if not _ip_allowed(stream, request):
             return _refuse("IP address not allowed")
         if stream.status == Stream.Status.DISABLED:

@@ -18,7 +18,7 @@ from textpeak.accounts.models import Member
 from textpeak.accounts.roles import sync_support_group
 from textpeak.celery import app as celery_app
 from textpeak.env import env_bool
-from textpeak.lib import ratelimit
+from textpeak.lib import misses, ratelimit
 from textpeak.lib.local_cache import LocalCache
 from whatsapp.fake_graph import FakeGraph
 
@@ -41,11 +41,13 @@ def isolated_state(settings, tmp_path):
     cache.clear()
     LocalCache.clear_all()
     ratelimit.drop_leases()
+    misses.forget()
     settings.VAR_DIR = tmp_path
     yield
     cache.clear()
     LocalCache.clear_all()
     ratelimit.drop_leases()
+    misses.forget()
 
 
 def unavailable(reason: str, *, required: bool):

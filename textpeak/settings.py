@@ -218,6 +218,11 @@ RATE_LEASE_SECONDS = 0.01
 # kept this long in each web process: a disabled stream or a new template takes effect within it.
 API_CACHE_SECONDS = env_int("API_CACHE_SECONDS", 5)
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 2 * 1024 * 1024)
+# An address may miss (an unknown stream token or callback id) this many times at once; its
+# misses are forgotten at that many per window. Beyond, 429 without a database query
+# (textpeak.lib.misses).
+UNKNOWN_KEY_MISS_LIMIT = env_int("UNKNOWN_KEY_MISS_LIMIT", 10)
+UNKNOWN_KEY_WINDOW_SECONDS = env_int("UNKNOWN_KEY_WINDOW_SECONDS", 60)
 # Concurrent Cloud API calls of a worker process: a whole batch (sending.BATCH_SIZE) at once,
 # so that its sends leave at their rate-limit slots instead of waiting for a free thread.
 SEND_THREADS = env_int("SEND_THREADS", 100)

@@ -702,7 +702,8 @@ def _common_responses(rate: int, max_bytes: int) -> dict:
         },
         "429": {
             "description": f"The stream's request rate ({rate} requests per second) is "
-            "exceeded. Wait `Retry-After` seconds and send the same request again.",
+            "exceeded, or this address sent too many unknown tokens. Wait `Retry-After` "
+            "seconds and send the same request again.",
             "headers": {
                 "Retry-After": {
                     "description": "Seconds to wait before the next request.",
@@ -719,7 +720,11 @@ def _common_responses(rate: int, max_bytes: int) -> dict:
                             "detail": f"Too many requests: this stream accepts {rate} "
                             "requests per second"
                         },
-                    )
+                    ),
+                    "unknown_tokens": (
+                        "Too many unknown tokens from this address",
+                        {"detail": "Too many requests with an unknown token: retry after 6 s"},
+                    ),
                 },
             ),
         },
@@ -920,7 +925,9 @@ answer is `410`, so fetch files soon after they arrive.
 ## Rate limits
 Each stream takes up to {rate} requests per second (bursts of {rate}). Above that the answer \
 is `429` with a `Retry-After` header in seconds; nothing was stored, send the same request \
-again after the wait. Batches are the way to send many messages quickly.
+again after the wait. Batches are the way to send many messages quickly. An address that keeps \
+sending unknown tokens is refused the same way for a while, whatever the token: a program \
+still using a regenerated token gets the others behind its address refused too.
 
 ## Demo Sending
 On a Demo Sending stream nothing reaches WhatsApp: messages go through the same checks and \

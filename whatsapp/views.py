@@ -12,6 +12,7 @@ from streams.panel import Panel
 from streams.services import NotReady
 from streams.views import back_to_list, token_response
 from streams.wizard import BACK, Wizard
+from textpeak.lib import misses
 from textpeak.lib.local_cache import LocalCache
 from webhooks.services import webhook_preview
 from whatsapp import inbound, services
@@ -177,6 +178,8 @@ CALLBACK_MAX_BODY_BYTES = 3 * 1024 * 1024
 # kept a few seconds in each process, as the send API keeps a token's stream. The secret is
 # kept decrypted: decrypting it was a twelfth of a callback's CPU.
 _callback_accounts = LocalCache()
+# The misses of unknown callback URLs, counted per address (textpeak.lib.misses).
+CALLBACK_MISSES = "callback"
 
 
 def _callback_account(uid) -> tuple[WhatsAppAccount, str] | None:
@@ -194,8 +197,12 @@ def _callback_account(uid) -> tuple[WhatsAppAccount, str] | None:
 def callback(request, uid):
     """Meta's callback URL. GET answers Meta's verification of the URL with hub.challenge;
     POST receives Meta's webhooks: checked, parsed, kept in one INSERT, then 200."""
+    if wait := misses.blocked(request, kind=CALLBACK_MISSES):
+        return _guessing(wait)
     found = _callback_accounts.get(uid, lambda: _callback_account(uid))
     if found is None:
+        if wait := misses.missed(request, kind=CALLBACK_MISSES):
+            return _guessing(wait)
         return _plain(
             "No stream has this callback URL: copy it again from the stream's WhatsApp tab.", 404
         )
@@ -211,6 +218,12 @@ def callback(request, uid):
 
 def _plain(text: str, status: int = 200) -> HttpResponse:
     return HttpResponse(text, status=status, content_type="text/plain")
+
+
+def _guessing(wait: int) -> HttpResponse:
+    response = _plain(f"Too many requests for unknown callback URLs: retry after {wait} s", 429)
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def _receive(request, account: WhatsAppAccount, app_secret: str) -> HttpResponse:

@@ -428,6 +428,17 @@ def test_too_many_requests(doc, post, settings, path):
 
 
 @pytest.mark.parametrize("path", [SEND, STATUS])
+def test_too_many_unknown_tokens(doc, post, settings, path):
+    settings.UNKNOWN_KEY_MISS_LIMIT = 1
+    settings.UNKNOWN_KEY_WINDOW_SECONDS = 6
+    statuses = [post(path, BOTH, authorization="tp_" + "x" * 43) for _ in range(2)]
+    assert [response.status_code for response in statuses] == [403, 429]
+    documented = _example_values(doc, path, 429)[1]
+    assert _check_response(doc, path, statuses[1]) == documented
+    assert statuses[1]["Retry-After"] == "6"
+
+
+@pytest.mark.parametrize("path", [SEND, STATUS])
 def test_other_methods(doc, client, token, path):
     response = client.get(path, HTTP_AUTHORIZATION=token)
     assert response.status_code == 405

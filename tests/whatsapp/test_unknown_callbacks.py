@@ -1,0 +1,45 @@
+"""Guessing callback URLs: an address whose callback ids keep missing is refused for a while,
+in plain text with a 429, and without a database query per guess."""
+
+import uuid
+
+import pytest
+from django.urls import reverse
+
+from tests.whatsapp.fixtures import fixture
+
+pytestmark = pytest.mark.django_db
+
+GUESSER = "203.0.113.7"
+
+
+@pytest.fixture(autouse=True)
+def three_misses_a_minute(settings):
+    settings.UNKNOWN_KEY_MISS_LIMIT = 3
+    settings.UNKNOWN_KEY_WINDOW_SECONDS = 60
+
+
+def _guess(client, *, address=GUESSER):
+    return client.post(
+        reverse("whatsapp:callback", args=[uuid.uuid4()]),
+        data=fixture("text"),
+        content_type="application/json",
+        REMOTE_ADDR=address,
+    )
+
+
+def test_it_answers_429_with_retry_after_for_unknown_callback_ids(
+    client, enqueued, django_assert_num_queries
+):
+    assert [_guess(client).status_code for _ in range(3)] == [404, 404, 404]
+    assert _guess(client).status_code == 429
+    with django_assert_num_queries(0):
+        response = _guess(client)
+    assert response.status_code == 429
+    assert response["Content-Type"].startswith("text/plain")
+    retry_after = int(response["Retry-After"])
+    assert 1 <= retry_after <= 20
+    assert (
+        response.text == f"Too many requests for unknown callback URLs: retry after {retry_after} s"
+    )
+    assert _guess(client, address="203.0.113.8").status_code == 404
