@@ -178,16 +178,15 @@ CALLBACK_MAX_BODY_BYTES = 3 * 1024 * 1024
 # kept a few seconds in each process, as the send API keeps a token's stream. The secret is
 # kept decrypted: decrypting it was a twelfth of a callback's CPU.
 _callback_accounts = LocalCache()
+NO_STREAM = "No stream has this callback URL: copy it again from the stream's WhatsApp tab."
 # The misses of unknown callback URLs, counted per address (textpeak.lib.misses).
 CALLBACK_MISSES = "callback"
 
 
 def _callback_account(uid) -> tuple[WhatsAppAccount, str] | None:
-    account = (
-        WhatsAppAccount.objects.select_related("stream")
-        .filter(stream__uid=uid, stream__deleted_at__isnull=True)
-        .first()
-    )
+    # A deleted stream's account is found too: Meta goes on calling its URL, from the addresses
+    # it calls every stream's from, and those calls must not count as guesses.
+    account = WhatsAppAccount.objects.select_related("stream").filter(stream__uid=uid).first()
     return None if account is None else (account, account.app_secret())
 
 
@@ -203,10 +202,10 @@ def callback(request, uid):
     if found is None:
         if wait := misses.missed(request, kind=CALLBACK_MISSES):
             return _guessing(wait)
-        return _plain(
-            "No stream has this callback URL: copy it again from the stream's WhatsApp tab.", 404
-        )
+        return _plain(NO_STREAM, 404)
     account, app_secret = found
+    if account.stream.deleted_at:
+        return _plain(NO_STREAM, 404)
     if request.method == "POST":
         return _receive(request, account, app_secret)
     if request.GET.get("hub.mode") != "subscribe" or not services.verify_token_matches(

@@ -6,7 +6,10 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from tests.whatsapp.fixtures import fixture
+from streams import services as stream_services
+from tests.factories import StreamFactory
+from tests.whatsapp.fixtures import WABA_ID, fixture
+from whatsapp import services
 
 pytestmark = pytest.mark.django_db
 
@@ -43,3 +46,20 @@ def test_it_answers_429_with_retry_after_for_unknown_callback_ids(
         response.text == f"Too many requests for unknown callback URLs: retry after {retry_after} s"
     )
     assert _guess(client, address="203.0.113.8").status_code == 404
+
+
+def test_it_does_not_count_metas_calls_to_a_deleted_streams_url_as_guesses(
+    client, account, enqueued
+):
+    # Meta keeps calling a deleted stream's URL, from the addresses it calls every stream's from.
+    stream = StreamFactory(account=account, setup_progress=4)
+    services.whatsapp_settings_save(stream=stream, business_id=WABA_ID)
+    stream_services.stream_delete(stream=stream)
+    url = reverse("whatsapp:callback", args=[stream.uid])
+    statuses = [
+        client.post(url, fixture("text"), content_type="application/json", REMOTE_ADDR=GUESSER)
+        for _ in range(5)
+    ]
+    assert [response.status_code for response in statuses] == [404] * 5
+    assert "No stream has this callback URL" in statuses[-1].text
+    assert _guess(client).status_code == 404
