@@ -37,17 +37,34 @@ def pytest_configure(config):
 @pytest.fixture(autouse=True)
 def isolated_state(settings, tmp_path):
     """Each test starts with empty caches (beta access, send-API catalogues) and its own
-    rate-limit buckets: database ids repeat between tests, so shared keys would leak."""
+    rate-limit buckets: database ids and client addresses repeat between tests, so shared keys
+    would leak."""
     cache.clear()
     LocalCache.clear_all()
     ratelimit.drop_leases()
     misses.forget()
+    _forget_redis_buckets()
     settings.VAR_DIR = tmp_path
     yield
     cache.clear()
     LocalCache.clear_all()
     ratelimit.drop_leases()
     misses.forget()
+
+
+def _forget_redis_buckets():
+    """Without Redis the buckets are files in the test's own VAR_DIR; Redis keeps them."""
+    if not settings.REDIS_URL:
+        return
+    connection = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1)
+    try:
+        for pattern in ("textpeak:rate:*", "textpeak:hold:*"):
+            for key in connection.scan_iter(match=pattern, count=1000):
+                connection.delete(key)
+    except redis.RedisError:
+        pass  # the tests that need Redis say so themselves
+    finally:
+        connection.close()
 
 
 def unavailable(reason: str, *, required: bool):

@@ -37,6 +37,29 @@ def test_a_low_limit_takes_its_slots_one_at_a_time(settings, key):
     assert not ratelimit.admit(key, rate=1, burst=1).granted
 
 
+# One at a time (one_at_a_time).
+
+
+def test_a_key_is_held_for_its_block_and_refused_to_others_meanwhile(key):
+    with ratelimit.one_at_a_time(key, seconds=60) as held:
+        assert held
+        with ratelimit.one_at_a_time(key, seconds=60) as meanwhile:
+            assert not meanwhile
+    with ratelimit.one_at_a_time(key, seconds=60) as after:
+        assert after
+
+
+def test_a_holder_that_outlived_its_seconds_does_not_let_go_of_the_next_hold(key):
+    first = ratelimit.one_at_a_time(key, seconds=0.05)
+    assert first.__enter__()
+    time.sleep(0.1)
+    with ratelimit.one_at_a_time(key, seconds=60) as second:
+        assert second
+        first.__exit__(None, None, None)
+        with ratelimit.one_at_a_time(key, seconds=60) as third:
+            assert not third
+
+
 # A sender's pace: slots in the clock's seconds (reserve_per_second).
 
 

@@ -255,6 +255,8 @@ DELIVERY_SWEEP_AFTER_SECONDS = env_int("DELIVERY_SWEEP_AFTER_SECONDS", 60)
 DELIVERY_SWEEP_LIMIT = 10_000  # deliveries enqueued per sweep at most
 # An endpoint failing without a single success for this long is disabled.
 WEBHOOK_DISABLE_AFTER_DAYS = env_int("WEBHOOK_DISABLE_AFTER_DAYS", 3)
+# Test webhook: tests a stream may send a minute (one at a time).
+WEBHOOK_TESTS_PER_MINUTE = env_int("WEBHOOK_TESTS_PER_MINUTE", 5)
 
 # Celery. Without REDIS_URL the broker is kombu's filesystem transport under var/: it is
 # shared by every process on this machine, which is what `make run` starts.

@@ -1,11 +1,14 @@
 """Writes for customer webhook endpoints and their deliveries, and the request preview they
 share with deliveries."""
 
+import math
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from streams.models import Stream
+from textpeak.lib import ratelimit
 from textpeak.lib.local_cache import LocalCache
 from webhooks import deliveries
 from webhooks.builder import WebhookRequest, build_request, sample_event
@@ -206,11 +209,42 @@ def delivery_redeliver(*, delivery: Delivery) -> Delivery:
     return redelivery
 
 
+class TestRefused(Exception):
+    """Test webhook not sent: the message says why, and when to try again, to the user."""
+
+
+# A test is held this much longer than its transport's timeout: held longer, its process
+# died, and the stream's next test may go.
+TEST_HOLD_MARGIN_SECONDS = 5
+
+
 def webhook_test(*, endpoint: WebhookEndpoint) -> DeliveryAttempt:
     """Send the sample event (the preview's) to the webhook now, even a disabled one, and
     record it as a delivery of event `TEST_EVENT` with its one attempt, which is returned for
     inline display. Never retried, and it does not count for the endpoint's failure record.
-    Blocks for up to DELIVERY_TIMEOUT_SECONDS."""
+    Blocks for up to DELIVERY_TIMEOUT_SECONDS.
+
+    A stream sends one test at a time and WEBHOOK_TESTS_PER_MINUTE at most, counted by every
+    process together: a test beyond either is not sent, and raises TestRefused. Pressing Test
+    again and again must neither flood the customer's server nor tie up the web processes (a
+    test holds one until the server answers)."""
+    key = f"webhook-test:{endpoint.stream_id}"
+    hold = settings.DELIVERY_TIMEOUT_SECONDS + TEST_HOLD_MARGIN_SECONDS
+    with ratelimit.one_at_a_time(key, seconds=hold) as held:
+        if not held:
+            raise TestRefused("A test is already being sent to this webhook: wait for its answer.")
+        per_minute = settings.WEBHOOK_TESTS_PER_MINUTE
+        slot = ratelimit.reserve(key, rate=per_minute / 60, burst=per_minute)
+        if not slot.granted:
+            tests = "test" if per_minute == 1 else "tests"
+            raise TestRefused(
+                f"You can send {per_minute} {tests} a minute: "
+                f"try again in {max(1, math.ceil(slot.wait))} s."
+            )
+        return _test_send(endpoint)
+
+
+def _test_send(endpoint: WebhookEndpoint) -> DeliveryAttempt:
     now = timezone.now()
     delivery = Delivery(
         endpoint=endpoint,

@@ -19,6 +19,7 @@ from webhooks.forms import ROW_ACTIONS, WebhookForm, edit_rows
 from webhooks.models import WebhookEndpoint
 
 FIELDS = "webhooks/includes/webhook_fields.html"
+TEST_RESULT = "webhooks/tab_webhooks.html#test-result"
 TAB = "webhooks"
 
 
@@ -185,11 +186,13 @@ def _endpoint(request, uid) -> WebhookEndpoint:
     return get_object_or_404(WebhookEndpoint.objects.select_related("stream"), stream=stream)
 
 
-def _back_to_tab(request, stream: Stream, message: str, *, new_secret: str = ""):
+def _back_to_tab(
+    request, stream: Stream, message: str, *, new_secret: str = "", level: int = messages.SUCCESS
+):
     """The Webhooks tab after an action, with ``message``: redrawn in place in the side panel
     when the action was taken there (and when a new secret must be shown), else reached by a
     redirect."""
-    messages.success(request, message)
+    messages.add_message(request, level, message)
     panel = Panel(request=request, stream=stream, stream_type=types.find(stream.type), slug=TAB)
     if panel.in_drawer or new_secret:
         return _tab(request, panel, new_secret=new_secret)
@@ -210,11 +213,17 @@ def _confirm(request, uid, *, template: str) -> HttpResponse:
 def webhook_test(request, uid):
     """Test webhook: a sample event sent now, its result shown inline."""
     endpoint = _endpoint(request, uid)
-    attempt = services.webhook_test(endpoint=endpoint)
-    template = "webhooks/tab_webhooks.html#test-result"
+    try:
+        attempt = services.webhook_test(endpoint=endpoint)
+    except services.TestRefused as refusal:
+        if not request.htmx:
+            return _back_to_tab(request, endpoint.stream, str(refusal), level=messages.ERROR)
+        # A 200 all the same: htmx swaps no error answer in, and this one is for the user to
+        # read where the test's result would have been.
+        return render(request, TEST_RESULT, {"refusal": str(refusal)})
     if not request.htmx:
         return _back_to_tab(request, endpoint.stream, _test_summary(attempt))
-    return render(request, template, {"attempt": attempt})
+    return render(request, TEST_RESULT, {"attempt": attempt})
 
 
 def _test_summary(attempt) -> str:

@@ -27,6 +27,9 @@ most ``LEASE_LIFETIME``: at a high limit most requests then cost no round trip. 
 charged when slots are taken, so every request let through was counted against the limit (a
 process may spend a slot up to 0.1 s after it was counted); slots a process leaves unspent are
 lost, which only ever admits fewer.
+
+``one_at_a_time`` holds a key while a block of code runs, so that another process asking for
+it meanwhile is told no; a holder that dies lets go after ``seconds``.
 """
 
 import fcntl
@@ -34,6 +37,7 @@ import hashlib
 import logging
 import math
 import os
+import secrets
 import threading
 import time
 from contextlib import contextmanager
@@ -221,12 +225,64 @@ def drop_leases() -> None:
         _leases.clear()
 
 
+# Lets go of a hold only if it is still the holder's: one that outlived its seconds may have
+# been taken by another since.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+"""
+
+
+@contextmanager
+def one_at_a_time(key: str, *, seconds: float):
+    """Hold ``key`` for the block (it gets True), unless another holds it (False)."""
+    holder = secrets.token_hex(8)
+    held = _take(key, holder, seconds)
+    try:
+        yield held
+    finally:
+        if held:
+            _let_go(key, holder)
+
+
+def _take(key: str, holder: str, seconds: float) -> bool:
+    if settings.REDIS_URL:
+        try:
+            return bool(
+                _redis(settings.REDIS_URL).set(
+                    f"textpeak:hold:{key}", holder, nx=True, px=math.ceil(seconds * 1000)
+                )
+            )
+        except redis.RedisError:
+            # As for rate limits: two at a time beats none while Redis is away.
+            logger.warning("Rate limiter unavailable; %s not held", key)
+            return True
+    with _file_bucket(f"hold:{key}") as bucket:
+        stored = bucket.read().split()
+        now = time.time()
+        if stored and float(stored[1]) > now:
+            return False
+        bucket.write(f"{holder} {now + seconds!r}")
+        return True
+
+
+def _let_go(key: str, holder: str) -> None:
+    if settings.REDIS_URL:
+        try:
+            _script(settings.REDIS_URL, _RELEASE)(keys=[f"textpeak:hold:{key}"], args=[holder])
+        except redis.RedisError:
+            logger.warning("Rate limiter unavailable; %s held until it expires", key)
+        return
+    with _file_bucket(f"hold:{key}") as bucket:
+        if bucket.read().split()[:1] == [holder]:
+            bucket.write("")
+
+
 @lru_cache(maxsize=1)
 def _redis(url: str) -> "redis.Redis":
     return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=3)
 def _script(url: str, source: str):
     return _redis(url).register_script(source)
 
