@@ -102,6 +102,9 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # A batch opens its connections at once; the default backlog of 5 left a connection of a
+    # 20-delivery batch waiting on a SYN retry long enough to time out on a loaded machine.
+    request_queue_size = 256
     receiver: "Receiver"
 
 
