@@ -3,7 +3,8 @@
     python bench/inbound.py [--seconds 10] [--connections 32] [--web-workers 3]
 
 Starts gunicorn as docker-compose.yml does, on PostgreSQL and Redis (see bench/setup.py),
-for a stream with an app secret and an Incoming Messages Webhook, and drives it with wrk
+for a stream with an app secret and an Incoming Messages Webhook (set up against the fake Graph
+API, as a real stream is checked with Meta), and drives it with wrk
 (Debian's package) at 32 connections (gunicorn's sync workers close each after its answer):
 the trivial endpoint (``/healthz?live``), then signed Meta payloads of one text message
 each, every one a different message (so none is deduplicated). No worker runs: the
@@ -20,6 +21,7 @@ from pathlib import Path
 import setup
 
 APP_SECRET = "bench-app-secret"
+WABA_ID = "102000000000001"
 BODIES = 40_000
 
 
@@ -37,7 +39,7 @@ def _body(number: int) -> bytes:
         "contacts": [{"profile": {"name": "Anna Schmidt"}, "wa_id": "4915112345678"}],
         "messages": [message],
     }
-    entry = {"id": "demo", "changes": [{"value": value, "field": "messages"}]}
+    entry = {"id": WABA_ID, "changes": [{"value": value, "field": "messages"}]}
     payload = {"object": "whatsapp_business_account", "entry": [entry]}
     return json.dumps(payload, separators=(",", ":")).encode()
 
@@ -71,14 +73,22 @@ end
 
 def main():
     args = setup.web_arguments(__doc__.splitlines()[0])
-    setup.django_setup()
-    from webhooks.services import webhook_save
-    from whatsapp.services import whatsapp_settings_save
+    from whatsapp.fake_graph import FakeGraph
 
-    stream, _ = setup.ready_stream(name="inbound bench")
-    whatsapp_settings_save(stream=stream, app_secret=APP_SECRET, business_id="demo")
+    # Only the setup asks the Graph API (the callback never does): the fake runs in this
+    # process until the stream is Ready.
+    with FakeGraph() as fake:
+        business = fake.add_business(waba_id=WABA_ID)
+        setup.ENV["WHATSAPP_GRAPH_URL"] = fake.url
+        setup.django_setup()
+        stream, _ = setup.ready_stream(
+            name="inbound bench", business=business, app_secret=APP_SECRET
+        )
+    from webhooks.services import webhook_save
+    from whatsapp.services import callback_path
+
     webhook_save(stream=stream, method="POST", url="https://hooks.example.com/in", headers=[])
-    path = f"/webhooks/whatsapp/{stream.uid}/"
+    path = callback_path(stream.whatsapp)
     data = str(Path(tempfile.gettempdir()) / f"textpeak-inbound-{stream.uid}.txt")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(_lua(path, data))

@@ -65,10 +65,10 @@ def django_setup() -> None:
     redis.Redis.from_url(REDIS_URL).flushdb()
 
 
-def ready_stream(*, name: str, business=None):
+def ready_stream(*, name: str, business=None, app_secret: str = ""):
     """A Ready stream of a fresh account with WhatsApp access, set up through the services
-    the wizard uses: a demo stream, or one on the fake Graph API's ``business``.
-    Returns ``(stream, token)``."""
+    the wizard uses: a demo stream, or one on the fake Graph API's ``business`` (with
+    ``app_secret``, which Meta's webhooks to it are signed with). Returns ``(stream, token)``."""
     from streams import services as streams
     from textpeak.accounts.models import Account, BetaAccessRequest, Feature
     from whatsapp import services as whatsapp
@@ -87,7 +87,10 @@ def ready_stream(*, name: str, business=None):
         )
     else:
         whatsapp_account = whatsapp.whatsapp_settings_save(
-            stream=stream, business_id=business.waba_id, access_token=business.token
+            stream=stream,
+            business_id=business.waba_id,
+            access_token=business.token,
+            app_secret=app_secret,
         )
     whatsapp.whatsapp_account_refresh(account=whatsapp_account)
     return stream, streams.stream_activate(stream=stream, steps_done=4)

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("textpeak.accounts.urls")),
     path("streams/", include("streams.urls")),
     path("streams/<uuid:uid>/webhook/", include("webhooks.urls")),
+    path("", include("whatsapp.console_urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),

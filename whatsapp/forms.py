@@ -31,7 +31,8 @@ class WhatsAppSettingsForm(forms.Form):
         max_length=200,
         strip=True,
         widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
-        help_text="Optional. Your Meta app's secret, to check that webhooks really come from Meta.",
+        help_text="Your Meta app's secret: in Meta for Developers, your app's App settings \u203a "
+        "Basic (Show). Every webhook from Meta is checked with it; none is taken without it.",
     )
 
     def __init__(self, *args, account: WhatsAppAccount | None, complete: bool = False, **kwargs):
@@ -55,6 +56,11 @@ class WhatsAppSettingsForm(forms.Form):
             has_token = self.account is not None and self.account.access_token_last4
             if not cleaned.get("access_token") and not has_token:
                 self.add_error("access_token", "Enter the permanent authentication token.")
+            has_secret = self.account is not None and self.account.has_app_secret
+            if not cleaned.get("app_secret") and not has_secret:
+                self.add_error(
+                    "app_secret", "Enter the app secret: Meta's webhooks are checked with it."
+                )
         return cleaned
 
 

@@ -15,6 +15,11 @@ def _verify_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def new_callback_key() -> str:
+    """The secret path segment of a stream's Meta callback URL: 256 random bits."""
+    return secrets.token_urlsafe(32)
+
+
 class WhatsAppAccount(models.Model):
     """A stream's WhatsApp Business Account: its credentials and what Meta last told us about it.
 
@@ -29,6 +34,12 @@ class WhatsAppAccount(models.Model):
     access_token_last4 = models.CharField(max_length=4, blank=True, editable=False)
     app_secret_encrypted = models.TextField(blank=True, editable=False)
     app_secret_last4 = models.CharField(max_length=4, blank=True, editable=False)
+    # The stream's Meta callback URL is /webhooks/whatsapp/<callback_key>/, not its public id
+    # (shown in the console and sent in every delivery to the customer's webhook): an address
+    # nobody can work out is one more thing a forged webhook must get right. Rotatable.
+    callback_key = models.CharField(
+        max_length=64, unique=True, default=new_callback_key, editable=False
+    )
     # Meta sends this back when it verifies the stream's callback URL.
     verify_token = models.CharField(max_length=64, default=_verify_token, editable=False)
     verified_at = models.DateTimeField(null=True, blank=True)
@@ -60,6 +71,12 @@ class WhatsAppAccount(models.Model):
 
     def app_secret(self) -> str:
         return crypto.decrypt(self.app_secret_encrypted) if self.app_secret_encrypted else ""
+
+    @property
+    def has_app_secret(self) -> bool:
+        """Whether Meta's webhooks to the stream can be checked: without the secret, none is
+        taken (demo streams take none from outside at all)."""
+        return bool(self.app_secret_encrypted)
 
 
 class Sender(models.Model):

@@ -24,7 +24,7 @@ from whatsapp.client import (
     TemporaryError,
 )
 from whatsapp.demo import DemoGraph
-from whatsapp.models import Sender, Template, WhatsAppAccount
+from whatsapp.models import Sender, Template, WhatsAppAccount, new_callback_key
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +57,14 @@ def describe_error(error: GraphError, *, business_id: str) -> str:
     return f"WhatsApp answered unexpectedly: “{error.message}”. Try again in a moment."
 
 
-def callback_url(stream: Stream) -> str:
-    return settings.SITE_URL + reverse("whatsapp:callback", args=[stream.uid])
+def callback_path(account: WhatsAppAccount) -> str:
+    """The path of the stream's Meta callback URL: the one place it is made."""
+    return reverse("whatsapp:callback", args=[account.callback_key])
+
+
+def callback_url(account: WhatsAppAccount) -> str:
+    """The stream's Meta callback URL, as registered with Meta and shown on the WhatsApp tab."""
+    return settings.SITE_URL + callback_path(account)
 
 
 def whatsapp_settings_save(
@@ -157,7 +163,7 @@ def whatsapp_account_register_callback(*, account: WhatsAppAccount) -> None:
     try:
         graph_for(account).subscribe_app(
             account.business_id,
-            callback_url=callback_url(account.stream),
+            callback_url=callback_url(account),
             verify_token=account.verify_token,
         )
     except GraphError as error:
@@ -170,6 +176,18 @@ def whatsapp_account_register_callback(*, account: WhatsAppAccount) -> None:
         account.callback_registered_at = timezone.now()
         account.callback_error = ""
     account.save(update_fields=["callback_registered_at", "callback_error"])
+
+
+def whatsapp_account_rotate_callback_key(*, account: WhatsAppAccount) -> None:
+    """A new secret path for the stream's Meta callback URL, registered with Meta where the
+    token allows (as Create Stream does; a failure is shown on the WhatsApp tab). The old URL
+    answers 404 at once in a new process, and within ``API_CACHE_SECONDS`` in one that
+    recently served it."""
+    account.callback_key = new_callback_key()
+    # Saved (committed) before Meta is told: Meta verifies the new URL while it registers it.
+    account.save(update_fields=["callback_key"])
+    if not account.stream.is_draft:
+        whatsapp_account_register_callback(account=account)
 
 
 def whatsapp_settings_replace(

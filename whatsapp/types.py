@@ -51,6 +51,12 @@ class WhatsAppStreamType(types.StreamType):
                 "Meta refused this stream's token: messages cannot be sent until the token is "
                 "updated on the WhatsApp tab."
             )
+        if account and not stream.is_demo and not stream.is_draft and not account.has_app_secret:
+            banners.append(
+                "Meta's webhooks to this stream are refused until its app secret is saved: "
+                "incoming messages and delivery statuses are not received. Add it in WhatsApp "
+                "Settings (Edit)."
+            )
         endpoint = WebhookEndpoint.objects.filter(stream=stream).first()
         if endpoint and not endpoint.enabled:
             when = endpoint.disabled_at.strftime("%-d %b %Y") if endpoint.disabled_at else ""

@@ -4,5 +4,6 @@ from whatsapp import views
 
 app_name = "whatsapp"
 urlpatterns = [
-    path("<uuid:uid>/", views.callback, name="callback"),
+    # Any text: an old /<stream uid>/ URL, or a rotated key, is answered like an unknown one.
+    path("<str:key>/", views.callback, name="callback"),
 ]

@@ -1,17 +1,26 @@
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse, HttpResponseForbidden
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
-from django_htmx.http import reswap, retarget
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from streams import services as stream_services
+from streams import types
 from streams.models import Stream
 from streams.panel import Panel
 from streams.services import NotReady
 from streams.views import back_to_list, token_response
 from streams.wizard import BACK, Wizard
+from textpeak.accounts.access import member_required
 from textpeak.lib import misses
 from textpeak.lib.local_cache import LocalCache
 from webhooks.services import webhook_preview
@@ -21,6 +30,8 @@ from whatsapp.client import GraphError
 from whatsapp.demo import DEMO_BUSINESS_ID
 from whatsapp.forms import SenderRateForm, UpdateTokenForm, WhatsAppSettingsForm
 from whatsapp.models import WhatsAppAccount
+
+TAB = "whatsapp"
 
 
 def _account(stream: Stream) -> WhatsAppAccount | None:
@@ -87,6 +98,11 @@ def _create(request, wizard: Wizard, account: WhatsAppAccount | None):
     stream = wizard.stream
     if account is None or not account.verified_at:
         raise NotReady("Check the WhatsApp Settings with Save & Next before creating the stream.")
+    if not stream.is_demo and not account.has_app_secret:
+        raise NotReady(
+            "Enter the app secret in WhatsApp Settings before creating the stream: without it "
+            "no webhook from Meta can be checked, so none would be taken."
+        )
     token = stream_services.stream_activate(stream=stream, steps_done=wizard.number)
     if token is None:
         return back_to_list(request, f"“{stream.name}” was already created.")
@@ -154,14 +170,64 @@ def whatsapp_tab(request, panel: Panel):
                     token_form = UpdateTokenForm()
         if not error and not token_form.errors and not panel.in_drawer:
             return redirect(panel.current_url)
+    return _whatsapp_tab(panel, account, token_form=token_form, error=error)
+
+
+def _whatsapp_tab(
+    panel: Panel,
+    account: WhatsAppAccount | None,
+    *,
+    token_form: UpdateTokenForm | None = None,
+    error: str = "",
+):
     context = {
-        **_summary_context(stream),
-        "token_form": token_form,
+        **_summary_context(panel.stream),
+        "token_form": UpdateTokenForm() if token_form is None else token_form,
         "error": error,
-        "callback_url": services.callback_url(stream),
+        "callback_url": services.callback_url(account) if account else "",
         "rate_form_action": panel.current_url,
     }
     return panel.render("whatsapp/tab_whatsapp.html", context)
+
+
+def _own_account(request, uid) -> WhatsAppAccount:
+    """The WhatsApp account of the member's own stream, or 404."""
+    stream = get_object_or_404(Stream.objects.for_account(request.account), uid=uid)
+    return get_object_or_404(WhatsAppAccount.objects.select_related("stream"), stream=stream)
+
+
+@member_required
+@require_GET
+def callback_key_rotate_confirm(request, uid):
+    """The confirmation of New callback URL as its own page, for browsers without JavaScript
+    (with it, the WhatsApp tab opens the same form as a pop-up)."""
+    account = _own_account(request, uid)
+    context = {"stream": account.stream, "account": account}
+    return render(request, "whatsapp/confirm_rotate_callback.html", context)
+
+
+@member_required
+@require_POST
+def callback_key_rotate(request, uid):
+    """New callback URL: the old one stops answering; Meta is given the new one."""
+    account = _own_account(request, uid)
+    services.whatsapp_account_rotate_callback_key(account=account)
+    messages.success(request, "New callback URL: Meta's webhooks reach the stream only there.")
+    stream = account.stream
+    panel = Panel(request=request, stream=stream, stream_type=types.find(stream.type), slug=TAB)
+    if panel.in_drawer:
+        return _whatsapp_tab(panel, account)
+    if request.htmx:
+        return HttpResponseClientRedirect(panel.current_url)
+    return redirect(panel.current_url)
+
+
+@login_not_required
+@require_safe
+def credentials_help(request):
+    """How to get a WhatsApp Business ID, a permanent token and the app secret from Meta:
+    linked from the WhatsApp Settings step, readable before logging in."""
+    return render(request, "whatsapp/help_credentials.html")
 
 
 def api_tab(request, panel: Panel):
@@ -176,29 +242,36 @@ CALLBACK_MAX_BODY_BYTES = 3 * 1024 * 1024
 
 # Meta posts to a stream's callback many times a second: its account and app secret are
 # kept a few seconds in each process, as the send API keeps a token's stream. The secret is
-# kept decrypted: decrypting it was a twelfth of a callback's CPU.
+# kept decrypted: decrypting it was a twelfth of a callback's CPU. Entries are keyed by the
+# URL's secret key, so a rotated key stops answering when its entry expires
+# (API_CACHE_SECONDS), and a saved app secret is used from then on.
 _callback_accounts = LocalCache()
 NO_STREAM = "No stream has this callback URL: copy it again from the stream's WhatsApp tab."
 # The misses of unknown callback URLs, counted per address (textpeak.lib.misses).
 CALLBACK_MISSES = "callback"
 
 
-def _callback_account(uid) -> tuple[WhatsAppAccount, str] | None:
+def _callback_account(key: str) -> tuple[WhatsAppAccount, str] | None:
     # A deleted stream's account is found too: Meta goes on calling its URL, from the addresses
     # it calls every stream's from, and those calls must not count as guesses.
-    account = WhatsAppAccount.objects.select_related("stream").filter(stream__uid=uid).first()
+    account = WhatsAppAccount.objects.select_related("stream").filter(callback_key=key).first()
     return None if account is None else (account, account.app_secret())
 
 
 @csrf_exempt
 @login_not_required
 @require_http_methods(["GET", "POST"])
-def callback(request, uid):
+def callback(request, key):
     """Meta's callback URL. GET answers Meta's verification of the URL with hub.challenge;
     POST receives Meta's webhooks: checked, parsed, kept in one INSERT, then 200."""
     if wait := misses.blocked(request, kind=CALLBACK_MISSES):
         return _guessing(wait)
-    found = _callback_accounts.get(uid, lambda: _callback_account(uid))
+    if _is_uuid(key):
+        # A URL of the old form (/<stream uid>/), which Meta may call until the stream's new URL
+        # is registered: no key has this form, so it is refused without a query and, coming
+        # from Meta's addresses, is not counted as a guess.
+        return _plain(NO_STREAM, 404)
+    found = _callback_accounts.get(key, lambda: _callback_account(key))
     if found is None:
         if wait := misses.missed(request, kind=CALLBACK_MISSES):
             return _guessing(wait)
@@ -206,6 +279,10 @@ def callback(request, uid):
     account, app_secret = found
     if account.stream.deleted_at:
         return _plain(NO_STREAM, 404)
+    if account.stream.is_demo:
+        # A demo stream's statuses and replies are made inside TextPeak (whatsapp.tasks) and
+        # stored without HTTP: whatever reaches its callback comes from someone else.
+        return _plain("A Demo Sending stream takes no webhooks", 403)
     if request.method == "POST":
         return _receive(request, account, app_secret)
     if request.GET.get("hub.mode") != "subscribe" or not services.verify_token_matches(
@@ -213,6 +290,14 @@ def callback(request, uid):
     ):
         return HttpResponseForbidden("Verification token mismatch", content_type="text/plain")
     return HttpResponse(request.GET.get("hub.challenge", ""), content_type="text/plain")
+
+
+def _is_uuid(key: str) -> bool:
+    try:
+        uuid.UUID(key)
+    except ValueError:
+        return False
+    return True
 
 
 def _plain(text: str, status: int = 200) -> HttpResponse:
@@ -228,6 +313,10 @@ def _guessing(wait: int) -> HttpResponse:
 def _receive(request, account: WhatsAppAccount, app_secret: str) -> HttpResponse:
     # Anything but a 200 makes Meta retry for days: only a body that can never be stored is
     # refused, and a malformed one is a 400, never a 500.
+    if not app_secret:
+        # Nothing could tell Meta's webhooks from anybody's: none is taken until the secret is
+        # saved (Meta keeps retrying for days, so what it sent meanwhile still arrives).
+        return _plain("This stream has no app secret: save it in its WhatsApp Settings", 403)
     length = request.META.get("CONTENT_LENGTH") or ""
     if length.isdigit() and int(length) > CALLBACK_MAX_BODY_BYTES:
         return _plain("Payload too large", 413)
@@ -235,11 +324,11 @@ def _receive(request, account: WhatsAppAccount, app_secret: str) -> HttpResponse
     body = request.read(CALLBACK_MAX_BODY_BYTES + 1)
     if len(body) > CALLBACK_MAX_BODY_BYTES:
         return _plain("Payload too large", 413)
-    if app_secret and not inbound.signature_valid(
+    if not inbound.signature_valid(
         app_secret=app_secret, body=body, header=request.headers.get("X-Hub-Signature-256", "")
     ):
         return _plain("Invalid signature", 403)
-    if not account.stream.is_demo and not account.verified_at:
+    if not account.verified_at:
         # Until WhatsApp has confirmed the stream's Business ID, its callback speaks for nobody.
         return _plain("This stream's WhatsApp settings are not checked yet", 403)
     try:

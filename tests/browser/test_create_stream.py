@@ -108,6 +108,7 @@ def test_a_real_stream_is_checked_with_whatsapp_until_the_token_is_right(
 
     page.get_by_label("WhatsApp Business ID").fill(business.waba_id)
     page.get_by_label("Permanent authentication token").fill("EAAG-wrong-token-1234")
+    page.get_by_label("App secret").fill("0f4c2e9b7d1a4c8e9b7f2a4d6e8c0b1f")
     page.get_by_role("button", name="Save & Next").click()
     expect(page.get_by_role("alert").first).to_contain_text("Meta refused the token")
     expect(page.get_by_role("alert").first).to_contain_text("Invalid OAuth access token")

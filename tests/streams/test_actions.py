@@ -8,7 +8,7 @@ from django.urls import reverse
 from streams import services, tokens
 from streams.models import Stream
 from tests.factories import StreamFactory
-from whatsapp.models import Message
+from whatsapp.models import Message, WhatsAppAccount
 
 pytestmark = pytest.mark.django_db
 
@@ -214,8 +214,15 @@ OUTSIDER_REQUESTS = [
     ),
     *(
         ("post", name, {})
-        for name in ("streams:disable", "streams:enable", "webhooks:preview", "webhooks:remove")
+        for name in (
+            "streams:disable",
+            "streams:enable",
+            "webhooks:preview",
+            "webhooks:remove",
+            "whatsapp_callback_key_rotate",
+        )
     ),
+    ("get", "whatsapp_callback_key_rotate_confirm", {}),
 ]
 
 
@@ -228,6 +235,7 @@ def test_it_returns_404_to_a_member_of_another_account(
     client, outsider, account, method, name, kwargs
 ):
     stream, _ = _ready(account)
+    whatsapp = WhatsAppAccount.objects.create(stream=stream)
     client.force_login(outsider)
     data = {"name": "Hijacked", "action": "create", "url": "https://example.com/x"}
     response = getattr(client, method)(
@@ -237,11 +245,19 @@ def test_it_returns_404_to_a_member_of_another_account(
     after = Stream.objects.get(pk=stream.pk)
     assert (after.name, after.status, after.deleted_at) == ("Orders", "ready", None)
     assert after.token_hash == stream.token_hash
+    assert WhatsAppAccount.objects.get(pk=whatsapp.pk).callback_key == whatsapp.callback_key
     assert "Orders" not in response.content.decode()
 
 
 @pytest.mark.parametrize(
-    "name", ["streams:disable", "streams:enable", "webhooks:preview", "webhooks:remove"]
+    "name",
+    [
+        "streams:disable",
+        "streams:enable",
+        "webhooks:preview",
+        "webhooks:remove",
+        "whatsapp_callback_key_rotate",
+    ],
 )
 def test_it_refuses_get_on_a_post_only_action(owner_client, account, name):
     stream, _ = _ready(account)

@@ -1,4 +1,4 @@
-"""Meta's callback URL, ``/webhooks/whatsapp/<stream uid>/``: verification (GET), and webhooks
+"""Meta's callback URL, ``/webhooks/whatsapp/<callback key>/``: verification (GET), and webhooks
 (POST) checked against the app secret, parsed and stored in one transaction, then 200.
 
 Also the two other ways into the same code: the demo transport's simulated statuses and replies,
@@ -9,7 +9,7 @@ callback overrides).
 import hashlib
 import hmac
 import json
-import uuid
+import time
 from datetime import timedelta
 from unittest import mock
 
@@ -32,6 +32,7 @@ from webhooks import services as webhook_services
 from webhooks.models import Delivery
 from whatsapp import inbound, sending, services, tasks
 from whatsapp.client import AuthError, TemporaryError
+from whatsapp.demo import DEMO_BUSINESS_ID
 from whatsapp.models import (
     InboundPayload,
     Message,
@@ -90,7 +91,7 @@ def _verified(stream):
 
 
 def _url(stream) -> str:
-    return reverse("whatsapp:callback", args=[stream.uid])
+    return services.callback_path(WhatsAppAccount.objects.get(stream=stream))
 
 
 def post_only(client, stream, raw: bytes, *, signature: str | None = None, **headers):
@@ -133,9 +134,10 @@ def test_it_finds_a_stream_it_has_just_seen_without_asking_the_database(
 ):
     settings.API_CACHE_SECONDS = 5
     query = {"hub.mode": "subscribe", "hub.challenge": "1", "hub.verify_token": "not-the-token"}
-    assert client.get(_url(stream), query).status_code == 403
+    url = _url(stream)
+    assert client.get(url, query).status_code == 403
     with django_assert_num_queries(0):
-        assert client.get(_url(stream), query).status_code == 403
+        assert client.get(url, query).status_code == 403
 
 
 # -- kept at once, stored by a worker
@@ -353,20 +355,30 @@ def test_it_refuses_a_bad_signature_before_looking_at_the_body(client, stream, e
     assert post(client, stream, b"not json", signature="sha256=00").status_code == 403
 
 
-def test_it_accepts_unsigned_webhooks_when_the_stream_has_no_app_secret(client, account, enqueued):
+@pytest.mark.parametrize(
+    "signature", ["", sign(fixture("text"), "a-guess")], ids=["unsigned", "signed"]
+)
+def test_it_refuses_an_unsigned_post_to_a_stream_without_app_secret(
+    client, account, enqueued, signature
+):
+    """A stream created before the app secret was required: nothing can check what is posted
+    to it, so nothing is taken until the secret is saved."""
     stream = StreamFactory(account=account)
     services.whatsapp_settings_save(stream=stream, business_id=WABA_ID)
     _verified(stream)
-    assert post(client, stream, fixture("text"), signature="").status_code == 200
-    assert Message.objects.filter(stream=stream).count() == 1
+    response = post(client, stream, fixture("text"), signature=signature)
+    assert response.status_code == 403
+    assert "app secret" in response.text
+    assert not InboundPayload.objects.exists()
+    assert not Message.objects.exists()
 
 
 def test_it_refuses_webhooks_for_a_stream_whose_settings_whatsapp_has_not_confirmed(
     client, account, enqueued
 ):
     stream = StreamFactory(account=account)
-    services.whatsapp_settings_save(stream=stream, business_id=WABA_ID)
-    assert post(client, stream, fixture("text"), signature="").status_code == 403
+    services.whatsapp_settings_save(stream=stream, business_id=WABA_ID, app_secret=APP_SECRET)
+    assert post(client, stream, fixture("text")).status_code == 403
     assert not Message.objects.exists()
 
 
@@ -382,9 +394,9 @@ def test_another_accounts_callback_cannot_change_this_accounts_templates(
         status="APPROVED",
     )
     intruder = StreamFactory(account=outsider.member.account)
-    services.whatsapp_settings_save(stream=intruder, business_id="123")
+    services.whatsapp_settings_save(stream=intruder, business_id="123", app_secret=APP_SECRET)
     _verified(intruder)
-    post(client, intruder, fixture("template_status_update"), signature="")
+    assert post(client, intruder, fixture("template_status_update")).status_code == 200
     assert Template.objects.get(template_id="594425479261596").status == "APPROVED"
 
 
@@ -459,7 +471,7 @@ def test_it_refuses_a_larger_body_with_413(client, stream, enqueued):
 
 def test_it_answers_404_for_an_unknown_stream(client, enqueued):
     response = client.post(
-        reverse("whatsapp:callback", args=[uuid.uuid4()]),
+        "/webhooks/whatsapp/not-a-key-of-any-stream/",
         data=fixture("text"),
         content_type="application/json",
     )
@@ -472,6 +484,48 @@ def test_it_answers_404_for_a_deleted_stream(client, stream, enqueued):
     stream.save()
     assert post(client, stream, fixture("text")).status_code == 404
     assert not Message.objects.exists()
+
+
+def test_it_answers_404_on_the_old_public_id_url(client, stream, enqueued):
+    """The stream's public id is in the console and in every delivery to the customer's
+    webhook: the callback's address must not be made of it."""
+    raw = fixture("text")
+    response = client.post(
+        f"/webhooks/whatsapp/{stream.uid}/",
+        data=raw,
+        content_type="application/json",
+        headers={"X-Hub-Signature-256": sign(raw)},
+    )
+    assert response.status_code == 404
+    assert "copy it again from the stream's WhatsApp tab" in response.text
+    assert not InboundPayload.objects.exists()
+
+
+def test_it_refuses_a_rotated_callback_key(client, stream, enqueued):
+    old = _url(stream)
+    services.whatsapp_account_rotate_callback_key(
+        account=WhatsAppAccount.objects.get(stream=stream)
+    )
+    raw = fixture("text")
+    headers = {"X-Hub-Signature-256": sign(raw)}
+    response = client.post(old, data=raw, content_type="application/json", headers=headers)
+    assert response.status_code == 404
+    assert not InboundPayload.objects.exists()
+    assert post_only(client, stream, raw).status_code == 200
+
+
+def test_it_forgets_a_rotated_callback_key_within_the_cache_time(client, stream, settings):
+    settings.API_CACHE_SECONDS = 0.2
+    token = WhatsAppAccount.objects.get(stream=stream).verify_token
+    query = {"hub.mode": "subscribe", "hub.challenge": "1", "hub.verify_token": token}
+    old = _url(stream)
+    assert client.get(old, query).status_code == 200
+    services.whatsapp_account_rotate_callback_key(
+        account=WhatsAppAccount.objects.get(stream=stream)
+    )
+    time.sleep(0.25)
+    assert client.get(old, query).status_code == 404
+    assert client.get(_url(stream), query).status_code == 200
 
 
 def test_it_stores_a_message_on_the_stream_whose_url_was_called(client, stream, enqueued, account):
@@ -592,6 +646,27 @@ def test_it_queues_a_delivery_to_the_streams_webhook(client, stream):
     assert delivery.event == "message.received"
     assert delivery.payload["message_uuid"] == str(message.uuid)
     assert delivery.payload["text"] == "Hi! Is my order on its way?"
+
+
+# -- demo streams: nothing from outside
+
+
+def test_it_refuses_any_post_to_a_demo_stream_callback(client, demo_stream, enqueued):
+    """A demo stream's statuses and replies are made inside TextPeak: whatever is posted to
+    its callback comes from someone else, signed or not."""
+    services.whatsapp_settings_save(
+        stream=demo_stream, business_id=DEMO_BUSINESS_ID, app_secret=APP_SECRET
+    )
+    for signature in (None, ""):
+        response = post(client, demo_stream, fixture("text"), signature=signature)
+        assert response.status_code == 403
+    assert not InboundPayload.objects.exists()
+    assert not Message.objects.exists()
+
+
+def test_it_refuses_metas_verification_of_a_demo_stream(client, demo_stream):
+    token = WhatsAppAccount.objects.get(stream=demo_stream).verify_token
+    assert _verify(client, demo_stream, token).status_code == 403
 
 
 # -- demo streams: the same path

@@ -16,7 +16,6 @@ import time
 import pytest
 from django.conf import settings
 from django.db import connection
-from django.urls import reverse
 from django.utils import timezone
 
 from streams.services import stream_token_regenerate
@@ -238,14 +237,14 @@ def test_a_message_whose_worker_was_killed_mid_send_is_sent_afterwards_and_none_
 
 def test_a_worker_stores_what_metas_callback_kept(client, account, worker):
     stream = StreamFactory(account=account, name="Inbound", setup_progress=4)
-    whatsapp_services.whatsapp_settings_save(
+    whatsapp = whatsapp_services.whatsapp_settings_save(
         stream=stream, business_id=WABA_ID, app_secret="callback-secret"
     )
     WhatsAppAccount.objects.filter(stream=stream).update(verified_at=timezone.now())
     raw = fixture("text")
     signature = hmac.new(b"callback-secret", raw, hashlib.sha256).hexdigest()
     response = client.post(
-        reverse("whatsapp:callback", args=[stream.uid]),
+        whatsapp_services.callback_path(whatsapp),
         data=raw,
         content_type="application/json",
         headers={"X-Hub-Signature-256": f"sha256={signature}"},

@@ -30,8 +30,16 @@ def _step(stream, slug="whatsapp"):
     return reverse("streams:setup", args=[stream.uid, slug])
 
 
+APP_SECRET = "0f4c2e9b7d1a4c8e9b7f2a4d6e8c0b1f"
+
+
 def _settings(business, **fields):
-    data = {"business_id": business.waba_id, "access_token": business.token, "action": "next"}
+    data = {
+        "business_id": business.waba_id,
+        "access_token": business.token,
+        "app_secret": APP_SECRET,
+        "action": "next",
+    }
     data.update(fields)
     return data
 
@@ -146,7 +154,12 @@ def test_it_says_whatsapp_could_not_be_reached_when_it_is_down(member, draft, se
     settings.WHATSAPP_GRAPH_URL = f"http://127.0.0.1:{_closed_port()}"
     response = member.post(
         _step(draft),
-        {"business_id": "102000000000001", "access_token": "EAAG1234", "action": "next"},
+        {
+            "business_id": "102000000000001",
+            "access_token": "EAAG1234",
+            "app_secret": APP_SECRET,
+            "action": "next",
+        },
     )
     assert "WhatsApp could not be reached" in response.content.decode()
 
@@ -158,12 +171,75 @@ def test_it_refuses_a_business_id_with_letters(member, draft, fake_graph):
     assert not WhatsAppAccount.objects.filter(stream=draft).exists()
 
 
-def test_it_requires_the_business_id_and_token_for_save_and_next(member, draft, fake_graph):
+def test_it_requires_the_business_id_token_and_app_secret_for_save_and_next(
+    member, draft, fake_graph
+):
     response = member.post(_step(draft), {"action": "next"})
     page = response.content.decode()
     assert "Enter the WhatsApp Business ID." in page
     assert "Enter the permanent authentication token." in page
+    assert "Enter the app secret" in page
     assert fake_graph.requests == []
+
+
+def test_it_does_not_let_a_real_stream_become_ready_without_app_secret(member, account, fake_graph):
+    """Saved as a draft without the secret, checked with Refresh on the summary: Create Stream
+    still refuses, since nothing could check what is posted to the stream's callback."""
+    draft = StreamFactory(account=account, status=Stream.Status.DRAFT, setup_progress=3)
+    business = fake_graph.business
+    services.whatsapp_settings_save(
+        stream=draft, business_id=business.waba_id, access_token=business.token
+    )
+    member.post(_step(draft, "summary"), {"refresh": "1"})
+    assert WhatsAppAccount.objects.get(stream=draft).verified_at is not None
+    response = member.post(_step(draft, "summary"), {"action": "create"})
+    draft.refresh_from_db()
+    assert "Enter the app secret in WhatsApp Settings" in response.content.decode()
+    assert (draft.status, draft.token_hash) == ("draft", None)
+
+
+def test_it_refuses_save_and_next_without_an_app_secret(member, draft, fake_graph):
+    response = member.post(_step(draft), _settings(fake_graph.business, app_secret=""))
+    draft.refresh_from_db()
+    assert response.status_code == 200
+    assert "Enter the app secret" in response.content.decode()
+    assert draft.setup_progress == 1
+
+
+def test_it_keeps_the_saved_app_secret_when_the_field_is_left_blank(member, draft, fake_graph):
+    member.post(_step(draft), _settings(fake_graph.business, action="draft"))
+    response = member.post(_step(draft), _settings(fake_graph.business, app_secret=""))
+    assert response["Location"] == _step(draft, "webhook")
+    assert WhatsAppAccount.objects.get(stream=draft).app_secret() == APP_SECRET
+
+
+def test_it_says_where_meta_shows_the_app_secret(member, draft):
+    page = member.get(_step(draft)).content.decode()
+    assert "App settings \u203a Basic" in page
+
+
+def test_it_links_step_two_to_the_help_page(member, draft):
+    page = member.get(_step(draft)).content.decode()
+    help_url = reverse("whatsapp_credentials_help")
+    assert f'href="{help_url}"' in page
+    assert "How to get your WhatsApp Business ID, permanent token and app secret" in page
+
+
+def test_it_serves_the_help_page_without_a_login(client):
+    response = client.get(reverse("whatsapp_credentials_help"))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "How to get your WhatsApp Business ID, permanent token and app secret" in page
+    for words in (
+        "System users",
+        "whatsapp_business_messaging",
+        "whatsapp_business_management",
+        "Assign assets",
+        "Never",
+        "App settings \u203a Basic",
+        "WhatsApp Business Account ID",
+    ):
+        assert words in page
 
 
 def test_it_saves_a_draft_without_checking_with_whatsapp(member, draft, fake_graph):

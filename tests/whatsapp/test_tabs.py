@@ -38,7 +38,9 @@ def _whatsapp(stream):
 
 def test_it_shows_the_callback_url_and_verify_token(owner_client, stream):
     page = owner_client.get(_tab(stream)).content.decode()
-    callback = settings.SITE_URL + reverse("whatsapp:callback", args=[stream.uid])
+    callback = services.callback_url(_whatsapp(stream))
+    assert callback.startswith(settings.SITE_URL + "/webhooks/whatsapp/")
+    assert str(stream.uid) not in callback
     assert "Callback URL" in page
     assert f"<code>{callback}</code>" in page
     assert "Verify token" in page
@@ -112,11 +114,80 @@ def test_it_shows_the_error_when_refresh_fails(owner_client, stream, fake_graph)
 def test_it_registers_the_callback_with_meta(owner_client, stream, fake_graph):
     owner_client.post(_tab(stream), {"register_callback": "1"})
     subscription = fake_graph.subscriptions[fake_graph.business.waba_id]
-    assert subscription.override_callback_uri == settings.SITE_URL + reverse(
-        "whatsapp:callback", args=[stream.uid]
-    )
+    assert subscription.override_callback_uri == services.callback_url(_whatsapp(stream))
     assert subscription.verify_token == _whatsapp(stream).verify_token
     assert _whatsapp(stream).callback_registered_at is not None
+
+
+def test_it_warns_until_a_stream_without_app_secret_has_one(
+    owner_client, whatsapp_access, stream, fake_graph
+):
+    banner = "Meta's webhooks to this stream are refused until its app secret is saved"
+    page = owner_client.get(_tab(stream)).content.decode()
+    assert banner in html.unescape(page)
+    assert reverse("streams:setup", args=[stream.uid, "whatsapp"]) in page
+    owner_client.post(
+        reverse("streams:setup", args=[stream.uid, "whatsapp"]),
+        {"business_id": fake_graph.business.waba_id, "app_secret": "s3cret-app-9f2c"},
+    )
+    page = owner_client.get(_tab(stream)).content.decode()
+    assert banner not in html.unescape(page)
+    assert "•••• 9f2c" in page
+
+
+def _rotate(stream):
+    return reverse("whatsapp_callback_key_rotate", args=[stream.uid])
+
+
+def test_it_asks_before_rotating_the_callback_url(owner_client, stream):
+    old = services.callback_url(_whatsapp(stream))
+    page = owner_client.get(
+        reverse("whatsapp_callback_key_rotate_confirm", args=[stream.uid])
+    ).content.decode()
+    assert "New callback URL?" in page
+    assert f'action="{_rotate(stream)}"' in page
+    assert services.callback_url(_whatsapp(stream)) == old
+
+
+def test_it_offers_rotate_in_a_pop_up_on_the_whatsapp_tab(owner_client, stream):
+    page = owner_client.get(_tab(stream)).content.decode()
+    confirm = reverse("whatsapp_callback_key_rotate_confirm", args=[stream.uid])
+    assert f'href="{confirm}" data-dialog-open="confirm-rotate-callback"' in page
+    assert f'action="{_rotate(stream)}"' in page
+
+
+def test_it_rotates_the_callback_url_and_registers_the_new_one_with_meta(
+    owner_client, stream, fake_graph
+):
+    old = services.callback_url(_whatsapp(stream))
+    response = owner_client.post(_rotate(stream), follow=True)
+    new = services.callback_url(_whatsapp(stream))
+    page = response.content.decode()
+    assert new != old
+    assert f"<code>{new}</code>" in page
+    assert old not in page
+    assert "New callback URL" in page
+    subscription = fake_graph.subscriptions[fake_graph.business.waba_id]
+    assert subscription.override_callback_uri == new
+    assert _whatsapp(stream).callback_registered_at is not None
+
+
+def test_it_shows_why_meta_did_not_take_the_rotated_callback_url(owner_client, stream, fake_graph):
+    fake_graph.fail_next(status=500, code=2, message="Service temporarily unavailable")
+    response = owner_client.post(_rotate(stream), follow=True)
+    page = response.content.decode()
+    assert "Automatic registration failed: WhatsApp could not be reached" in page
+    assert f"<code>{services.callback_url(_whatsapp(stream))}</code>" in page
+
+
+def test_it_redraws_the_side_panel_after_rotating_in_it(owner_client, stream):
+    response = owner_client.post(
+        _rotate(stream), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="stream-panel"
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert f"<code>{services.callback_url(_whatsapp(stream))}</code>" in page
+    assert "<html" not in page
 
 
 def test_it_offers_to_continue_the_setup_without_a_whatsapp_account(owner_client, account):
@@ -180,7 +251,7 @@ def test_it_returns_a_whole_page_outside_the_drawer(owner_client, stream):
 def _verify(client, stream, **params):
     query = {"hub.mode": "subscribe", "hub.challenge": "1158201444"}
     query.update(params)
-    return client.get(reverse("whatsapp:callback", args=[stream.uid]), query)
+    return client.get(services.callback_path(_whatsapp(stream)), query)
 
 
 def test_it_answers_metas_verification_with_the_challenge(client, stream):
