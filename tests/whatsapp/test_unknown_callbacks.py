@@ -1,7 +1,7 @@
 """Guessing callback URLs: an address whose callback ids keep missing is refused for a while,
 in plain text with a 429, and without a database query per guess."""
 
-import uuid
+import secrets
 
 import pytest
 from django.urls import reverse
@@ -24,7 +24,7 @@ def three_misses_a_minute(settings):
 
 def _guess(client, *, address=GUESSER):
     return client.post(
-        reverse("whatsapp:callback", args=[uuid.uuid4()]),
+        reverse("whatsapp:callback", args=[secrets.token_urlsafe(32)]),
         data=fixture("text"),
         content_type="application/json",
         REMOTE_ADDR=address,
@@ -54,12 +54,29 @@ def test_it_does_not_count_metas_calls_to_a_deleted_streams_url_as_guesses(
     # Meta keeps calling a deleted stream's URL, from the addresses it calls every stream's from.
     stream = StreamFactory(account=account, setup_progress=4)
     services.whatsapp_settings_save(stream=stream, business_id=WABA_ID)
+    url = services.callback_path(stream.whatsapp)
     stream_services.stream_delete(stream=stream)
-    url = reverse("whatsapp:callback", args=[stream.uid])
     statuses = [
         client.post(url, fixture("text"), content_type="application/json", REMOTE_ADDR=GUESSER)
         for _ in range(5)
     ]
     assert [response.status_code for response in statuses] == [404] * 5
     assert "No stream has this callback URL" in statuses[-1].text
+    assert _guess(client).status_code == 404
+
+
+def test_it_answers_an_old_stream_id_url_without_a_query_or_counting_it(
+    client, account, enqueued, django_assert_num_queries
+):
+    # Meta may call a stream's old /<stream uid>/ URL until its new one is registered.
+    stream = StreamFactory(account=account, setup_progress=4)
+    old_url = reverse("whatsapp:callback", args=[stream.uid])
+    with django_assert_num_queries(0):
+        statuses = [
+            client.post(
+                old_url, fixture("text"), content_type="application/json", REMOTE_ADDR=GUESSER
+            ).status_code
+            for _ in range(5)
+        ]
+    assert statuses == [404] * 5
     assert _guess(client).status_code == 404
