@@ -39,7 +39,7 @@ from textpeak.lib import json_input
 from textpeak.lib.rows import insert_row
 from textpeak.lib.tasks import enqueue_ids_on_commit
 from webhooks import services as webhook_services
-from whatsapp.models import InboundPayload, Message, Template, WhatsAppAccount
+from whatsapp.models import InboundPayload, Message, Template
 from whatsapp.statuses import StatusUpdate, pending_statuses_keep, statuses_apply
 
 logger = logging.getLogger(__name__)
@@ -538,31 +538,12 @@ def _by_wamid(stream: Stream, wamids: set[str]) -> dict[str, Message]:
 
 
 def _statuses_store(stream: Stream, updates: list[StatusUpdate]) -> None:
-    applied, unknown = statuses_apply(updates, messages=_status_scope(stream))
+    applied, unknown = statuses_apply(updates, stream=stream)
     if unknown:
         # Most likely the worker that sent the message has not recorded its wamid yet.
         logger.info("Keeping %d statuses of wamids not recorded yet", len(unknown))
-        pending_statuses_keep(unknown)
+        pending_statuses_keep(stream=stream, updates=unknown)
     enqueue_status_events(applied)
-
-
-def _status_scope(stream: Stream):
-    """The messages whose statuses this stream's callback may report: those sent through the
-    same WhatsApp Business Account (Meta sends one account's webhooks to one callback), or
-    for a demo stream, or one without an account id, the stream's own."""
-    try:
-        business_id = stream.whatsapp.business_id
-    except WhatsAppAccount.DoesNotExist:
-        business_id = ""
-    if stream.is_demo or not business_id:
-        return Message.objects.filter(stream=stream)
-    # Only the same tenant's streams, and only ones whose id WhatsApp confirmed: an id anybody
-    # can type must not reach another account's messages.
-    return Message.objects.filter(
-        stream__account_id=stream.account_id,
-        stream__whatsapp__business_id=business_id,
-        stream__whatsapp__verified_at__isnull=False,
-    )
 
 
 def enqueue_status_events(applied: list[tuple[Message, StatusUpdate]]) -> None:

@@ -285,8 +285,11 @@ class MessageEvent(models.Model):
 
 class PendingStatus(models.Model):
     """A status Meta reported for a wamid not recorded yet (the worker that sent the message
-    has not written its outcome): kept and applied when the message's wamid appears."""
+    has not written its outcome): kept with the stream whose callback received it, and applied
+    when the message's wamid appears among that stream's (``whatsapp.statuses``)."""
 
+    # Indexed with id below: a stream's oldest are found, and dropped, by it.
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="+", db_index=False)
     wamid = models.CharField(max_length=200, db_index=True)
     status = models.CharField(max_length=12, choices=Message.Status.choices)
     occurred_at = models.DateTimeField()
@@ -296,6 +299,10 @@ class PendingStatus(models.Model):
 
     class Meta:
         verbose_name_plural = "pending statuses"
+        indexes = [
+            models.Index(fields=["stream", "id"], name="pending_status_stream_idx"),
+            models.Index(fields=["received_at"], name="pending_status_received_idx"),
+        ]
 
     def __str__(self):
         return f"{self.wamid} {self.status}"

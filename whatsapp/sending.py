@@ -34,7 +34,7 @@ from whatsapp.models import Message, MessageEvent, Sender, Template, WhatsAppAcc
 from whatsapp.outbound import OutboundMessage, Refusal, parse_message
 from whatsapp.payloads import meta_payload
 from whatsapp.services import graph_for
-from whatsapp.statuses import apply_pending_statuses
+from whatsapp.statuses import pending_statuses_apply
 
 logger = logging.getLogger(__name__)
 
@@ -543,7 +543,7 @@ def _record_held(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount])
             status=Message.Status.SENT,
             occurred_at=now,
         )
-        apply_pending_statuses([message.wamid for message in sent])
+        pending_statuses_apply(wamids=[message.wamid for message in sent])
     for retry_in, ids in waiting.items():
         # A batch's deferred messages share their wait: one UPDATE for them, where bulk_update
         # would build a CASE per row and field (a worker falling behind defers many).

@@ -1,19 +1,31 @@
 """Status updates of sent messages: the one code path for Meta's webhooks and the demo.
 
 A status only ever moves a message forward (a late ``delivered`` does not undo ``read``), so
-Meta's out-of-order and repeated deliveries are harmless. A status for a wamid not recorded
-yet (the worker that sent the message has not written its outcome) is kept as a
-``PendingStatus`` and applied by ``apply_pending_statuses`` once the wamid is recorded.
+Meta's out-of-order and repeated deliveries are harmless. A status names its message by wamid,
+and only messages of the stream whose callback received it are looked up (``status_scope``):
+a wamid is no secret, and one tenant's callback must never move another tenant's message.
+
+A status for a wamid not recorded yet (the worker that sent the message has not written its
+outcome) is kept as a ``PendingStatus`` of the receiving stream and applied, within that
+stream's scope, by ``pending_statuses_apply`` once the wamid is recorded. Kept statuses expire
+after ``PENDING_STATUS_EXPIRY_SECONDS`` and a stream keeps at most
+``PENDING_STATUSES_PER_STREAM`` of them, its oldest dropped first.
 """
 
+import itertools
+import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from whatsapp.models import Message, MessageEvent, PendingStatus
+from streams.models import Stream
+from whatsapp.models import Message, MessageEvent, PendingStatus, WhatsAppAccount
+
+logger = logging.getLogger(__name__)
 
 Status = Message.Status
 # How far along each status is; a failure can only follow a message WhatsApp had accepted.
@@ -57,23 +69,42 @@ def _moves_forward(current: str, new: str) -> bool:
     return current in _RANK and _RANK[current] < _RANK[new]
 
 
-def statuses_apply(
-    updates: list[StatusUpdate], *, messages: QuerySet | None = None
-) -> tuple[list[tuple[Message, StatusUpdate]], list[StatusUpdate]]:
-    """Apply statuses in the order given, each only if it moves its message forward.
+def status_scope(stream: Stream) -> QuerySet:
+    """The messages whose statuses this stream's callback may report: those sent through the
+    same WhatsApp Business Account (Meta sends one account's webhooks to one callback), or
+    for a demo stream, or one without an account id, the stream's own."""
+    try:
+        business_id = stream.whatsapp.business_id
+    except WhatsAppAccount.DoesNotExist:
+        business_id = ""
+    if stream.is_demo or not business_id:
+        return Message.objects.filter(stream=stream)
+    # Only the same tenant's streams, and only ones whose id WhatsApp confirmed: an id anybody
+    # can type must not reach another account's messages.
+    return Message.objects.filter(
+        stream__account_id=stream.account_id,
+        stream__whatsapp__business_id=business_id,
+        stream__whatsapp__verified_at__isnull=False,
+    )
 
-    ``messages`` narrows which outbound messages a wamid may name (default: any). Returns the
-    applied updates with their messages (``stream`` loaded), and the updates whose wamid is
-    not known. A few queries for the whole batch, in one transaction.
+
+def statuses_apply(
+    updates: list[StatusUpdate], *, stream: Stream
+) -> tuple[list[tuple[Message, StatusUpdate]], list[StatusUpdate]]:
+    """Apply statuses that ``stream``'s callback received, in the order given, each only if
+    it moves its message forward; a wamid is looked up among ``status_scope(stream)`` only.
+
+    Returns the applied updates with their messages (``stream`` loaded), and the updates whose
+    wamid the scope does not know. A few queries for the whole batch, in one transaction.
     """
     if not updates:
         return [], []
-    scope = messages if messages is not None else Message.objects.all()
     with transaction.atomic():
         found = {
             message.wamid: message
             # Only the messages are locked, not the streams joined to them.
-            for message in scope.select_for_update(of=("self",))
+            for message in status_scope(stream)
+            .select_for_update(of=("self",))
             .select_related("stream")
             .filter(direction=Message.Direction.OUTBOUND, wamid__in={u.wamid for u in updates})
         }
@@ -109,17 +140,19 @@ def statuses_apply(
     return applied, unknown
 
 
-def status_apply(update: StatusUpdate) -> bool:
-    """Apply a status to the message with the wamid; False if unknown or not a step forward."""
-    applied, _ = statuses_apply([update])
-    return bool(applied)
+def pending_statuses_keep(*, stream: Stream, updates: list[StatusUpdate]) -> None:
+    """Keep statuses of wamids not recorded yet, received by ``stream``'s callback, for
+    ``pending_statuses_apply``.
 
-
-def pending_statuses_keep(updates: list[StatusUpdate]) -> None:
-    """Keep statuses of wamids not recorded yet, for ``apply_pending_statuses``."""
+    Over ``PENDING_STATUSES_PER_STREAM`` the stream's oldest are dropped rather than the new
+    ones refused: a status waits for its wamid seconds at most, so the old ones are those that
+    will never find a message (sent by another app on the number, or made up), and refusing
+    instead would let them crowd out the statuses of messages still being recorded.
+    """
     PendingStatus.objects.bulk_create(
         [
             PendingStatus(
+                stream=stream,
                 wamid=update.wamid,
                 status=update.status,
                 occurred_at=update.timestamp,
@@ -129,14 +162,32 @@ def pending_statuses_keep(updates: list[StatusUpdate]) -> None:
             for update in updates
         ]
     )
+    cap = settings.PENDING_STATUSES_PER_STREAM
+    newest_first = PendingStatus.objects.filter(stream=stream).order_by("-id")
+    # The newest row past the cap, if any: it and every older one go.
+    beyond = next(iter(newest_first.values_list("id", flat=True)[cap : cap + 1]), None)
+    if beyond is not None:
+        dropped, _ = PendingStatus.objects.filter(stream=stream, id__lte=beyond).delete()
+        logger.warning(
+            "Stream %s keeps at most %d statuses of unknown wamids: dropped the %d oldest",
+            stream.uid,
+            cap,
+            dropped,
+        )
 
 
-def apply_pending_statuses(wamids: list[str]) -> int:
-    """Apply, oldest first, the statuses kept for these newly recorded wamids, and forget them.
+def _expired_before() -> datetime:
+    return timezone.now() - timedelta(seconds=settings.PENDING_STATUS_EXPIRY_SECONDS)
+
+
+def pending_statuses_apply(*, wamids: list[str]) -> int:
+    """Apply, oldest first, the unexpired statuses kept for these newly recorded wamids, each
+    within the scope of the stream that received it, and forget them.
 
     Runs inside the caller's transaction when it has one; each status applied is handed to the
-    stream's webhook like one that arrived after the wamid was recorded. Returns how many moved
-    a message forward.
+    stream's webhook like one that arrived after the wamid was recorded. A kept status whose
+    wamid was recorded outside its receiving stream's scope is dropped: an outbound wamid is
+    recorded once, so it can never apply. Returns how many moved a message forward.
     """
     if not wamids:
         return 0
@@ -145,24 +196,61 @@ def apply_pending_statuses(wamids: list[str]) -> int:
 
     with transaction.atomic():
         pending = list(
-            PendingStatus.objects.select_for_update()
-            .filter(wamid__in=wamids)
+            PendingStatus.objects.select_for_update(of=("self",))
+            .select_related("stream")
+            .filter(wamid__in=wamids, received_at__gte=_expired_before())
             .order_by("occurred_at", "id")
         )
         if not pending:
             return 0
-        applied, _ = statuses_apply(
-            [
-                StatusUpdate(
-                    wamid=row.wamid,
-                    status=row.status,
-                    timestamp=row.occurred_at,
-                    error_code=row.error_code,
-                    error_message=row.error_message,
+        applied_count = 0
+        # Runs of the same receiving stream, so that the order holds across streams too.
+        for _, run in itertools.groupby(pending, key=lambda row: row.stream_id):
+            rows = list(run)
+            applied, foreign = statuses_apply(
+                [
+                    StatusUpdate(
+                        wamid=row.wamid,
+                        status=row.status,
+                        timestamp=row.occurred_at,
+                        error_code=row.error_code,
+                        error_message=row.error_message,
+                    )
+                    for row in rows
+                ],
+                stream=rows[0].stream,
+            )
+            if foreign:
+                logger.warning(
+                    "Dropped %d statuses stream %s received for messages outside its scope",
+                    len(foreign),
+                    rows[0].stream.uid,
                 )
-                for row in pending
-            ]
-        )
+            inbound.enqueue_status_events(applied)
+            applied_count += len(applied)
         PendingStatus.objects.filter(pk__in=[row.pk for row in pending]).delete()
-        inbound.enqueue_status_events(applied)
-    return len(applied)
+    return applied_count
+
+
+PENDING_STATUS_PURGE_BATCH = 10_000
+
+
+def pending_statuses_sweep() -> int:
+    """Beat: apply kept statuses whose message has appeared since (a status kept in the same
+    moment as its message was recorded can miss both applications), then forget the expired
+    ones, in batches so that no statement holds the table long. Returns how many were
+    forgotten."""
+    cutoff = _expired_before()
+    recorded = Message.objects.filter(
+        wamid__in=PendingStatus.objects.filter(received_at__gte=cutoff).values("wamid"),
+        direction=Message.Direction.OUTBOUND,
+    ).values_list("wamid", flat=True)
+    pending_statuses_apply(wamids=list(recorded))
+    expired = PendingStatus.objects.filter(received_at__lt=cutoff).values_list("id", flat=True)
+    forgotten = 0
+    while ids := list(expired[:PENDING_STATUS_PURGE_BATCH]):
+        PendingStatus.objects.filter(pk__in=ids).delete()
+        forgotten += len(ids)
+    if forgotten:
+        logger.info("Forgot %d statuses of wamids never recorded", forgotten)
+    return forgotten

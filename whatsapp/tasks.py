@@ -1,18 +1,17 @@
 import hashlib
 import json
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
 from streams.models import Stream
-from whatsapp import inbound, sending, services
+from whatsapp import inbound, sending, services, statuses
 from whatsapp.client import GraphError
 from whatsapp.demo import DEMO_BUSINESS_ID
-from whatsapp.models import Message, PendingStatus, WhatsAppAccount
-from whatsapp.statuses import apply_pending_statuses
+from whatsapp.models import Message, WhatsAppAccount
 
 logger = logging.getLogger(__name__)
 
@@ -20,9 +19,6 @@ logger = logging.getLogger(__name__)
 DEMO_STATUSES = ("delivered", "read")
 DEMO_CONTACT_NAME = "Demo Contact"
 DEMO_REPLY = "Thanks! This is a simulated reply to: {}"
-# A status kept for a wamid that is still unknown after this long will never find its message
-# (sent by another app on the same number, or by an attempt whose outcome was lost).
-PENDING_STATUS_DAYS = 1
 
 
 @shared_task(acks_late=True)
@@ -177,14 +173,5 @@ def refresh_catalogues() -> None:
 
 @shared_task
 def purge_pending_statuses() -> None:
-    """Beat: apply kept statuses whose message has appeared since (a status kept in the same
-    moment as its message was recorded can miss both applications), then forget those of
-    wamids that never appeared."""
-    recorded = Message.objects.filter(
-        wamid__in=PendingStatus.objects.values("wamid"), direction=Message.Direction.OUTBOUND
-    ).values_list("wamid", flat=True)
-    apply_pending_statuses(list(recorded))
-    cutoff = timezone.now() - timedelta(days=PENDING_STATUS_DAYS)
-    deleted, _ = PendingStatus.objects.filter(received_at__lt=cutoff).delete()
-    if deleted:
-        logger.info("Forgot %d statuses of wamids never recorded", deleted)
+    """Beat: apply kept statuses whose message appeared late, and forget the expired ones."""
+    statuses.pending_statuses_sweep()

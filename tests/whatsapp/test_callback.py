@@ -607,11 +607,11 @@ def test_it_keeps_a_status_of_a_message_not_recorded_yet_until_it_is(
 
 def test_it_forgets_kept_statuses_that_never_find_their_message(stream):
     kept = PendingStatus.objects.create(
-        wamid="wamid.old", status="read", occurred_at=timezone.now()
+        stream=stream, wamid="wamid.old", status="read", occurred_at=timezone.now()
     )
     PendingStatus.objects.filter(pk=kept.pk).update(received_at=timezone.now() - timedelta(days=2))
     fresh = PendingStatus.objects.create(
-        wamid="wamid.new", status="read", occurred_at=timezone.now()
+        stream=stream, wamid="wamid.new", status="read", occurred_at=timezone.now()
     )
     tasks.purge_pending_statuses()
     assert list(PendingStatus.objects.all()) == [fresh]

@@ -9,7 +9,7 @@ import hmac
 import json
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.conf import settings
@@ -27,10 +27,10 @@ from tests.whatsapp.fixtures import (
 )
 from webhooks import services as webhook_services
 from webhooks.builder import sample_event
-from whatsapp import inbound, services
+from whatsapp import inbound, services, tasks
 from whatsapp.inbound import InboundMessage, MalformedPayload, TemplateStatusUpdate
 from whatsapp.models import Message, PendingStatus, Template, WhatsAppAccount
-from whatsapp.statuses import StatusUpdate, apply_pending_statuses
+from whatsapp.statuses import StatusUpdate, pending_statuses_apply
 
 pytestmark = pytest.mark.django_db
 
@@ -706,7 +706,7 @@ def test_it_keeps_a_status_of_an_unknown_wamid_until_the_message_is_recorded(str
     assert (pending.wamid, pending.status) == (OUT_WAMID, "delivered")
     assert enqueued == []
     sent = outbound(stream)
-    assert apply_pending_statuses([OUT_WAMID]) == 1
+    assert pending_statuses_apply(wamids=[OUT_WAMID]) == 1
     sent.refresh_from_db()
     assert sent.status == Message.Status.DELIVERED
     assert not PendingStatus.objects.exists()
@@ -718,7 +718,7 @@ def test_it_applies_kept_statuses_oldest_first(stream, enqueued):
     inbound.store(stream=stream, events=inbound.parse(fixture("status_read")))
     inbound.store(stream=stream, events=inbound.parse(fixture("status_delivered")))
     sent = outbound(stream)
-    apply_pending_statuses([OUT_WAMID])
+    pending_statuses_apply(wamids=[OUT_WAMID])
     sent.refresh_from_db()
     assert sent.status == Message.Status.READ
     assert sent.delivered_at is not None
@@ -822,3 +822,119 @@ def test_it_stores_nothing_for_an_empty_batch(stream, enqueued):
 def test_it_uses_the_time_meta_reports_not_the_time_it_arrived(stream, enqueued):
     inbound.store(stream=stream, events=inbound.parse(fixture("text")))
     assert Message.objects.get().created_at == RECEIVED_AT
+
+
+# -- statuses kept for a wamid not recorded yet stay with the stream whose callback got them
+
+
+def _status_of(wamid: str, status: str = "delivered") -> list:
+    """A status Meta reports for ``wamid``, parsed as the callback's worker parses it."""
+    data = json.loads(fixture("status_delivered"))
+    [raw] = data["entry"][0]["changes"][0]["value"]["statuses"]
+    raw.update(id=wamid, status=status)
+    return inbound.parse(body(data))
+
+
+def _send(stream, monkeypatch, *wamids: str) -> list[Message]:
+    """Messages the stream sends through the workers, WhatsApp accepting them under these
+    wamids: the path that records a wamid and applies the statuses kept for it."""
+    from whatsapp import sending
+    from whatsapp.models import Sender
+
+    Sender.objects.get_or_create(
+        whatsapp_account=WhatsAppAccount.objects.get(stream=stream),
+        phone_number_id=PHONE_NUMBER_ID,
+        defaults={"display_phone_number": "+1 555-000-1111"},
+    )
+    answers = iter(wamids)
+
+    class Graph:  # the Cloud API, answering with the wamids given
+        def send_message(self, phone_number_id, payload):
+            return next(answers)
+
+    monkeypatch.setattr(sending, "graph_for", lambda account: Graph())
+    item = {"sender": OUR_NUMBER, "recipient_phone": CONTACT, "type": "text"}
+    _, results = sending.messages_accept(
+        stream=stream,
+        items=[{**item, "message_content": f"Order {n}"} for n in range(len(wamids))],
+    )
+    ids = list(
+        Message.objects.filter(uuid__in=[r.message_uuid for r in results]).values_list(
+            "pk", flat=True
+        )
+    )
+    for pk in sorted(ids):  # one at a time, so each takes the next wamid in order
+        sending.messages_send(message_ids=[pk])
+    return list(Message.objects.filter(pk__in=ids).order_by("pk"))
+
+
+@pytest.fixture
+def intruder(outsider):
+    """Another tenant's stream, on a Business Account of its own that WhatsApp confirmed."""
+    intruder = StreamFactory(account=outsider.member.account, name="Intruder", setup_progress=4)
+    services.whatsapp_settings_save(stream=intruder, business_id="999999999999999")
+    _verified(intruder)
+    return intruder
+
+
+def test_it_keeps_an_unknown_status_for_the_receiving_stream_only(
+    stream, intruder, enqueued, monkeypatch
+):
+    inbound.store(stream=intruder, events=_status_of(OUT_WAMID, "read"))
+    [sent] = _send(stream, monkeypatch, OUT_WAMID)
+    assert sent.status == Message.Status.SENT
+    assert enqueued == []
+
+
+def test_it_applies_a_kept_status_to_the_receiving_streams_message(
+    stream, intruder, enqueued, monkeypatch
+):
+    inbound.store(stream=intruder, events=_status_of(OUT_WAMID, "read"))
+    inbound.store(stream=stream, events=_status_of(OUT_WAMID, "delivered"))
+    [sent] = _send(stream, monkeypatch, OUT_WAMID)
+    assert sent.status == Message.Status.DELIVERED
+    assert [(c["stream"], c["event"]["status"]) for c in enqueued] == [(stream, "delivered")]
+
+
+def test_it_does_not_move_another_tenants_message_by_its_wamid(stream, intruder, enqueued):
+    sent = outbound(stream)
+    inbound.store(stream=intruder, events=_status_of(OUT_WAMID, "read"))
+    tasks.purge_pending_statuses()  # the hourly sweep, which applies kept statuses found late
+    sent.refresh_from_db()
+    assert sent.status == Message.Status.SENT
+    assert enqueued == []
+
+
+def test_it_does_not_apply_a_kept_status_once_it_has_expired(
+    stream, enqueued, monkeypatch, settings
+):
+    settings.PENDING_STATUS_EXPIRY_SECONDS = 3600
+    inbound.store(stream=stream, events=_status_of(OUT_WAMID))
+    PendingStatus.objects.update(received_at=timezone.now() - timedelta(seconds=3601))
+    [sent] = _send(stream, monkeypatch, OUT_WAMID)
+    assert sent.status == Message.Status.SENT
+    assert enqueued == []
+
+
+def test_it_forgets_expired_statuses(stream, settings):
+    settings.PENDING_STATUS_EXPIRY_SECONDS = 3600
+    for n in range(3):
+        inbound.store(stream=stream, events=_status_of(f"wamid.old{n}"))
+    PendingStatus.objects.update(received_at=timezone.now() - timedelta(seconds=3601))
+    inbound.store(stream=stream, events=_status_of("wamid.new"))
+    tasks.purge_pending_statuses()
+    assert list(PendingStatus.objects.values_list("wamid", flat=True)) == ["wamid.new"]
+
+
+def test_it_keeps_a_streams_newest_unknown_statuses_up_to_its_cap(
+    stream, intruder, enqueued, monkeypatch, settings
+):
+    settings.PENDING_STATUSES_PER_STREAM = 2
+    inbound.store(stream=intruder, events=_status_of("wamid.theirs"))
+    for n in range(3):
+        inbound.store(stream=stream, events=_status_of(f"wamid.ours{n}"))
+    sent = _send(stream, monkeypatch, "wamid.ours0", "wamid.ours1", "wamid.ours2")
+    # The oldest was dropped: the newest are the ones whose message is still being recorded.
+    assert [m.status for m in sent] == ["sent", "delivered", "delivered"]
+    [theirs] = _send(intruder, monkeypatch, "wamid.theirs")
+    assert theirs.status == Message.Status.DELIVERED

@@ -1,4 +1,4 @@
-"""``whatsapp.statuses.status_apply``: the one path for Meta's status webhooks and the demo's.
+"""``whatsapp.statuses.statuses_apply``: the one path for Meta's status webhooks and the demo's.
 A status only moves a message forward, so late and repeated deliveries are harmless."""
 
 from datetime import timedelta
@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from tests.factories import StreamFactory
 from whatsapp.models import Message
-from whatsapp.statuses import StatusUpdate, status_apply
+from whatsapp.statuses import StatusUpdate, statuses_apply
 
 pytestmark = pytest.mark.django_db
 
@@ -30,9 +30,15 @@ def message(account):
     )
 
 
+def _status(update: StatusUpdate) -> bool:
+    """Apply a status as the stream's callback received it; True if it moved the message."""
+    applied, _ = statuses_apply([update], stream=Message.objects.get(wamid=WAMID).stream)
+    return bool(applied)
+
+
 def _apply(status, *, minutes_ago=0, wamid=WAMID, **fields) -> bool:
     moment = timezone.now() - timedelta(minutes=minutes_ago)
-    return status_apply(StatusUpdate(wamid=wamid, status=status, timestamp=moment, **fields))
+    return _status(StatusUpdate(wamid=wamid, status=status, timestamp=moment, **fields))
 
 
 def _reload(message) -> Message:
@@ -56,8 +62,8 @@ def test_it_moves_a_delivered_message_to_read(message):
 def test_it_keeps_metas_timestamps(message):
     delivered_at = timezone.now() - timedelta(minutes=4)
     read_at = timezone.now() - timedelta(minutes=3)
-    status_apply(StatusUpdate(wamid=WAMID, status="delivered", timestamp=delivered_at))
-    status_apply(StatusUpdate(wamid=WAMID, status="read", timestamp=read_at))
+    _status(StatusUpdate(wamid=WAMID, status="delivered", timestamp=delivered_at))
+    _status(StatusUpdate(wamid=WAMID, status="read", timestamp=read_at))
     message = _reload(message)
     assert (message.delivered_at, message.read_at) == (delivered_at, read_at)
 
