@@ -14,7 +14,7 @@ import math
 from django.conf import settings
 from django.http import JsonResponse
 
-from streams import tokens, types
+from streams import networks, tokens, types
 from streams.models import Stream
 from textpeak.accounts import beta
 from textpeak.lib import misses, ratelimit
@@ -77,7 +77,7 @@ def _ip_allowed(stream: Stream, request) -> bool:
         ip = ipaddress.ip_address(client_ip(request))
     except ValueError:
         return False
-    return any(ip in ipaddress.ip_network(network) for network in stream.allowed_networks)
+    return networks.allows(stream.allowed_networks, ip)
 
 
 def _has_access(stream: Stream) -> bool:

@@ -59,7 +59,9 @@ class Stream(models.Model):
     is_demo = models.BooleanField("Demo Sending", default=False)
     ip_acl_enabled = models.BooleanField("Enable IP ACL", default=False)
     # Normalised networks ("203.0.113.7/32", "2001:db8::/48"); only used when the ACL is on.
-    allowed_networks = models.JSONField(default=list, blank=True)
+    allowed_networks = models.JSONField(
+        default=list, blank=True, validators=[networks.validate_stored]
+    )
     tags = models.ManyToManyField(Tag, blank=True, related_name="streams")
     # How many of the type's setup steps have been saved with Save & Next; Continue opens the next.
     setup_progress = models.PositiveSmallIntegerField(default=0)

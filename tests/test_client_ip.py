@@ -38,3 +38,13 @@ def test_it_skips_every_trusted_hop(settings):
 def test_it_falls_back_to_the_proxy_on_garbage(settings):
     settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
     assert client_ip(_request("10.1.2.3", "not-an-ip")) == "10.1.2.3"
+
+
+def test_it_reads_an_ipv4_mapped_peer_as_the_ipv4_address(settings):
+    settings.TRUSTED_PROXIES = []
+    assert client_ip(_request("::ffff:198.51.100.4")) == "198.51.100.4"
+
+
+def test_it_believes_a_trusted_proxy_seen_as_an_ipv4_mapped_address(settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    assert client_ip(_request("::ffff:10.1.2.3", "::ffff:203.0.113.9")) == "203.0.113.9"

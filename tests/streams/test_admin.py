@@ -63,3 +63,23 @@ def test_a_streams_page_shows_its_type_and_state_by_name(support_client, deleted
 def test_streams_cannot_be_added_in_admin_even_by_a_superuser(client):
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     assert client.get(reverse("admin:streams_stream_add")).status_code == 403
+
+
+def test_it_refuses_an_ip_acl_entry_with_host_bits_set_in_admin(client, live):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    response = client.post(
+        reverse("admin:streams_stream_change", args=[live.pk]),
+        {
+            "account": live.account_id,
+            "name": live.name,
+            "description": "",
+            "status": live.status,
+            "ip_acl_enabled": "on",
+            "allowed_networks": '["10.1.2.3/8"]',
+            "setup_progress": 0,
+        },
+    )
+    assert response.status_code == 200
+    assert "10.1.2.3/8 has host bits set: did you mean 10.0.0.0/8?" in response.content.decode()
+    live.refresh_from_db()
+    assert live.allowed_networks == []

@@ -214,6 +214,21 @@ def test_it_refuses_an_ipv6_address_outside_the_acl(client, stream, token):
     assert response.json() == {"detail": "IP address not allowed"}
 
 
+def test_it_matches_an_ipv4_mapped_peer_address_as_the_ipv4_address(client, stream, token):
+    _acl(stream, "203.0.113.7")
+    assert _post(client, token, REMOTE_ADDR="::ffff:203.0.113.7").status_code == 200
+    assert _post(client, token, REMOTE_ADDR="::ffff:203.0.113.8").status_code == 403
+
+
+def test_it_refuses_rather_than_fails_for_an_entry_saved_with_host_bits(client, stream, token):
+    stream.ip_acl_enabled = True
+    stream.allowed_networks = ["10.1.2.3/8", "not a network"]  # typed by hand, e.g. in admin
+    stream.save()
+    response = _post(client, token, REMOTE_ADDR="10.1.2.3")
+    assert response.status_code == 403
+    assert response.json() == {"detail": "IP address not allowed"}
+
+
 def test_it_ignores_a_forwarded_for_header_from_an_untrusted_peer(client, settings, stream, token):
     settings.TRUSTED_PROXIES = ["10.0.0.1"]
     _acl(stream, "203.0.113.7")

@@ -206,8 +206,11 @@ def test_it_refuses_an_empty_ip_with_a_message(member):
     [
         ("203.0.113.7", "203.0.113.7/32", "203.0.113.7"),
         ("2001:DB8::1", "2001:db8::1/128", "2001:db8::1"),
-        ("10.0.0.5/24", "10.0.0.0/24", "10.0.0.0/24"),
-        ("2001:DB8::1/48", "2001:db8::/48", "2001:db8::/48"),
+        ("10.0.0.0/24", "10.0.0.0/24", "10.0.0.0/24"),
+        ("2001:DB8::/48", "2001:db8::/48", "2001:db8::/48"),
+        # An IPv4 address written as IPv6, which is how a dual-stack server may see it.
+        ("::ffff:203.0.113.7", "203.0.113.7/32", "203.0.113.7"),
+        ("::ffff:198.51.100.0/120", "198.51.100.0/24", "198.51.100.0/24"),
     ],
 )
 def test_it_normalises_an_added_ip(member, typed, stored, shown):
@@ -218,7 +221,9 @@ def test_it_normalises_an_added_ip(member, typed, stored, shown):
 def test_it_saves_the_ip_acl_normalised(member):
     member.post(
         CREATE,
-        _details(ip_acl_enabled="on", networks=["2001:DB8::1", "10.0.0.5/24", "10.0.0.9/24"]),
+        _details(
+            ip_acl_enabled="on", networks=["2001:DB8::1", "10.0.0.0/24", "10.0.0.0/255.255.255.0"]
+        ),
     )
     assert Stream.objects.get().allowed_networks == ["2001:db8::1/128", "10.0.0.0/24"]
 
@@ -462,3 +467,19 @@ def test_it_says_saved_not_draft_saved_for_a_ready_stream(member, account):
     page = response.content.decode()
     assert "“Orders” saved." in page
     assert "Draft “Orders”" not in page
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("10.1.2.3/8", "10.0.0.0/8"), ("2001:db8::1/48", "2001:db8::/48")],
+)
+def test_it_refuses_an_ip_with_host_bits_set_and_suggests_its_network(member, typed, meant):
+    page = member.post(CREATE, _details(add_ip="1", new_ip=typed)).content.decode()
+    assert f"{typed} has host bits set: did you mean {meant}?" in page
+    assert 'name="networks"' not in page
+
+
+def test_it_refuses_to_save_a_network_with_host_bits_set(member):
+    response = member.post(CREATE, _details(ip_acl_enabled="on", networks=["10.0.0.5/24"]))
+    assert "10.0.0.5/24 has host bits set: did you mean 10.0.0.0/24?" in response.content.decode()
+    assert not Stream.objects.exists()
