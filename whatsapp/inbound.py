@@ -113,8 +113,8 @@ def parse(body: bytes) -> list[Event]:
     """
     try:
         data = json_input.loads(body)
-    except ValueError:
-        raise MalformedPayload("The body is not valid JSON.") from None
+    except ValueError as error:
+        raise MalformedPayload(f"The body is not valid JSON: {error}.") from None
     if not isinstance(data, dict):
         raise MalformedPayload("The body must be a JSON object.")
     if data.get("object") != "whatsapp_business_account":
@@ -327,8 +327,8 @@ def _interactive(raw: dict, kind: str) -> dict:
         response = reply.get("response_json")
         if isinstance(response, str):
             # Meta sends the answers as a JSON string; kept as sent if it is not one.
-            with contextlib.suppress(ValueError, RecursionError):
-                response = json.loads(response)
+            with contextlib.suppress(ValueError):
+                response = json_input.loads(response)
         data = {
             "type": sub_type,
             "name": _string(reply, "name", sub_type),

@@ -872,6 +872,10 @@ def _bad_request(key: str, noun: str) -> dict:
                         "(char 0)."
                     },
                 ),
+                "not_a_number": (
+                    "A number JSON does not have",
+                    {"detail": "The body is not valid JSON: NaN is not a number JSON allows."},
+                ),
                 "not_object": ("Not an object", {"detail": "The body must be a JSON object."}),
                 "no_array": (
                     f"No {key} array",
@@ -899,7 +903,8 @@ A send request carries 1 to {n} messages. Each one is checked on its own and eit
 refused message does not stop the others. Results come in the order of the request's \
 `messages`. Fields that are not described here are ignored. A body that is not JSON, not an \
 object or not this shape is refused as a whole with `400`; a body over {max_bytes} bytes \
-with `413`.
+with `413`. Numbers are JSON's own: `NaN`, `Infinity` and numbers too large for a 64-bit \
+float (`1e400`) are a `400`; whole numbers are read exactly, however long.
 
 ## Idempotency
 Give each message an `internal_id`. If the stream already accepted a message with that \

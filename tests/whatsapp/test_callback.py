@@ -837,3 +837,26 @@ def test_it_stores_text_with_a_nul_character_without_it(client, stream, enqueued
     raw = fixture("text").replace(b"Hi!", b"Hi\\u0000!")
     assert post(client, stream, raw).status_code == 200
     assert Message.objects.get().payload["body"] == "Hi! Is my order on its way?"
+
+
+@pytest.mark.parametrize(
+    ("number", "says"),
+    [
+        ("NaN", "NaN is not a number JSON allows"),
+        ("Infinity", "Infinity is not a number JSON allows"),
+        ("-Infinity", "-Infinity is not a number JSON allows"),
+        ("1e400", "1e400 is too large a number"),
+    ],
+)
+def test_it_answers_a_number_json_cannot_round_trip_with_400(
+    client, stream, enqueued, number, says
+):
+    """Python reads these; kept, they would reach the customer's webhook as JSON no parser
+    takes (``"billable": NaN``), or fail the worker's store on PostgreSQL after the 200."""
+    SentMessageFactory(stream=stream)
+    raw = fixture("status_delivered").replace(b'"billable": true', f'"billable": {number}'.encode())
+    response = post(client, stream, raw)
+    assert response.status_code == 400
+    assert response.content.decode() == f"Malformed webhook: The body is not valid JSON: {says}."
+    assert not InboundPayload.objects.exists()
+    assert enqueued == []

@@ -265,6 +265,13 @@ def test_it_normalises_each_message_type(name, kind, content):
     assert (message.type, message.content) == (kind, content)
 
 
+def test_it_keeps_a_flow_answer_with_a_number_json_cannot_round_trip_as_the_text_sent():
+    raw = fixture("interactive_nfm_reply").replace(b'\\"5\\"', b"NaN")
+    [message] = inbound.parse(raw)
+    response = message.content["interactive"]["response_json"]
+    assert response == '{"flow_token": "order-1001", "rating": NaN}'
+
+
 def test_it_keeps_shared_contacts_as_sent():
     message = parse_one("contacts")
     [card] = message.content["contacts"]

@@ -347,6 +347,7 @@ def test_status_api(doc, post, stream):
 def test_bad_requests_answer_as_documented(doc, post, path, key):
     bodies = {
         "not_json": "{malformed",
+        "not_a_number": f'{{"{key}": [NaN]}}',
         "not_object": "[]",
         "no_array": {key: "everything"},
         "too_many": {key: ["x"] * 1001},

@@ -625,3 +625,33 @@ def test_it_stores_text_with_a_nul_character_without_it(api):
     )
     assert message.payload["body"] == "ab"
     assert message.internal_id == "n"
+
+
+NON_FINITE = [
+    ("NaN", "NaN is not a number JSON allows"),
+    ("Infinity", "Infinity is not a number JSON allows"),
+    ("-Infinity", "-Infinity is not a number JSON allows"),
+    ("1e400", "1e400 is too large a number"),
+    ("-1E+999", "-1E+999 is too large a number"),
+]
+
+
+@pytest.mark.parametrize(("number", "says"), NON_FINITE)
+def test_it_refuses_a_number_json_cannot_round_trip_with_400(api, number, says):
+    """Python reads these (NaN, ±Infinity, and numbers too large for a float, as infinity);
+    taken as a template variable they would reach the recipient as "nan" or "inf"."""
+    body = json.dumps({"messages": [_template(variables=["Anna", 0])]})
+    body = body.replace("0]", f"{number}]")
+    response = api(body)
+    assert response.status_code == 400
+    assert response.json()["detail"] == f"The body is not valid JSON: {says}."
+    assert not Message.objects.exists()
+
+
+def test_it_accepts_a_large_whole_number_digit_for_digit(api):
+    """Whole numbers are read exactly, whatever their size (within the digit limit above):
+    a template variable keeps every digit."""
+    body = json.dumps({"messages": [_template(variables=["Anna", 0])]})
+    body = body.replace("0]", "123456789012345678901234567890]")
+    message = _accepted(api(body))
+    assert message.payload["variables"] == ["Anna", "123456789012345678901234567890"]
