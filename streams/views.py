@@ -13,7 +13,7 @@ from streams.models import Stream
 from streams.panel import Panel
 from streams.wizard import Wizard
 from textpeak.accounts import beta
-from textpeak.accounts.access import member_required
+from textpeak.accounts.access import admin_required, member_required
 
 PAGE_SIZE = 25
 
@@ -70,7 +70,7 @@ def stream_list(request):
     return render(request, template, context)
 
 
-@member_required
+@admin_required
 def stream_create(request, type_slug):
     stream_type = _gated_type(request.account, type_slug)
     first = stream_type.setup_steps()[0]
@@ -79,7 +79,7 @@ def stream_create(request, type_slug):
 
 
 @sensitive_post_parameters("access_token", "app_secret", "header_value")
-@member_required
+@admin_required
 def stream_setup(request, uid, step):
     stream = _stream(request, uid)
     stream_type = _gated_type(request.account, stream.type)
@@ -149,7 +149,7 @@ def _details_url(url: str) -> str:
 DETAILS_FORMS = ("streams:create", "streams:setup", "streams:detail")
 
 
-@member_required
+@admin_required
 @require_GET
 def tag_suggestions(request):
     """The Tags field's drop-down: the account's matching tags, and an offer to create one."""
@@ -211,7 +211,7 @@ def back_to_list(request, message: str) -> HttpResponse:
     return redirect("streams:list")
 
 
-@member_required
+@admin_required
 @require_POST
 def stream_disable(request, uid):
     stream = _stream(request, uid)
@@ -222,7 +222,7 @@ def stream_disable(request, uid):
     )
 
 
-@member_required
+@admin_required
 @require_POST
 def stream_enable(request, uid):
     stream = _stream(request, uid)
@@ -237,7 +237,7 @@ def _confirm(request, stream, *, template: str) -> HttpResponse:
     return render(request, template, {"stream": stream})
 
 
-@member_required
+@admin_required
 def stream_token_regenerate(request, uid):
     stream = _stream(request, uid)
     if stream.is_draft:
@@ -250,7 +250,7 @@ def stream_token_regenerate(request, uid):
     return token_response(request, stream, token=token, created=False)
 
 
-@member_required
+@admin_required
 def stream_delete(request, uid):
     stream = _stream(request, uid)
     if request.method != "POST":

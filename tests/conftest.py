@@ -89,14 +89,16 @@ def owner(account):
 
 @pytest.fixture
 def teammate(account):
-    """Another member of Acme Ltd."""
+    """A member (not an admin) of Acme Ltd: sees Acme's streams, changes nothing."""
     return MemberFactory(account=account, user__email="teammate@acme.test").user
 
 
 @pytest.fixture
 def outsider(db):
-    """A member of a different account, who must never see Acme's data."""
-    return MemberFactory(account__name="Other Co", user__email="outsider@other.test").user
+    """An admin of a different account, who must never see Acme's data."""
+    return MemberFactory(
+        account__name="Other Co", role=Member.Role.ADMIN, user__email="outsider@other.test"
+    ).user
 
 
 @pytest.fixture
@@ -110,6 +112,12 @@ def support(db):
 @pytest.fixture
 def owner_client(client, owner):
     client.force_login(owner)
+    return client
+
+
+@pytest.fixture
+def teammate_client(client, teammate):
+    client.force_login(teammate)
     return client
 
 

@@ -12,7 +12,7 @@ from streams import types
 from streams.models import Stream
 from streams.panel import Panel
 from streams.wizard import SKIP, Wizard
-from textpeak.accounts.access import member_required
+from textpeak.accounts.access import admin_required
 from webhooks import services
 from webhooks.builder import WebhookRequest
 from webhooks.forms import ROW_ACTIONS, WebhookForm, edit_rows
@@ -158,10 +158,14 @@ def _tab(request, panel: Panel, form: WebhookForm | None = None, *, new_secret: 
     if form is None:
         form = _form(stream)
     endpoint = WebhookEndpoint.objects.filter(stream=stream).first()
+    preview = _preview(stream, form)
+    if preview and not request.member.is_admin:
+        # Members see the webhook but not its credentials (nor edit it: no form is shown).
+        preview = preview.masked()
     context = {
         "form": form,
         "form_action": panel.current_url,
-        "preview": _preview(stream, form),
+        "preview": preview,
         "endpoint": endpoint,
         "deliveries": _log(request, endpoint),
         "new_secret": new_secret,
@@ -208,7 +212,7 @@ def _confirm(request, uid, *, template: str) -> HttpResponse:
     return render(request, template, {"stream": endpoint.stream, "endpoint": endpoint})
 
 
-@member_required
+@admin_required
 @require_POST
 def webhook_test(request, uid):
     """Test webhook: a sample event sent now, its result shown inline."""
@@ -234,7 +238,7 @@ def _test_summary(attempt) -> str:
     return f"Test webhook failed: {attempt.error}"
 
 
-@member_required
+@admin_required
 @require_POST
 def delivery_redeliver(request, uid, delivery):
     endpoint = _endpoint(request, uid)
@@ -245,13 +249,13 @@ def delivery_redeliver(request, uid, delivery):
     )
 
 
-@member_required
+@admin_required
 @require_GET
 def webhook_rotate_secret_confirm(request, uid):
     return _confirm(request, uid, template="webhooks/confirm_rotate_secret.html")
 
 
-@member_required
+@admin_required
 @require_POST
 def webhook_rotate_secret(request, uid):
     endpoint = _endpoint(request, uid)
@@ -264,7 +268,7 @@ def webhook_rotate_secret(request, uid):
     )
 
 
-@member_required
+@admin_required
 @require_POST
 def webhook_enable(request, uid):
     endpoint = _endpoint(request, uid)
@@ -274,7 +278,7 @@ def webhook_enable(request, uid):
     )
 
 
-@member_required
+@admin_required
 @require_POST
 def webhook_preview(request, uid):
     """The request preview beside the form, redrawn as the user types."""
@@ -284,13 +288,13 @@ def webhook_preview(request, uid):
     return _no_store(render(request, f"{FIELDS}#preview", context))
 
 
-@member_required
+@admin_required
 @require_GET
 def webhook_remove_confirm(request, uid):
     return _confirm(request, uid, template="webhooks/confirm_remove.html")
 
 
-@member_required
+@admin_required
 @require_POST
 def webhook_remove(request, uid):
     stream = get_object_or_404(Stream.objects.for_account(request.account), uid=uid)

@@ -185,7 +185,8 @@ def _whatsapp_tab(
         "token_form": UpdateTokenForm() if token_form is None else token_form,
         "error": error,
         "callback_url": services.callback_url(account) if account else "",
-        "rate_form_action": panel.current_url,
+        # Members see each sender's rate; admins change it in place.
+        "rate_form_action": panel.current_url if panel.request.member.is_admin else "",
     }
     return panel.render("whatsapp/tab_whatsapp.html", context)
 

@@ -1,9 +1,11 @@
 import pytest
 from django.db import IntegrityError
+from django.test import Client
 from django.urls import reverse
 
+from tests.factories import MemberFactory
 from textpeak.accounts import beta
-from textpeak.accounts.models import BetaAccessRequest
+from textpeak.accounts.models import BetaAccessRequest, Member
 
 pytestmark = pytest.mark.django_db
 
@@ -43,9 +45,10 @@ def test_it_says_request_already_sent_the_second_time(owner_client, account):
     assert BetaAccessRequest.objects.filter(account=account).count() == 1
 
 
-def test_a_teammate_sees_request_already_sent(owner_client, client, teammate, account):
+def test_another_admin_sees_request_already_sent(owner_client, account):
     owner_client.post(REQUEST_URL)
-    client.force_login(teammate)
+    client = Client()
+    client.force_login(MemberFactory(account=account, role=Member.Role.ADMIN).user)
     response = client.post(REQUEST_URL)
     assert "Request Already Sent" in response.content.decode()
     assert BetaAccessRequest.objects.filter(account=account).count() == 1
@@ -70,8 +73,8 @@ def test_it_unlocks_create_after_approval(owner_client, whatsapp_access):
     assert owner_client.get(CREATE_URL).status_code == 200
 
 
-def test_approval_unlocks_every_member_of_the_account(client, teammate, whatsapp_access):
-    client.force_login(teammate)
+def test_approval_unlocks_every_admin_of_the_account(client, account, whatsapp_access):
+    client.force_login(MemberFactory(account=account, role=Member.Role.ADMIN).user)
     assert client.get(CREATE_URL).status_code == 200
 
 

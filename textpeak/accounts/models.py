@@ -91,6 +91,17 @@ class Member(models.Model):
     def __str__(self):
         return f"{self.user} in {self.account}"
 
+    @property
+    def is_admin(self) -> bool:
+        """Admins change the account (its streams, their settings, its members); the other
+        members only look. ``textpeak.accounts.access`` enforces it."""
+        return self.role == self.Role.ADMIN
+
+    @property
+    def has_joined(self) -> bool:
+        """An invited member has joined once they have set a password."""
+        return self.user.has_usable_password()
+
 
 class Feature(models.TextChoices):
     """Beta features behind the gate in ``textpeak.accounts.beta``."""

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from textpeak.accounts import beta, lockout
-from textpeak.accounts.access import member_required
+from textpeak.accounts.access import admin_required
 
 
 class LoginForm(AuthenticationForm):
@@ -68,8 +68,8 @@ def login_locked_out(request, original_response, credentials=None):
     return TemplateResponse(request, page.template_name, context, status=429).render()
 
 
+@admin_required
 @require_POST
-@member_required
 def beta_request(request, feature):
     if feature not in beta.Feature.values:
         raise Http404
