@@ -41,9 +41,9 @@ CONSOLE_URLS = dict(_console_urls())
 # A person's own session and password: open to everyone signed in, nothing of the account's.
 OWN_LOGIN = {"home", "logout", "password_change", "password_change_done"}
 # What any member of the account may open (and not post to).
-MEMBER_PAGES = {"streams:list", "streams:detail", "streams:tab"}
+MEMBER_PAGES = {"streams:list", "streams:detail", "streams:tab", "members"}
 # An admin's alone, whatever the method: the wizard, the row actions and their confirmations,
-# the webhook's tools and beta access.
+# the webhook's tools, beta access, and the members page's actions.
 ADMIN_ONLY = {
     "streams:create",
     "streams:setup",
@@ -61,6 +61,10 @@ ADMIN_ONLY = {
     "webhooks:enable",
     "webhooks:redeliver",
     "beta_request",
+    "member_invite",
+    "member_resend",
+    "member_role",
+    "member_remove",
 }
 
 # Everything a form of the console could post, so that no view sees an empty POST only.
@@ -105,6 +109,8 @@ def world(account, owner, teammate, receiver, whatsapp_access):
         "type_slug": ["whatsapp"],
         "feature": ["whatsapp_streams"],
         "delivery": [attempt.delivery.uid],
+        # The admin's: a member trying to demote or remove the one who can stop them.
+        "member_id": [owner.member.id],
     }
     return SimpleNamespace(stream=stream, endpoint=endpoint, values=values)
 

@@ -8,6 +8,7 @@ from django.urls import reverse
 from streams import services, tokens
 from streams.models import Stream
 from tests.factories import StreamFactory
+from textpeak.accounts.models import Member
 from whatsapp.models import Message, WhatsAppAccount
 
 pytestmark = pytest.mark.django_db
@@ -247,6 +248,24 @@ def test_it_returns_404_to_a_member_of_another_account(
     assert after.token_hash == stream.token_hash
     assert WhatsAppAccount.objects.get(pk=whatsapp.pk).callback_key == whatsapp.callback_key
     assert "Orders" not in response.content.decode()
+
+
+OUTSIDER_MEMBER_REQUESTS = [
+    ("post", "member_role"),
+    ("post", "member_resend"),
+    ("get", "member_remove"),
+    ("post", "member_remove"),
+]
+
+
+@pytest.mark.parametrize(("method", "name"), OUTSIDER_MEMBER_REQUESTS)
+def test_it_returns_404_for_another_accounts_member(client, outsider, teammate, method, name):
+    client.force_login(outsider)
+    url = reverse(name, args=[teammate.member.id])
+    response = getattr(client, method)(url, {"role": "admin"} if method == "post" else None)
+    assert response.status_code == 404
+    assert "teammate@acme.test" not in response.content.decode()
+    assert Member.objects.get(user=teammate).role == "member"
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from textpeak.accounts import beta
+from textpeak.accounts import beta, members
 
 
 @shared_task
@@ -18,3 +18,9 @@ def sweep_beta_access_notifications() -> None:
     older_than = timezone.now() - timedelta(minutes=2)
     for request_id in beta.decisions_awaiting_notification(older_than=older_than):
         notify_beta_access_decision.delay(request_id)
+
+
+@shared_task
+def send_member_invitation(member_id: int, invited_by_id: int | None) -> None:
+    """E-mail an invitation. Not retried: the Members page's Re-send invitation sends another."""
+    members.member_invitation_send(member_id=member_id, invited_by_id=invited_by_id)
