@@ -7,6 +7,7 @@ and must be refused with a 403 that changes nothing.
 
 import html
 import itertools
+from importlib import import_module
 from types import SimpleNamespace
 
 import pytest
@@ -14,7 +15,7 @@ from django.urls import URLResolver, get_resolver, reverse
 
 from streams import services as stream_services
 from streams.models import Stream, Tag
-from tests.factories import whatsapp_stream
+from tests.factories import MemberFactory, whatsapp_stream
 from textpeak.accounts.models import BetaAccessRequest, Member, User
 from webhooks import services as webhook_services
 from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
@@ -269,3 +270,17 @@ def test_it_shows_an_admin_the_actions(owner_client, account, whatsapp_access):
     page = _page(owner_client, reverse("streams:list"))
     assert "Create Stream API" in page
     assert "Actions" in page
+
+
+def test_the_upgrade_makes_the_first_member_of_an_account_without_admins_its_admin(account):
+    from django.apps import apps
+
+    migration = import_module("textpeak.accounts.migrations.0002_every_account_has_an_admin")
+    first = MemberFactory(account=account).user
+    MemberFactory(account=account)
+    with_admin = MemberFactory(role=Member.Role.ADMIN)
+    other_member = MemberFactory(account=with_admin.account)
+    migration.promote_first_members(apps, None)
+    assert Member.objects.get(user=first).role == "admin"
+    assert Member.objects.filter(account=account, role="admin").count() == 1
+    assert Member.objects.get(pk=other_member.pk).role == "member"
