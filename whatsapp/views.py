@@ -20,7 +20,7 @@ from streams.panel import Panel
 from streams.services import NotReady
 from streams.views import back_to_list, token_response
 from streams.wizard import BACK, Wizard
-from textpeak.accounts.access import member_required
+from textpeak.accounts.access import admin_required
 from textpeak.lib import misses
 from textpeak.lib.local_cache import LocalCache
 from webhooks.services import webhook_preview
@@ -197,7 +197,7 @@ def _own_account(request, uid) -> WhatsAppAccount:
     return get_object_or_404(WhatsAppAccount.objects.select_related("stream"), stream=stream)
 
 
-@member_required
+@admin_required
 @require_GET
 def callback_key_rotate_confirm(request, uid):
     """The confirmation of New callback URL as its own page, for browsers without JavaScript
@@ -207,7 +207,7 @@ def callback_key_rotate_confirm(request, uid):
     return render(request, "whatsapp/confirm_rotate_callback.html", context)
 
 
-@member_required
+@admin_required
 @require_POST
 def callback_key_rotate(request, uid):
     """New callback URL: the old one stops answering; Meta is given the new one."""

@@ -61,6 +61,8 @@ ADMIN_ONLY = {
     "webhooks:rotate_secret_confirm",
     "webhooks:enable",
     "webhooks:redeliver",
+    "whatsapp_callback_key_rotate",
+    "whatsapp_callback_key_rotate_confirm",
     "beta_request",
     "member_invite",
     "member_resend",
@@ -244,6 +246,14 @@ def test_it_shows_a_member_the_whatsapp_tab_without_actions_or_verify_token(
     tab = page.split('class="tabs"')[1]
     assert "<form" not in tab
     assert stream.whatsapp.verify_token not in page
+
+
+def test_it_hides_the_secret_callback_url_from_a_member(teammate_client, account, fake_graph):
+    stream = whatsapp_stream(account=account, fake_graph=fake_graph)
+    page = _page(teammate_client, reverse("streams:tab", args=[stream.uid, "whatsapp"]))
+    assert "Shown to the account's admins" in page
+    assert stream.whatsapp.callback_key not in page
+    assert "New URL" not in page
 
 
 def test_it_hides_webhook_header_values_and_the_secret_from_a_member(teammate_client, world):
