@@ -238,6 +238,38 @@ def test_the_page_is_rendered_from_the_document():
     assert [r["status"] for r in send["responses"]] == ["200", "400", "403", "405", "413", "429"]
 
 
+MARKUP = " <b>plain</b> `<i>code</i>` **<u>strong</u>**"
+
+
+def _with_markup(node):
+    """The document with markup added to every text the page shows as prose."""
+    if isinstance(node, list):
+        return [_with_markup(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    marked = {}
+    for key, value in node.items():
+        if key in ("description", "summary", "title") and isinstance(value, str):
+            marked[key] = value + MARKUP
+        elif key == "x-enumDescriptions":
+            marked[key] = {name: text + MARKUP for name, text in value.items()}
+        else:
+            marked[key] = _with_markup(value)
+    return marked
+
+
+def test_the_page_shows_the_documents_texts_as_text(client, monkeypatch):
+    real = openapi.document
+    monkeypatch.setattr(openapi, "document", lambda request=None: _with_markup(real(request)))
+    html = client.get("/api/docs").content.decode()
+    for raw in ("<b>plain</b>", "<i>code</i>", "<u>strong</u>"):
+        assert raw not in html
+    # Only the Markdown subset becomes markup, around text that stays escaped.
+    assert "&lt;b&gt;plain&lt;/b&gt;" in html
+    assert "<code>&lt;i&gt;code&lt;/i&gt;</code>" in html
+    assert "<strong>&lt;u&gt;strong&lt;/u&gt;</strong>" in html
+
+
 def test_docs_only_answer_get_and_head(client):
     assert client.post("/api/openapi.json").status_code == 405
     assert client.post("/api/docs").status_code == 405

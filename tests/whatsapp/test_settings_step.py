@@ -119,6 +119,16 @@ def test_it_shows_the_saved_token_by_its_last_four_characters_only(member, draft
     assert f'value="{fake_graph.business.waba_id}"' in page
 
 
+def test_it_shows_the_last_characters_of_a_typed_token_as_text(member, draft, fake_graph):
+    # A refused token is kept, and its help text repeats its end: what was typed, not markup.
+    data = _settings(fake_graph.business, access_token="EAAG<hr>", app_secret="s'<b>")
+    page = member.post(_step(draft), data).content.decode()
+    assert "Saved: •••• &lt;hr&gt;. Leave blank to keep it." in page
+    assert "Saved: •••• &#x27;&lt;b&gt;. Leave blank to keep it." in page
+    assert "<hr>" not in page
+    assert "<b>" not in page
+
+
 def test_it_never_renders_a_token_the_form_refuses(member, draft, fake_graph):
     response = member.post(
         _step(draft), _settings(fake_graph.business, business_id="abc", access_token="EAAGsecret")
