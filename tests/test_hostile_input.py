@@ -10,6 +10,7 @@ stored) cannot pass unnoticed.
 """
 
 import json
+from html.parser import HTMLParser
 from urllib.parse import urlencode
 
 import pytest
@@ -288,20 +289,50 @@ def filled(client, owner, support, account, whatsapp_access, fake_graph, receive
     }
 
 
+class InlineCode(HTMLParser):
+    """What a script-src 'self' / style-src 'self' policy would block in a page's markup:
+    inline scripts and styles, event handler and style attributes, javascript: URLs."""
+
+    def __init__(self):
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "script" and "src" not in attrs and attrs.get("type") != "application/json":
+            self.found.append("an inline <script>")
+        if tag == "style":
+            self.found.append("a <style> element")
+        for name, value in attrs.items():
+            if name.startswith(("on", "hx-on")) or name == "style":
+                self.found.append(f"a {name}= attribute on <{tag}>")
+            if name in ("href", "src", "action", "formaction") and (
+                (value or "").strip().lower().startswith("javascript:")
+            ):
+                self.found.append(f"a javascript: URL in {name}= on <{tag}>")
+
+
 class Walk:
-    """Fetches pages and records which markers each one shows, and how."""
+    """Fetches pages and records which markers each one shows, and how; and what of each page
+    its Content-Security-Policy would block, or whether it has none."""
 
     def __init__(self, parts: dict[str, tuple[str, str]]):
         self.parts = parts
         self.problems: list[str] = []
         self.seen: set[str] = set()
         self.view_names: set[str] = set()
+        self.policy_problems: list[str] = []
 
     def check(self, where: str, response, *, url: str = ""):
         if url:
             self.view_names.add(resolve(url.split("?")[0]).view_name)
         assert response.status_code in (200, 422), f"{where}: HTTP {response.status_code}"
         assert response["Content-Type"].startswith("text/html"), where
+        if "Content-Security-Policy" not in response:
+            self.policy_problems.append(f"{where}: no Content-Security-Policy")
+        inline = InlineCode()
+        inline.feed(response.content.decode())
+        self.policy_problems += [f"{where}: {found}" for found in dict.fromkeys(inline.found)]
         page = response.content.decode().lower()
         for raw in NEVER_RAW:
             if raw in page:
@@ -344,7 +375,7 @@ def _console_url_names() -> set[str]:
     return set(walk(get_resolver().url_patterns))
 
 
-def test_it_shows_what_users_meta_and_customers_typed_as_text_everywhere(client, filled, support):
+def _walk_every_page(client, filled, support) -> Walk:
     stream, demo = filled["stream"], filled["demo"]
     # The URL as stored (requests quotes < > " in it): the quote typed in its query is left.
     url = filled["webhook_url"]
@@ -442,6 +473,11 @@ def test_it_shows_what_users_meta_and_customers_typed_as_text_everywhere(client,
                 reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]),
             )
 
+    return walk
+
+
+def test_it_shows_what_users_meta_and_customers_typed_as_text_everywhere(client, filled, support):
+    walk = _walk_every_page(client, filled, support)
     assert walk.problems == [], "\n".join(walk.problems)
     missing = {
         label: what for label, what in {**SHOWN, **walk.parts}.items() if label not in walk.seen
@@ -453,3 +489,8 @@ def test_it_shows_what_users_meta_and_customers_typed_as_text_everywhere(client,
         - {name for name in walk.view_names if not name.startswith("admin:")}
     )
     assert unwalked == set(), "console pages this walk does not fetch"
+
+
+def test_every_page_carries_the_policy_and_no_code_it_would_block(client, filled, support):
+    walk = _walk_every_page(client, filled, support)
+    assert walk.policy_problems == [], "\n".join(walk.policy_problems)

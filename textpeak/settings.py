@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from textpeak.env import env_bool, env_int, env_list, env_str
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "axes",
+    "csp",
     "textpeak.accounts",
     "streams",
     "whatsapp",
@@ -73,6 +75,8 @@ MIDDLEWARE = [
     # Requests from programs stop here and go straight to their view (MACHINE_PATHS).
     "textpeak.lib.machine.MachineEndpointsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages for people only: after the machine endpoints, which answer JSON or text.
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -203,6 +207,20 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Pages run only the site's own script files and style sheets: no inline script, handler or
+# style, so text that reached a page as markup still could not run (README, Decisions).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
 
 # Outbound integrations (used by the whatsapp and webhooks apps).
 WHATSAPP_GRAPH_URL = env_str("WHATSAPP_GRAPH_URL", "https://graph.facebook.com").rstrip("/")

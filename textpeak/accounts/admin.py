@@ -33,6 +33,8 @@ class MemberInline(admin.TabularInline):
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
     list_display = ("name", "created_at")
+    # Also the order of the account autocomplete's pages (a stream's or member's account).
+    ordering = ("name",)
     search_fields = ("name",)
     inlines = [MemberInline]
 
