@@ -14,6 +14,7 @@ from html.parser import HTMLParser
 from urllib.parse import urlencode
 
 import pytest
+from axes.models import AccessAttempt
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils.html import escape
@@ -86,6 +87,8 @@ SHOWN = {
     "business_id": "a refused WhatsApp Business ID, echoed",
     "typed_url": "a refused webhook URL, echoed",
     "review_note": "support's rejection note, shown to the account",
+    "login_email": "the e-mail typed at a failed login",
+    "user_agent": "the browser's name sent with a failed login (admin)",
 }
 # Kept but shown masked or not at all: only never as markup.
 UNSHOWN = {
@@ -401,6 +404,13 @@ def _walk_every_page(client, filled, support) -> Walk:
     walk.get(client, reverse("password_change_done"))
     walk.get(client, reverse("api_docs"))
     walk.get(Client(), reverse("login"))
+    # A failed login: the page shows the typed e-mail back, admin the attempt's e-mail and agent.
+    walk.post(
+        Client(),
+        reverse("login"),
+        {"username": hostile("login_email"), "password": "wrong"},
+        HTTP_USER_AGENT=hostile("user_agent"),
+    )
     for each in (stream, demo):
         uid = each.uid
         walk.get(client, reverse("streams:detail", args=[uid]))
@@ -464,6 +474,7 @@ def _walk_every_page(client, filled, support) -> Walk:
         (Message, Message.objects.filter(stream=stream)),
         (InboundPayload, InboundPayload.objects.all()),
         (WebhookEndpoint, WebhookEndpoint.objects.all()),
+        (AccessAttempt, AccessAttempt.objects.all()),
     ):
         opts = model._meta
         walk.get(support_client, reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
