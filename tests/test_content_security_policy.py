@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.defaults import server_error
 
 from tests.factories import whatsapp_stream
+from whatsapp import services as whatsapp_services
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +62,7 @@ def test_it_sends_no_policy_from_the_endpoints_programs_call(client, stream, tok
         content_type="application/json",
         HTTP_AUTHORIZATION=token,
     )
-    callback = client.get(reverse("whatsapp:callback", args=[stream.uid]))
+    callback = client.get(whatsapp_services.callback_path(stream.whatsapp))
     assert (api.status_code, callback.status_code) == (400, 403)
     assert "Content-Security-Policy" not in api
     assert "Content-Security-Policy" not in callback

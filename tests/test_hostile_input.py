@@ -113,6 +113,7 @@ NOT_PAGES = {
     "webhooks:rotate_secret",
     "webhooks:enable",
     "webhooks:redeliver",
+    "whatsapp_callback_key_rotate",
     "logout",
     "beta_request",
     "home",
@@ -429,6 +430,8 @@ def _walk_every_page(client, filled, support) -> Walk:
     walk.get(client, messages_tab + "?" + urlencode({"number": hostile("number_filter")}))
     walk.get(client, reverse("webhooks:remove_confirm", args=[uid]))
     walk.get(client, reverse("webhooks:rotate_secret_confirm", args=[uid]))
+    walk.get(client, reverse("whatsapp_callback_key_rotate_confirm", args=[uid]))
+    walk.get(Client(), reverse("whatsapp_credentials_help"))
     walk.post(
         client, reverse("webhooks:test", args=[uid]), {}, "Test webhook's inline result", **HTMX
     )
