@@ -15,13 +15,14 @@ from urllib.parse import urlencode
 
 import pytest
 from axes.models import AccessAttempt
+from django.conf import settings
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils.html import escape
 
 from tests.factories import MemberFactory, SentMessageFactory
 from tests.whatsapp.fixtures import OUT_WAMID, PHONE_NUMBER_ID, WABA_ID, fixture
-from textpeak.accounts import beta
+from textpeak.accounts import beta, members
 from textpeak.accounts.models import Account, BetaAccessRequest, Member
 from webhooks import deliveries
 from webhooks.models import Delivery, WebhookEndpoint
@@ -62,6 +63,8 @@ SHOWN = {
     "stream_tag": "a stream's tag",
     "demo_name": "the Demo Sending stream's name",
     "demo_description": "the Demo Sending stream's description",
+    "member_name": "an invited member's name (Members, Remove, the invitation)",
+    "invite_name": "a refused invitation's typed name",
     "demo_tag": "the Demo Sending stream's tag",
     "business_name": "the business name Meta answers",
     "verified_name": "a sender's verified name from Meta",
@@ -114,6 +117,8 @@ NOT_PAGES = {
     "webhooks:enable",
     "webhooks:redeliver",
     "whatsapp_callback_key_rotate",
+    "member_role",
+    "member_resend",
     "logout",
     "beta_request",
     "home",
@@ -283,6 +288,15 @@ def filled(client, owner, support, account, whatsapp_access, fake_graph, receive
         request_ids=[request.pk], reviewer=support, approve=False, note=hostile("review_note")
     )
 
+    # A teammate invited by the admin, under a name the admin typed.
+    invited = members.member_invite(
+        account=account,
+        email="invited@acme.test",
+        role=Member.Role.MEMBER,
+        name=hostile("member_name"),
+        invited_by=owner,
+    )
+
     assert Template.objects.filter(status=short("tstatus")).exists()
     assert Message.objects.filter(contact_name=hostile("contact_name")).count() == 3
     return {
@@ -290,6 +304,7 @@ def filled(client, owner, support, account, whatsapp_access, fake_graph, receive
         "demo": WhatsAppAccount.objects.exclude(business_id=WABA_ID).get().stream,
         "webhook_url": WebhookEndpoint.objects.get(stream=stream).url,
         "other": other.user,
+        "invited": invited,
     }
 
 
@@ -432,6 +447,19 @@ def _walk_every_page(client, filled, support) -> Walk:
     walk.get(client, reverse("webhooks:rotate_secret_confirm", args=[uid]))
     walk.get(client, reverse("whatsapp_callback_key_rotate_confirm", args=[uid]))
     walk.get(Client(), reverse("whatsapp_credentials_help"))
+    invited = filled["invited"]
+    walk.get(client, reverse("members"))
+    walk.get(client, reverse("member_remove", args=[invited.pk]))
+    # The link stores its token in the session and redirects to the form that sets a password.
+    invitee = Client()
+    link = members.invitation_url(invited.user).removeprefix(settings.SITE_URL)
+    walk.get(invitee, invitee.get(link).url, "the invitation's set-password page")
+    walk.post(
+        client,
+        reverse("member_invite"),
+        {"email": "not an address", "name": hostile("invite_name"), "role": "member"},
+        "Invite refused, showing what was typed",
+    )
     walk.post(
         client, reverse("webhooks:test", args=[uid]), {}, "Test webhook's inline result", **HTMX
     )
