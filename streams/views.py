@@ -47,6 +47,16 @@ def _stream(request, uid) -> Stream:
     return get_object_or_404(Stream.objects.for_account(request.account), uid=uid)
 
 
+def gated_stream(request, uid) -> Stream:
+    """The member's own stream for its type's pages: 404 as ``_stream`` (or for a type no
+    longer registered), 403 while the account lacks the type's beta access (never granted, or
+    revoked). Lifecycle actions (disable, delete …) use ``_stream``: an account that lost
+    access can still stop and delete its streams."""
+    stream = _stream(request, uid)
+    _gated_type(request.account, stream.type)
+    return stream
+
+
 @member_required
 def stream_list(request):
     form = StreamFilterForm(
@@ -81,8 +91,8 @@ def stream_create(request, type_slug):
 @sensitive_post_parameters("access_token", "app_secret", "header_value")
 @admin_required
 def stream_setup(request, uid, step):
-    stream = _stream(request, uid)
-    stream_type = _gated_type(request.account, stream.type)
+    stream = gated_stream(request, uid)
+    stream_type = types.find(stream.type)
     steps = [s.slug for s in stream_type.setup_steps()]
     if step not in steps:
         raise Http404
@@ -168,10 +178,8 @@ def tag_suggestions(request):
 @sensitive_post_parameters("access_token", "header_value")
 @member_required
 def stream_panel(request, uid, tab=None):
-    stream = _stream(request, uid)
+    stream = gated_stream(request, uid)
     stream_type = types.find(stream.type)
-    if stream_type is None:
-        raise Http404
     slugs = [t.slug for t in stream_type.panel_tabs()]
     if tab is None:
         tab = slugs[0]

@@ -11,6 +11,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from streams import types
 from streams.models import Stream
 from streams.panel import Panel
+from streams.views import gated_stream
 from streams.wizard import SKIP, Wizard
 from textpeak.accounts.access import admin_required
 from webhooks import services
@@ -186,7 +187,7 @@ def _log(request, endpoint: WebhookEndpoint | None):
 
 def _endpoint(request, uid) -> WebhookEndpoint:
     """The member's own stream's webhook, or 404."""
-    stream = get_object_or_404(Stream.objects.for_account(request.account), uid=uid)
+    stream = gated_stream(request, uid)
     return get_object_or_404(WebhookEndpoint.objects.select_related("stream"), stream=stream)
 
 
@@ -282,7 +283,7 @@ def webhook_enable(request, uid):
 @require_POST
 def webhook_preview(request, uid):
     """The request preview beside the form, redrawn as the user types."""
-    stream = get_object_or_404(Stream.objects.for_account(request.account), uid=uid)
+    stream = gated_stream(request, uid)
     form = _form(stream, request.POST)
     context = {"form": form, "preview": _preview(stream, form), "stream": stream}
     return _no_store(render(request, f"{FIELDS}#preview", context))
@@ -297,7 +298,7 @@ def webhook_remove_confirm(request, uid):
 @admin_required
 @require_POST
 def webhook_remove(request, uid):
-    stream = get_object_or_404(Stream.objects.for_account(request.account), uid=uid)
+    stream = gated_stream(request, uid)
     services.webhook_delete(stream=stream)
     return _back_to_tab(
         request, stream, "Webhook removed: incoming messages are no longer forwarded."

@@ -18,7 +18,7 @@ from streams import types
 from streams.models import Stream
 from streams.panel import Panel
 from streams.services import NotReady
-from streams.views import back_to_list, token_response
+from streams.views import back_to_list, gated_stream, token_response
 from streams.wizard import BACK, Wizard
 from textpeak.accounts.access import admin_required
 from textpeak.lib import misses
@@ -192,8 +192,8 @@ def _whatsapp_tab(
 
 
 def _own_account(request, uid) -> WhatsAppAccount:
-    """The WhatsApp account of the member's own stream, or 404."""
-    stream = get_object_or_404(Stream.objects.for_account(request.account), uid=uid)
+    """The WhatsApp account of the member's own stream, or 404 (403 without the access)."""
+    stream = gated_stream(request, uid)
     return get_object_or_404(WhatsAppAccount.objects.select_related("stream"), stream=stream)
 
 

@@ -1,4 +1,5 @@
 import re
+from datetime import timedelta
 
 import pytest
 from axes.models import AccessAttempt
@@ -6,6 +7,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.factories import PASSWORD, AccountFactory, UserFactory
 from textpeak.accounts import beta
@@ -224,3 +226,77 @@ def test_a_requests_page_button_confirms_then_reviews(
     assert response.status_code == 302
     pending.refresh_from_db()
     assert (pending.status, pending.reviewed_by, pending.note) == (status, support, "Checked")
+
+
+# -- revoking an approved access
+
+
+@pytest.fixture
+def approved(pending, support):
+    beta.beta_access_review(request_ids=[pending.id], reviewer=support, approve=True)
+    notify_beta_access_decision(pending.id)
+    mail.outbox.clear()
+    pending.refresh_from_db()
+    return pending
+
+
+def test_an_approved_requests_page_offers_revoke(support_client, approved):
+    page = support_client.get(_change(approved)).content.decode()
+    assert '<button type="submit">Revoke</button>' in page
+    assert ">Approve</button>" not in page
+
+
+def test_a_pending_requests_page_does_not_offer_revoke(support_client, pending):
+    assert ">Revoke</button>" not in support_client.get(_change(pending)).content.decode()
+
+
+def test_the_revoke_button_asks_for_a_note_then_revokes(support_client, support, approved):
+    page = support_client.get(_change(approved)).content.decode()
+    action, fields = _button_form(page, "Revoke")
+    confirmation = support_client.post(action, fields).content.decode()
+    assert "Yes, revoke" in confirmation
+    response = support_client.post(action, {**fields, "confirm": "yes", "note": "Spam reports"})
+    assert response.status_code == 302
+    approved.refresh_from_db()
+    assert (approved.status, approved.revoked_by, approved.note) == (
+        "revoked",
+        support,
+        "Spam reports",
+    )
+    assert approved.revoked_at is not None
+    assert approved.reviewed_by == support  # who approved it is kept
+
+
+def test_it_refuses_to_revoke_without_a_note(support_client, approved):
+    response = _action(support_client, "revoke", [approved.id], confirm="yes", note="  ")
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()
+    approved.refresh_from_db()
+    assert approved.status == "approved"
+
+
+def test_revoke_leaves_requests_that_are_not_approved_alone(support_client, pending):
+    response = _action(support_client, "revoke", [pending.id], confirm="yes", note="Spam")
+    assert response.status_code == 302
+    pending.refresh_from_db()
+    assert pending.status == "pending"
+
+
+def test_a_revocation_emails_the_requester_with_the_note(support_client, approved):
+    _action(support_client, "revoke", [approved.id], confirm="yes", note="Spam reports")
+    notify_beta_access_decision(approved.id)
+    [email] = mail.outbox
+    assert email.to == ["owner@acme.test"]
+    assert "withdrawn" in email.subject
+    assert "Spam reports" in email.body
+    assert "held" in email.body
+
+
+def test_the_sweeper_emails_a_revocation_whose_email_did_not_go_out(approved, support):
+    beta.beta_access_revoke(request_ids=[approved.id], reviewer=support, note="Spam")
+    later = timezone.now() + timedelta(minutes=5)
+    assert beta.decisions_awaiting_notification(older_than=later) == [approved.id]
+
+
+def test_support_may_revoke(support):
+    assert support.has_perm("accounts.change_betaaccessrequest")

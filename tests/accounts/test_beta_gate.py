@@ -3,7 +3,7 @@ from django.db import IntegrityError
 from django.test import Client
 from django.urls import reverse
 
-from tests.factories import MemberFactory
+from tests.factories import MemberFactory, whatsapp_stream
 from textpeak.accounts import beta
 from textpeak.accounts.models import BetaAccessRequest, Member
 
@@ -133,3 +133,72 @@ def test_the_first_step_requires_a_name(owner_client, whatsapp_access):
     response = owner_client.post(CREATE_URL, {"name": ""})
     assert response.status_code == 200
     assert "This field is required." in response.content.decode()
+
+
+# -- access revoked by support
+
+
+@pytest.fixture
+def revoked(whatsapp_access, support):
+    beta.beta_access_revoke(
+        request_ids=[whatsapp_access.id], reviewer=support, note="Your numbers sent spam"
+    )
+    return whatsapp_access
+
+
+def test_it_has_no_access_after_a_revocation(account, revoked):
+    assert not beta.has_access(account=account, feature=beta.Feature.WHATSAPP_STREAMS)
+
+
+def test_it_refuses_the_wizard_after_a_revocation(owner_client, revoked):
+    response = owner_client.get(CREATE_URL)
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "access to WhatsApp streams was withdrawn" in page
+    assert "Your numbers sent spam" in page
+
+
+@pytest.mark.parametrize("tab", [None, "messages", "whatsapp", "webhooks", "api"])
+def test_it_refuses_a_streams_pages_after_a_revocation(owner_client, account, revoked, tab):
+    stream = whatsapp_stream(account=account)
+    url = (
+        reverse("streams:tab", args=[stream.uid, tab])
+        if tab
+        else reverse("streams:detail", args=[stream.uid])
+    )
+    response = owner_client.get(url)
+    assert response.status_code == 403
+    assert "access to WhatsApp streams was withdrawn" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("method", "name", "kwargs"),
+    [
+        ("get", "streams:setup", {"step": "whatsapp"}),
+        ("post", "webhooks:preview", {}),
+        ("get", "whatsapp_callback_key_rotate_confirm", {}),
+        ("post", "whatsapp_callback_key_rotate", {}),
+    ],
+)
+def test_it_refuses_a_streams_setup_and_actions_after_a_revocation(
+    owner_client, account, revoked, method, name, kwargs
+):
+    stream = whatsapp_stream(account=account)
+    url = reverse(name, kwargs={"uid": stream.uid, **kwargs})
+    assert getattr(owner_client, method)(url).status_code == 403
+
+
+def test_it_opens_a_streams_pages_with_access(owner_client, account, whatsapp_access):
+    stream = whatsapp_stream(account=account)
+    assert owner_client.get(reverse("streams:detail", args=[stream.uid])).status_code == 200
+
+
+def test_it_shows_a_revocation_with_the_note_and_allows_asking_again(
+    owner_client, account, revoked
+):
+    page = owner_client.get(reverse("streams:list")).content.decode()
+    assert "access was withdrawn" in page
+    assert "Your numbers sent spam" in page
+    assert CREATE_URL not in page
+    assert "Request Received!" in owner_client.post(REQUEST_URL).content.decode()
+    assert BetaAccessRequest.objects.filter(account=account, status="pending").count() == 1

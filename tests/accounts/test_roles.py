@@ -229,7 +229,7 @@ def test_it_tells_a_member_who_can_create_streams(teammate_client, account):
     assert "An admin of Acme Ltd can create one." in page
 
 
-def test_it_shows_a_member_the_info_tab_without_a_form(teammate_client, account):
+def test_it_shows_a_member_the_info_tab_without_a_form(teammate_client, account, whatsapp_access):
     stream = whatsapp_stream(account=account, name="Orders", description="Shipping notices")
     page = _page(teammate_client, reverse("streams:detail", args=[stream.uid]))
     assert "Shipping notices" in page
@@ -238,7 +238,7 @@ def test_it_shows_a_member_the_info_tab_without_a_form(teammate_client, account)
 
 
 def test_it_shows_a_member_the_whatsapp_tab_without_actions_or_verify_token(
-    teammate_client, account, fake_graph
+    teammate_client, account, whatsapp_access, fake_graph
 ):
     stream = whatsapp_stream(account=account, fake_graph=fake_graph)
     page = _page(teammate_client, reverse("streams:tab", args=[stream.uid, "whatsapp"]))
@@ -248,7 +248,9 @@ def test_it_shows_a_member_the_whatsapp_tab_without_actions_or_verify_token(
     assert stream.whatsapp.verify_token not in page
 
 
-def test_it_hides_the_secret_callback_url_from_a_member(teammate_client, account, fake_graph):
+def test_it_hides_the_secret_callback_url_from_a_member(
+    teammate_client, account, whatsapp_access, fake_graph
+):
     stream = whatsapp_stream(account=account, fake_graph=fake_graph)
     page = _page(teammate_client, reverse("streams:tab", args=[stream.uid, "whatsapp"]))
     assert "Shown to the account's admins" in page

@@ -29,7 +29,7 @@ def _changes_nothing(panel):
 
 
 def test_an_invited_member_sees_a_stream_without_any_action(
-    new_page, live_server, settings, owner, account
+    new_page, live_server, settings, owner, account, whatsapp_access
 ):
     stream = whatsapp_stream(account=account, name="Orders", description="Shipping notices")
     services.webhook_save(

@@ -51,7 +51,9 @@ def test_a_stream_is_disabled_enabled_given_a_new_token_and_deleted(new_page, ow
     assert Stream.objects.get(pk=stream.pk).token_hash is None
 
 
-def test_the_side_panel_opens_from_the_name_and_saves_details_in_place(new_page, owner, account):
+def test_the_side_panel_opens_from_the_name_and_saves_details_in_place(
+    new_page, owner, account, whatsapp_access
+):
     StreamFactory(account=account, name="Orders")
     page = new_page()
     log_in(page, owner.email, PASSWORD)

@@ -60,7 +60,9 @@ def test_the_url_error_goes_once_a_valid_url_is_typed_in_the_wizard(new_page, ow
     expect(_url_field(page).get_by_text(URL_ERROR)).to_be_visible()
 
 
-def test_the_url_error_goes_once_a_valid_url_is_typed_on_the_webhooks_tab(new_page, owner, account):
+def test_the_url_error_goes_once_a_valid_url_is_typed_on_the_webhooks_tab(
+    new_page, owner, account, whatsapp_access
+):
     stream = StreamFactory(account=account, name="Orders", setup_progress=4)
     page = new_page()
     log_in(page, owner.email, PASSWORD)
@@ -115,7 +117,9 @@ def test_the_wizard_shows_a_new_webhooks_signing_secret_once(new_page, owner, dr
     assert secret not in page.content()
 
 
-def test_rotate_and_remove_ask_first_and_stay_in_the_side_panel(new_page, owner, account):
+def test_rotate_and_remove_ask_first_and_stay_in_the_side_panel(
+    new_page, owner, account, whatsapp_access
+):
     stream = StreamFactory(account=account, name="Orders", setup_progress=4)
     endpoint = services.webhook_save(
         stream=stream, method="POST", url="https://example.com/hook", headers=[]
@@ -160,7 +164,7 @@ def test_rotate_and_remove_ask_first_and_stay_in_the_side_panel(new_page, owner,
     assert page.url.endswith("/streams/")
 
 
-def test_remove_asks_first_on_the_tabs_page(new_page, owner, account):
+def test_remove_asks_first_on_the_tabs_page(new_page, owner, account, whatsapp_access):
     stream = StreamFactory(account=account, name="Orders", setup_progress=4)
     services.webhook_save(stream=stream, method="POST", url="https://example.com/hook", headers=[])
     page = new_page()
@@ -176,7 +180,9 @@ def test_remove_asks_first_on_the_tabs_page(new_page, owner, account):
     assert not WebhookEndpoint.objects.filter(stream=stream).exists()
 
 
-def test_rotate_and_remove_ask_first_without_javascript(browser, live_server, owner, account):
+def test_rotate_and_remove_ask_first_without_javascript(
+    browser, live_server, owner, account, whatsapp_access
+):
     stream = StreamFactory(account=account, name="Orders", setup_progress=4)
     endpoint = services.webhook_save(
         stream=stream, method="POST", url="https://example.com/hook", headers=[]
@@ -203,7 +209,9 @@ def test_rotate_and_remove_ask_first_without_javascript(browser, live_server, ow
         context.close()
 
 
-def test_the_preview_masks_a_saved_header_value_and_shows_a_typed_one(new_page, owner, account):
+def test_the_preview_masks_a_saved_header_value_and_shows_a_typed_one(
+    new_page, owner, account, whatsapp_access
+):
     stream = StreamFactory(account=account, name="Orders", setup_progress=4)
     services.webhook_save(
         stream=stream,

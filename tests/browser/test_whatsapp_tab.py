@@ -11,7 +11,7 @@ from whatsapp.models import WhatsAppAccount
 
 
 @pytest.fixture
-def stream(account, fake_graph):
+def stream(account, whatsapp_access, fake_graph):
     return whatsapp_stream(account=account, fake_graph=fake_graph, name="Orders")
 
 

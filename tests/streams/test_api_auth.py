@@ -10,6 +10,7 @@ from streams import services
 from streams.models import Stream
 from streams.networks import normalize
 from tests.factories import AccountFactory, StreamFactory
+from textpeak.accounts import beta
 
 pytestmark = pytest.mark.django_db
 
@@ -159,6 +160,13 @@ def test_it_refuses_a_draft_stream(client, stream, token):
 def test_it_refuses_an_account_without_whatsapp_access(client):
     stream = StreamFactory(account=AccountFactory(name="No Beta Ltd"), setup_progress=4)
     token = services.stream_token_regenerate(stream=stream)
+    response = _post(client, token)
+    assert response.status_code == 403
+    assert response.json() == {"detail": "This account does not have access to this stream type"}
+
+
+def test_it_refuses_an_account_whose_access_was_revoked(client, token, whatsapp_access, support):
+    beta.beta_access_revoke(request_ids=[whatsapp_access.id], reviewer=support, note="Spam")
     response = _post(client, token)
     assert response.status_code == 403
     assert response.json() == {"detail": "This account does not have access to this stream type"}

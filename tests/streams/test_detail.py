@@ -6,7 +6,7 @@ from tests.factories import StreamFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_it_shows_the_stream_to_a_member_of_its_account(client, teammate, account):
+def test_it_shows_the_stream_to_a_member_of_its_account(client, teammate, account, whatsapp_access):
     stream = StreamFactory(account=account, name="Orders", description="Shipping notices")
     client.force_login(teammate)
     page = client.get(reverse("streams:detail", args=[stream.uid])).content.decode()

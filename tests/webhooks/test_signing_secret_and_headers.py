@@ -145,7 +145,9 @@ def test_the_summary_masks_the_webhooks_header_values(owner_client, account, wha
     assert "north" not in page
 
 
-def test_the_request_api_tab_masks_the_webhooks_header_values(owner_client, account):
+def test_the_request_api_tab_masks_the_webhooks_header_values(
+    owner_client, account, whatsapp_access
+):
     stream = whatsapp_stream(account=account)
     services.webhook_save(
         stream=stream,

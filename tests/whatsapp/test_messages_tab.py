@@ -18,7 +18,7 @@ TABLE = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "messages-table"}
 
 
 @pytest.fixture
-def stream(account):
+def stream(account, whatsapp_access):
     return StreamFactory(account=account, name="Orders", setup_progress=4)
 
 

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def stream(account, fake_graph):
+def stream(account, whatsapp_access, fake_graph):
     """A Ready stream connected to the fake's business, its senders and templates fetched."""
     stream = StreamFactory(account=account, name="Orders", setup_progress=4)
     whatsapp = WhatsAppAccount(stream=stream, business_id=fake_graph.business.waba_id)
@@ -190,7 +190,9 @@ def test_it_redraws_the_side_panel_after_rotating_in_it(owner_client, stream):
     assert "<html" not in page
 
 
-def test_it_offers_to_continue_the_setup_without_a_whatsapp_account(owner_client, account):
+def test_it_offers_to_continue_the_setup_without_a_whatsapp_account(
+    owner_client, account, whatsapp_access
+):
     draft = StreamFactory(account=account, status="draft", setup_progress=1)
     page = owner_client.get(_tab(draft)).content.decode()
     assert "WhatsApp is not set up yet." in page
@@ -209,7 +211,7 @@ def test_it_fills_the_request_bodies_with_the_first_sender_and_an_approved_templ
     assert "appointment_reminder" not in page
 
 
-def test_it_shows_placeholders_before_whatsapp_is_set_up(owner_client, account):
+def test_it_shows_placeholders_before_whatsapp_is_set_up(owner_client, account, whatsapp_access):
     draft = StreamFactory(account=account, status="draft")
     page = html.unescape(owner_client.get(_tab(draft, "api")).content.decode())
     assert '"sender": "<sender number>"' in page

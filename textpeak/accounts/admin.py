@@ -1,3 +1,7 @@
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
 from axes import admin as axes_admin
 from axes.models import AccessAttempt
 from django import forms
@@ -56,6 +60,46 @@ class ReviewForm(forms.Form):
     )
 
 
+class RevokeForm(forms.Form):
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Required: why the access ends. Shown to the account and sent in the e-mail.",
+    )
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What support can decide about a request in a given status: an action of the list, and
+    a button on the request's page that leads to the same confirmation."""
+
+    label: str
+    done: str
+    applies_to: str
+    form: type[forms.Form]
+    # Called with request_ids, reviewer and note; returns how many requests changed.
+    service: Callable[..., int]
+
+
+Status = BetaAccessRequest.Status
+DECISIONS = {
+    "approve": Decision(
+        "Approve",
+        "Approved",
+        Status.PENDING,
+        ReviewForm,
+        partial(beta.beta_access_review, approve=True),
+    ),
+    "reject": Decision(
+        "Reject",
+        "Rejected",
+        Status.PENDING,
+        ReviewForm,
+        partial(beta.beta_access_review, approve=False),
+    ),
+    "revoke": Decision("Revoke", "Revoked", Status.APPROVED, RevokeForm, beta.beta_access_revoke),
+}
+
+
 @admin.register(BetaAccessRequest)
 class BetaAccessRequestAdmin(admin.ModelAdmin):
     list_display = (
@@ -78,18 +122,21 @@ class BetaAccessRequestAdmin(admin.ModelAdmin):
         "created_at",
         "reviewed_by",
         "reviewed_at",
+        "revoked_by",
+        "revoked_at",
         "notified_at",
     )
     fields = (*readonly_fields, "note")
-    actions = ["approve", "reject"]
+    actions = list(DECISIONS)
     date_hierarchy = "created_at"
 
     def has_add_permission(self, request):
         return False  # requests come from members, through the console
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        """A pending request's page offers Approve and Reject: they post the list's actions
-        for this one request, so they lead to the same confirmation step and service call."""
+        """A pending request's page offers Approve and Reject, an approved one's Revoke: they
+        post the list's actions for this one request, so they lead to the same confirmation
+        step and service call."""
         obj = self.get_object(request, object_id)
         extra_context = {
             **(extra_context or {}),
@@ -99,48 +146,53 @@ class BetaAccessRequestAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _review_actions(self, request, obj):
-        if obj is None or obj.status != BetaAccessRequest.Status.PENDING:
+        if obj is None:
             return []
         available = self.get_actions(request)
         return [
-            {"name": name, "label": label}
-            for name, label in (("approve", "Approve"), ("reject", "Reject"))
-            if name in available
+            {"name": name, "label": decision.label}
+            for name, decision in DECISIONS.items()
+            if decision.applies_to == obj.status and name in available
         ]
 
     @admin.action(description="Approve selected requests", permissions=["change"])
     def approve(self, request, queryset):
-        return self._review(request, queryset, approve=True)
+        return self._decide(request, queryset, "approve")
 
     @admin.action(description="Reject selected requests", permissions=["change"])
     def reject(self, request, queryset):
-        return self._review(request, queryset, approve=False)
+        return self._decide(request, queryset, "reject")
 
-    def _review(self, request, queryset, *, approve):
-        """Ask for an optional note on an intermediate page, then review the pending ones."""
-        form = ReviewForm(request.POST if "confirm" in request.POST else None)
+    @admin.action(description="Revoke selected approvals", permissions=["change"])
+    def revoke(self, request, queryset):
+        return self._decide(request, queryset, "revoke")
+
+    def _decide(self, request, queryset, action):
+        """Ask for a note on an intermediate page, then decide the requests it applies to."""
+        decision = DECISIONS[action]
+        form = decision.form(request.POST if "confirm" in request.POST else None)
         if form.is_bound and form.is_valid():
-            count = beta.beta_access_review(
+            count = decision.service(
                 request_ids=list(queryset.values_list("id", flat=True)),
                 reviewer=request.user,
-                approve=approve,
                 note=form.cleaned_data["note"],
             )
-            verb = "Approved" if approve else "Rejected"
             skipped = queryset.count() - count
-            message = f"{verb} {count} request(s)."
+            message = f"{decision.done} {count} request(s)."
             if skipped:
-                message += f" {skipped} already reviewed request(s) left as they were."
+                status = Status(decision.applies_to).label.lower()
+                message += f" {skipped} request(s) that were not {status} left as they were."
             self.message_user(request, message, messages.SUCCESS)
             return None
         context = {
             **self.admin_site.each_context(request),
-            "title": "Approve beta access" if approve else "Reject beta access",
+            "title": f"{decision.label} beta access",
             "opts": self.model._meta,
             "queryset": queryset.select_related("account", "requested_by"),
             "form": form,
-            "approve": approve,
-            "action": "approve" if approve else "reject",
+            "decision": decision,
+            "applies_to": Status(decision.applies_to).label.lower(),
+            "action": action,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/accounts/betaaccessrequest/review.html", context)

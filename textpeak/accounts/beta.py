@@ -1,7 +1,8 @@
 """The beta feature gate: the one place that decides whether an account may use a beta feature.
 
-Members ask for access (``beta_access_request``), support staff decide (``beta_access_review``),
-and views and APIs ask ``has_access`` or call ``require_access``.
+Members ask for access (``beta_access_request``), support staff decide (``beta_access_review``)
+and may withdraw an approval (``beta_access_revoke``); views and APIs ask ``has_access`` or call
+``require_access``, and the sending workers filter on ``accounts_with_access``.
 """
 
 from datetime import datetime, timedelta
@@ -10,6 +11,8 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -29,10 +32,15 @@ def latest_request(*, account: Account, feature: str) -> BetaAccessRequest | Non
     )
 
 
+def accounts_with_access(*, feature: str) -> QuerySet:
+    """The ids of the accounts with access to ``feature``, as a subquery."""
+    return BetaAccessRequest.objects.filter(feature=feature, status=Status.APPROVED).values(
+        "account_id"
+    )
+
+
 def has_access(*, account: Account, feature: str) -> bool:
-    return BetaAccessRequest.objects.filter(
-        account=account, feature=feature, status=Status.APPROVED
-    ).exists()
+    return accounts_with_access(feature=feature).filter(account=account).exists()
 
 
 def beta_access_request(
@@ -60,24 +68,49 @@ def beta_access_review(
     *, request_ids: list[int], reviewer: User, approve: bool, note: str = ""
 ) -> int:
     """Approve or reject pending requests; each requester is e-mailed after commit."""
+    return _decide(
+        request_ids=request_ids,
+        current=Status.PENDING,
+        new=Status.APPROVED if approve else Status.REJECTED,
+        reviewed_by=reviewer,
+        reviewed_at=timezone.now(),
+        **({"note": note} if note else {}),
+    )
+
+
+def beta_access_revoke(*, request_ids: list[int], reviewer: User, note: str) -> int:
+    """Withdraw approved requests: the account loses the feature at once (its console pages
+    and API refuse it, its queued messages are held) and may ask again. Each requester is
+    e-mailed the note after commit."""
+    return _decide(
+        request_ids=request_ids,
+        current=Status.APPROVED,
+        new=Status.REVOKED,
+        # Replaces the approval's note: the account is shown why its access ended.
+        note=note,
+        revoked_by=reviewer,
+        revoked_at=timezone.now(),
+        # The approval's e-mail went out; this decision needs its own.
+        notified_at=None,
+    )
+
+
+def _decide(*, request_ids: list[int], current: str, new: str, **changes) -> int:
+    """Move the requests that are ``current`` to ``new``, each requester e-mailed after commit;
+    the others are left as they are. Returns how many changed."""
     from textpeak.accounts.tasks import notify_beta_access_decision
 
     with transaction.atomic():
-        pending = list(
-            BetaAccessRequest.objects.select_for_update().filter(
-                id__in=request_ids, status=Status.PENDING
-            )
+        requests = list(
+            BetaAccessRequest.objects.select_for_update().filter(id__in=request_ids, status=current)
         )
-        now = timezone.now()
-        for access_request in pending:
-            access_request.status = Status.APPROVED if approve else Status.REJECTED
-            access_request.reviewed_by = reviewer
-            access_request.reviewed_at = now
-            if note:
-                access_request.note = note
-            access_request.save(update_fields=["status", "reviewed_by", "reviewed_at", "note"])
+        for access_request in requests:
+            access_request.status = new
+            for field, value in changes.items():
+                setattr(access_request, field, value)
+            access_request.save(update_fields=["status", *changes])
             enqueue_on_commit(notify_beta_access_decision, access_request.id)
-    return len(pending)
+    return len(requests)
 
 
 def beta_access_notify(*, request_id: int) -> None:
@@ -97,6 +130,7 @@ def beta_access_notify(*, request_id: int) -> None:
                 "access_request": access_request,
                 "feature": Feature(access_request.feature).label,
                 "approved": access_request.status == Status.APPROVED,
+                "revoked": access_request.status == Status.REVOKED,
                 "streams_url": settings.SITE_URL + reverse("streams:list"),
             }
             send_mail(
@@ -112,14 +146,16 @@ def beta_access_notify(*, request_id: int) -> None:
 
 
 def decisions_awaiting_notification(*, older_than: datetime) -> list[int]:
-    """Decisions reviewed before ``older_than`` whose e-mail has not gone out; after three days
-    of failures an e-mail is given up (the member still sees the decision in the console)."""
+    """Decisions (reviews and revocations) made before ``older_than`` whose e-mail has not gone
+    out; after three days of failures an e-mail is given up (the member still sees the decision
+    in the console)."""
     return list(
         BetaAccessRequest.objects.exclude(status=Status.PENDING)
+        .annotate(decided_at=Coalesce("revoked_at", "reviewed_at"))
         .filter(
             notified_at=None,
-            reviewed_at__lt=older_than,
-            reviewed_at__gt=timezone.now() - timedelta(days=3),
+            decided_at__lt=older_than,
+            decided_at__gt=timezone.now() - timedelta(days=3),
         )
         .values_list("id", flat=True)[:500]
     )
@@ -127,9 +163,12 @@ def decisions_awaiting_notification(*, older_than: datetime) -> list[int]:
 
 def require_access(*, account: Account, feature: str) -> None:
     """Raise PermissionDenied, with a message for the member, unless the account has access."""
-    if not has_access(account=account, feature=feature):
-        raise PermissionDenied(
-            f"{Feature(feature).label} are in beta and your account does not have access yet. "
-            "Ask for it with Request Access in the Create Stream API pop-up of the Streams API "
-            "page."
-        )
+    if has_access(account=account, feature=feature):
+        return
+    label = Feature(feature).label
+    ask = "Ask for it with Request Access in the Create Stream API pop-up of the Streams API page."
+    last = latest_request(account=account, feature=feature)
+    if last and last.status == Status.REVOKED:
+        note = f" Note from our team: “{last.note}”" if last.note else ""
+        raise PermissionDenied(f"Your account's access to {label} was withdrawn.{note} {ask}")
+    raise PermissionDenied(f"{label} are in beta and your account does not have access yet. {ask}")

@@ -110,12 +110,14 @@ class Feature(models.TextChoices):
 
 
 class BetaAccessRequest(models.Model):
-    """An account asking to use a beta feature; support staff approve or reject it."""
+    """An account asking to use a beta feature; support staff approve or reject it, and may
+    revoke an approval later."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Rejected"
+        REVOKED = "revoked", "Revoked"
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="beta_requests")
     feature = models.CharField(max_length=50, choices=Feature.choices)
@@ -126,10 +128,16 @@ class BetaAccessRequest(models.Model):
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    note = models.TextField(blank=True, help_text="Shown to the account when rejected.")
+    note = models.TextField(blank=True, help_text="Shown to the account when rejected or revoked.")
     created_at = models.DateTimeField(auto_now_add=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)
-    # Set once the requester has been told of the decision; the sweeper retries until then.
+    # An approval withdrawn by support; the approver stays in ``reviewed_by``.
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    # Set once the requester has been told of the decision (a revocation clears it again);
+    # the sweeper retries until then.
     notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -1,8 +1,9 @@
 """The "Support" group: what support staff may do in Django admin, and nothing more.
 
-Support reviews beta access requests, looks at accounts, members and streams, and clears login
-lockouts (deleting django-axes access attempts). It cannot add, change or delete users,
-accounts, members or streams.
+Support reviews beta access requests and revokes approved ones (both need "change" on the
+request), looks at accounts, members and streams, and clears login lockouts (deleting
+django-axes access attempts). It cannot add, change or delete users, accounts, members or
+streams.
 """
 
 from django.apps import apps
