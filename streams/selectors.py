@@ -1,12 +1,29 @@
-"""Reads of streams, always scoped to one account."""
+"""Reads of streams, scoped to one account (the workers' ``sending_streams`` aside)."""
 
 from datetime import timedelta
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from streams import types
 from streams.models import Stream, Tag
+from textpeak.accounts import beta
 from textpeak.accounts.models import Account
+
+
+def sending_streams() -> QuerySet[Stream]:
+    """The streams whose queued messages may go out: Ready, not deleted, on an account with
+    access to the type's beta feature. The others' messages are held: a disabled stream's
+    until it is enabled, those of an account whose access was revoked until it is granted
+    again. Used as a subquery by the sending workers' claims and sweeper."""
+    allowed = Q(pk__in=[])
+    for stream_type in types.all_types():
+        if stream_type.beta_feature:
+            accounts = beta.accounts_with_access(feature=stream_type.beta_feature)
+            allowed |= Q(type=stream_type.slug, account__in=accounts)
+        else:
+            allowed |= Q(type=stream_type.slug)
+    return Stream.objects.filter(allowed, status=Stream.Status.READY, deleted_at__isnull=True)
 
 
 def stream_list(

@@ -110,19 +110,28 @@ def _change_status(stream: Stream, current: str, new: str) -> bool:
 
 
 def stream_disable(*, stream: Stream) -> bool:
-    """Pause a Ready stream: its token is refused until it is enabled. False if not Ready."""
+    """Pause a Ready stream: its token is refused and its queued messages are held (the
+    workers skip them) until it is enabled. False if not Ready."""
     return _change_status(stream, Stream.Status.READY, Stream.Status.DISABLED)
 
 
+@transaction.atomic
 def stream_enable(*, stream: Stream) -> bool:
-    """Resume a Disabled stream. False if it was not Disabled."""
-    return _change_status(stream, Stream.Status.DISABLED, Stream.Status.READY)
+    """Resume a Disabled stream; the messages it held go out at once. False if it was not
+    Disabled."""
+    if not _change_status(stream, Stream.Status.DISABLED, Stream.Status.READY):
+        return False
+    stream_type = types.find(stream.type)
+    if stream_type:
+        stream_type.release(stream)
+    return True
 
 
 @transaction.atomic
 def stream_delete(*, stream: Stream) -> bool:
-    """Hide the stream, revoke its token and forget its credentials; its messages stay for
-    the account's history. False if it was already deleted."""
+    """Hide the stream, revoke its token and forget its credentials; its queued messages are
+    rejected, and its messages stay for the account's history. False if it was already
+    deleted."""
     now = timezone.now()
     if not Stream.objects.filter(pk=stream.pk, deleted_at__isnull=True).update(
         deleted_at=now, token_hash=None, updated_at=now

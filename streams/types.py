@@ -30,9 +30,13 @@ class StreamType:
         """Warnings the side panel shows above every tab (something needs the user)."""
         return []
 
+    def release(self, stream) -> None:
+        """A Disabled stream was enabled: hand the messages it held to the workers at once.
+        Runs in the enabling transaction."""
+
     def forget(self, stream) -> None:
-        """Drop what a deleted stream no longer needs (credentials, webhooks); its messages stay.
-        Runs in the deleting transaction."""
+        """Drop what a deleted stream no longer needs (credentials, webhooks) and reject the
+        messages it will never send; its history stays. Runs in the deleting transaction."""
         raise NotImplementedError
 
 

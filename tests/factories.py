@@ -98,3 +98,18 @@ def whatsapp_stream(*, account, fake_graph=None, **fields) -> Stream:
         )
     services.whatsapp_account_refresh(account=whatsapp)
     return stream
+
+
+def grant_whatsapp_access(account) -> None:
+    """The account approved for WhatsApp streams through the real services, unless it is
+    already: what a stream that sends needs."""
+    from textpeak.accounts import beta
+
+    feature = beta.Feature.WHATSAPP_STREAMS
+    if beta.has_access(account=account, feature=feature):
+        return
+    access_request, _ = beta.beta_access_request(
+        account=account, feature=feature, user=UserFactory()
+    )
+    reviewer = UserFactory(is_staff=True)
+    beta.beta_access_review(request_ids=[access_request.id], reviewer=reviewer, approve=True)

@@ -9,12 +9,26 @@ from django.db import connections
 from textpeak.celery import app as celery_app
 
 _closed = threading.Event()
+_reached = threading.Event()
 
 
 @celery_app.task
 def _close_database_connections():
     connections.close_all()
     _closed.set()
+
+
+@celery_app.task
+def _reach():
+    _reached.set()
+
+
+def wait_for_queued_tasks(seconds: float = 15) -> None:
+    """Until the running worker has run every task queued before this call: it takes them in
+    order, so a task queued now runs after them."""
+    _reached.clear()
+    _reach.delay()
+    assert _reached.wait(seconds), "the worker did not run its queued tasks"
 
 
 @contextmanager

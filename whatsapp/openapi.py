@@ -59,14 +59,16 @@ ERROR_CODES = {
 
 STATUSES = {
     "queued": "Accepted, not yet handed to WhatsApp; also while a temporary failure is being "
-    "retried (`error` then shows the last failure).",
+    "retried (`error` then shows the last failure), and while the stream is disabled or the "
+    "account's access withdrawn: held, and sent once it is enabled or access is granted again.",
     "sent": "WhatsApp accepted the message.",
     "delivered": "WhatsApp delivered it to the recipient's phone.",
     "read": "The recipient read it.",
     "sent_failed": "WhatsApp refused it or reported a failure (or every retry failed); "
     "`error` has WhatsApp's code and text when there is one. Not retried.",
-    "rejected": "Refused before sending. Reserved: a message the send API refuses is not "
-    "stored (its result carries the error code), so this is not answered today.",
+    "rejected": "Never handed to WhatsApp: the stream was deleted while the message was "
+    "queued (`error` says so). A message the send API refuses is not stored: its result "
+    "carries the error code.",
     "received": "Not one of your sends: a message the stream received (its `message_uuid` "
     "came with the incoming-message webhook).",
     "not_found": "No message with this uuid on this stream (unknown, another stream's, or "

@@ -6,6 +6,11 @@ workers never send the same message), sends them concurrently through the stream
 (the Cloud API client, or the demo stand-in), each after a slot of its sender's rate limit,
 and records every outcome. Anything the broker lost, or a killed worker left claimed, is
 found again by ``outbox_sweep``.
+
+Only the messages of a stream that may send (``streams.selectors.sending_streams``) are claimed
+and swept; the others are held, ``queued``: a disabled stream's until it is enabled
+(``messages_release``), those of an account whose access was revoked until it is granted again
+(the sweeper finds them then). A deleted stream's are rejected (``messages_reject_unsent``).
 """
 
 import logging
@@ -23,6 +28,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from streams.models import Stream
+from streams.selectors import sending_streams
 from textpeak.lib import ratelimit
 from textpeak.lib.claims import claim
 from textpeak.lib.local_cache import LocalCache
@@ -47,6 +53,7 @@ MAX_COUNTDOWN = 60.0
 # A message that a stalled worker reached after its slot had closed is given its sender's next
 # free slot, in the same task, up to this many times before it goes back to the queue.
 SLOT_TRIES = 3
+STREAM_DELETED = "The stream was deleted before this message was sent."
 
 
 @dataclass
@@ -284,6 +291,9 @@ class _Outcome:
     deferred: float | None = None
     # Not sent because its slot had closed when the worker got to it.
     late: bool = False
+    # Not sent because its stream stopped sending after the claim (disabled, deleted, or its
+    # account's access revoked): it waits, queued, without a new attempt or task.
+    held: bool = False
 
 
 @dataclass(frozen=True)
@@ -324,9 +334,13 @@ _SENDING_FIELDS = (
 
 
 def _claim(message_ids: list[int]) -> list[Message]:
-    """Take the messages that are queued, due and not held by another worker."""
+    """Take the messages that are queued, due, not held by another worker, and of a stream
+    that may send."""
     due = Message.objects.filter(
-        id__in=message_ids, status=Message.Status.QUEUED, next_attempt_at__lte=timezone.now()
+        id__in=message_ids,
+        status=Message.Status.QUEUED,
+        next_attempt_at__lte=timezone.now(),
+        stream__in=sending_streams(),
     )
     claimed = claim(due, seconds=settings.SEND_CLAIM_SECONDS, attempts=F("attempts") + 1)
     # What sending and recording need (the stream's account for its senders' limits): building
@@ -441,6 +455,10 @@ def _send_in_turn(messages: list[Message], graphs: dict, rates: dict) -> list[_O
     outcomes: list[_Outcome] = []
     for _ in range(SLOT_TRIES):
         plan = _plan(messages, rates)
+        messages, stopped = _still_sending(messages)
+        outcomes += [_Outcome(message, held=True) for message in stopped]
+        if not messages:
+            return outcomes
         tried = run_each(
             "send",
             settings.SEND_THREADS,
@@ -452,6 +470,21 @@ def _send_in_turn(messages: list[Message], graphs: dict, rates: dict) -> list[_O
         if not messages:
             return outcomes
     return outcomes + [_Outcome(message, deferred=0.0) for message in messages]
+
+
+def _still_sending(messages: list[Message]) -> tuple[list[Message], list[Message]]:
+    """The messages whose stream may still send, and the others: a stream disabled, deleted
+    or left without access since the claim stops its messages here, just before the calls to
+    WhatsApp (one query for the batch). A slot's wait, at most ``MAX_SLOT_WAIT``, is all that
+    can pass between this and a send."""
+    streams = {message.stream_id for message in messages}
+    sending = set(sending_streams().filter(pk__in=streams).values_list("pk", flat=True))
+    if len(sending) == len(streams):
+        return messages, []
+    return (
+        [message for message in messages if message.stream_id in sending],
+        [message for message in messages if message.stream_id not in sending],
+    )
 
 
 def _record(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount]) -> None:
@@ -471,13 +504,16 @@ def _still_held(outcomes: list[_Outcome]) -> list[_Outcome]:
     )
     kept = [outcome for outcome in outcomes if outcome.message.pk in held]
     if len(kept) < len(outcomes):
-        logger.warning("%d send outcomes not recorded: claimed again", len(outcomes) - len(kept))
+        logger.warning(
+            "%d send outcomes not recorded: claimed again, or rejected as their stream was deleted",
+            len(outcomes) - len(kept),
+        )
     return kept
 
 
 def _record_held(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount]) -> None:
     now = timezone.now()
-    events, later, waiting = [], defaultdict(list), defaultdict(list)
+    events, later, waiting, stopped = [], defaultdict(list), defaultdict(list), []
     rejected_accounts = set()
     for outcome in outcomes:
         message = outcome.message
@@ -490,6 +526,8 @@ def _record_held(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount])
         elif outcome.deferred is not None:
             waiting[outcome.deferred].append(message.pk)
             later[math.ceil(outcome.deferred)].append(message.pk)
+        elif outcome.held:
+            stopped.append(message.pk)
         else:
             error = outcome.error
             if isinstance(error, AuthError):
@@ -518,9 +556,7 @@ def _record_held(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount])
                 )
             )
     sent = [outcome.message for outcome in outcomes if outcome.wamid]
-    failed = [
-        outcome.message for outcome in outcomes if not outcome.wamid and outcome.deferred is None
-    ]
+    failed = [outcome.message for outcome in outcomes if outcome.error]
     if sent:
         # Usually the whole batch: one UPDATE (bulk_update of every field costs milliseconds
         # per message).
@@ -555,6 +591,12 @@ def _record_held(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount])
             claimed_until=None,
             updated_at=now,
         )
+    if stopped:
+        # Not an attempt either; the message waits for its stream, enqueued again when the
+        # stream is enabled or swept once its account has access again.
+        Message.objects.filter(pk__in=stopped).update(
+            attempts=F("attempts") - 1, claim_id=None, claimed_until=None, updated_at=now
+        )
     Message.objects.bulk_update(failed, _OUTCOME_FIELDS)
     MessageEvent.objects.bulk_create(events)
     if rejected_accounts:
@@ -574,7 +616,7 @@ def outbox_sweep() -> int:
     with transaction.atomic():
         ids = list(
             Message.objects.select_for_update(skip_locked=True)
-            .filter(status=Message.Status.QUEUED)
+            .filter(status=Message.Status.QUEUED, stream__in=sending_streams())
             # Fresh messages are given time to arrive through the broker; retries further away
             # than a countdown are due as soon as their time comes.
             .filter(Q(next_attempt_at__lte=overdue) | Q(attempts__gt=0, next_attempt_at__lte=now))
@@ -588,3 +630,30 @@ def outbox_sweep() -> int:
     if ids:
         logger.info("Outbox sweep enqueued %d overdue messages", len(ids))
     return len(ids)
+
+
+def messages_release(*, stream: Stream) -> None:
+    """Enqueue the due messages a disabled stream held: it was enabled. Their tasks run after
+    the enabling commit and are paced by their senders' limits like any others."""
+    now = timezone.now()
+    held = Message.objects.filter(
+        stream=stream, status=Message.Status.QUEUED, next_attempt_at__lte=now
+    )
+    ids = list(held.order_by("next_attempt_at", "id").values_list("id", flat=True))
+    # Not swept as overdue while their tasks are on their way.
+    held.update(next_attempt_at=now)
+    _enqueue(ids)
+
+
+def messages_reject_unsent(*, stream: Stream) -> None:
+    """Reject what a deleted stream had queued: held, waiting for a retry, or claimed by a
+    worker, which finds its claim gone and records nothing."""
+    now = timezone.now()
+    Message.objects.filter(stream=stream, status=Message.Status.QUEUED).update(
+        status=Message.Status.REJECTED,
+        error_code="",
+        error_message=STREAM_DELETED,
+        claim_id=None,
+        claimed_until=None,
+        updated_at=now,
+    )

@@ -67,9 +67,16 @@ class WhatsAppStreamType(types.StreamType):
             )
         return banners
 
+    def release(self, stream):
+        from whatsapp.sending import messages_release
+
+        messages_release(stream=stream)
+
     def forget(self, stream):
         from webhooks.services import webhook_delete
+        from whatsapp.sending import messages_reject_unsent
         from whatsapp.services import whatsapp_account_forget
 
+        messages_reject_unsent(stream=stream)
         whatsapp_account_forget(stream=stream)
         webhook_delete(stream=stream)

@@ -116,14 +116,14 @@ def test_it_does_not_regenerate_the_token_of_a_draft(owner_client, account):
 # -- delete
 
 
-def _message(stream):
+def _message(stream, status=Message.Status.DELIVERED):
     return Message.objects.create(
         stream=stream,
         direction=Message.Direction.OUTBOUND,
         sender_number="15550001111",
         contact_number="4915112345678",
         type="text",
-        status=Message.Status.DELIVERED,
+        status=status,
     )
 
 
@@ -157,6 +157,18 @@ def test_it_keeps_the_message_history_of_a_deleted_stream(owner_client, account)
     message = _message(stream)
     owner_client.post(_url("streams:delete", stream))
     assert Message.objects.filter(pk=message.pk, stream_id=stream.pk).exists()
+
+
+def test_it_rejects_the_queued_messages_of_a_deleted_stream(owner_client, account):
+    stream, _ = _ready(account)
+    queued, delivered = _message(stream, Message.Status.QUEUED), _message(stream)
+    owner_client.post(_url("streams:delete", stream))
+    queued.refresh_from_db()
+    assert (queued.status, queued.error_message) == (
+        "rejected",
+        "The stream was deleted before this message was sent.",
+    )
+    assert Message.objects.get(pk=delivered.pk).status == "delivered"
 
 
 def test_it_returns_404_for_a_deleted_stream(owner_client, account):

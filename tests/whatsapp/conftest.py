@@ -20,7 +20,7 @@ def enqueued(monkeypatch):
 
 
 @pytest.fixture
-def demo_stream(account):
+def demo_stream(account, whatsapp_access):
     """A Ready Demo Sending stream of the account."""
     return whatsapp_stream(account=account, name="Demo")
 

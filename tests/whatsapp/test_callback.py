@@ -566,7 +566,7 @@ def test_it_records_a_failure_with_metas_error(client, stream, enqueued):
 
 
 def test_it_keeps_a_status_of_a_message_not_recorded_yet_until_it_is(
-    client, stream, enqueued, monkeypatch
+    client, stream, whatsapp_access, enqueued, monkeypatch
 ):
     """Meta can report ``delivered`` before the worker that sent the message has written its
     wamid; the status is kept and applied when the worker records the message."""

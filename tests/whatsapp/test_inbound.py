@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from tests.factories import SentMessageFactory, StreamFactory
+from tests.factories import SentMessageFactory, StreamFactory, grant_whatsapp_access
 from tests.whatsapp.fixtures import (
     CONTACT,
     OUR_NUMBER,
@@ -848,6 +848,7 @@ def _send(stream, monkeypatch, *wamids: str) -> list[Message]:
     from whatsapp import sending
     from whatsapp.models import Sender
 
+    grant_whatsapp_access(stream.account)
     Sender.objects.get_or_create(
         whatsapp_account=WhatsAppAccount.objects.get(stream=stream),
         phone_number_id=PHONE_NUMBER_ID,

@@ -16,13 +16,14 @@ import time
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from streams.services import stream_token_regenerate
 from tests.conftest import REQUIRE_SERVICES, unavailable
 from tests.factories import StreamFactory
 from tests.whatsapp.fixtures import WABA_ID, fixture
-from tests.workers import running_worker
+from tests.workers import running_worker, wait_for_queued_tasks
 from whatsapp import services as whatsapp_services
 from whatsapp.demo import DEMO_BUSINESS_ID
 from whatsapp.fake_graph import SERVICE_UNAVAILABLE, THROUGHPUT_LIMITED, UNDELIVERABLE
@@ -143,6 +144,28 @@ def test_a_permanent_error_from_whatsapp_fails_the_message_with_metas_code(
     assert found["status"] == "sent_failed"
     assert found["error"]["code"] == "131026"
     assert _sent_texts(fake_graph) == []
+
+
+def test_a_disabled_stream_sends_nothing_until_enabled_then_every_message_once(
+    client, owner, stream, fake_graph, redis_broker, settings
+):
+    uuids = _send(client, stream, *[f"held #{n}" for n in range(5)])
+    client.force_login(owner)
+    assert client.post(reverse("streams:disable", args=[stream.uid])).status_code == 302
+    with running_worker():
+        wait_for_queued_tasks()
+        settings.OUTBOX_SWEEP_AFTER_SECONDS = 0
+        assert outbox_sweep() == 0  # what beat runs every 30 seconds
+        assert fake_graph.sent == []
+        assert set(Message.objects.values_list("status", flat=True)) == {"queued"}
+
+        assert client.post(reverse("streams:enable", args=[stream.uid])).status_code == 302
+        # Watched at the fake, not in the database: SQLite's tables are locked while the worker
+        # writes.
+        assert _wait(lambda: len(fake_graph.sent) == len(uuids))
+        wait_for_queued_tasks()
+    assert sorted(_sent_texts(fake_graph)) == [f"held #{n}" for n in range(5)]
+    assert set(Message.objects.values_list("status", flat=True)) == {"sent"}
 
 
 def test_a_demo_stream_reports_read_within_seconds(client, account, whatsapp_access, worker):

@@ -9,10 +9,14 @@ from unittest import mock
 
 import pytest
 from celery.exceptions import Retry
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import StreamFactory, whatsapp_stream
+from streams import services as stream_services
+from tests.factories import StreamFactory, UserFactory, grant_whatsapp_access, whatsapp_stream
+from textpeak.accounts import beta
 from textpeak.lib import ratelimit
 from whatsapp import fake_graph as graph
 from whatsapp import sending, tasks
@@ -26,7 +30,7 @@ RECIPIENT = "4915112345678"
 
 
 @pytest.fixture
-def stream(account, fake_graph):
+def stream(account, whatsapp_access, fake_graph):
     return whatsapp_stream(account=account, fake_graph=fake_graph)
 
 
@@ -58,6 +62,10 @@ def _send(*messages) -> None:
 def _sent_payload(fake_graph, *messages) -> dict:
     _send(*messages)
     return fake_graph.sent[-1].payload
+
+
+def _sent_texts(fake_graph) -> list[str]:
+    return [sent.payload["text"]["body"] for sent in fake_graph.sent]
 
 
 def _reload(message) -> Message:
@@ -535,7 +543,9 @@ def test_it_does_not_flag_the_account_for_other_errors(stream, fake_graph):
     assert WhatsAppAccount.objects.get(stream=stream).token_rejected_at is None
 
 
-def test_it_fails_a_message_of_a_stream_without_whatsapp_settings(account, fake_graph):
+def test_it_fails_a_message_of_a_stream_without_whatsapp_settings(
+    account, whatsapp_access, fake_graph
+):
     stream = StreamFactory(account=account, name="Unfinished")
     message = Message.objects.create(
         stream=stream,
@@ -748,6 +758,151 @@ def test_it_sends_a_swept_message(stream, fake_graph, settings):
     sending.outbox_sweep()
     _send(message)
     assert _reload(message).status == Message.Status.SENT
+
+
+# -- held: a disabled stream, an account whose access was revoked, a deleted stream
+
+
+def _revoke(access_request) -> None:
+    beta.beta_access_revoke(
+        request_ids=[access_request.id], reviewer=UserFactory(is_staff=True), note="Abuse report"
+    )
+
+
+def _on_the_way(monkeypatch, change) -> None:
+    """Run ``change`` after the worker has claimed its batch, while it waits for its sender's
+    rate-limit slots: just before the call to WhatsApp."""
+    reserve = ratelimit.reserve_per_second
+
+    def reserve_then_change(*args, **kwargs):
+        change()
+        return reserve(*args, **kwargs)
+
+    monkeypatch.setattr(ratelimit, "reserve_per_second", reserve_then_change)
+
+
+def test_it_refuses_to_send_the_queued_messages_of_a_disabled_stream(stream, fake_graph):
+    message = _text(stream)
+    stream_services.stream_disable(stream=stream)
+    _send(message)
+    assert fake_graph.sent_count == 0
+    assert (_reload(message).status, message.attempts, message.claim_id) == ("queued", 0, None)
+
+
+def test_it_sends_a_disabled_streams_messages_once_when_it_is_enabled(
+    stream, fake_graph, publish, django_capture_on_commit_callbacks
+):
+    messages = [_text(stream, "one"), _text(stream, "two")]
+    stream_services.stream_disable(stream=stream)
+    _send(*messages)
+    publish.reset_mock()
+    with django_capture_on_commit_callbacks(execute=True):
+        stream_services.stream_enable(stream=stream)
+    assert _swept(publish) == [m.pk for m in messages]
+    _send(*messages)
+    _send(*messages)
+    assert sorted(_sent_texts(fake_graph)) == ["one", "two"]
+    assert {_reload(m).status for m in messages} == {"sent"}
+
+
+def test_it_refuses_to_send_a_message_claimed_just_before_the_stream_was_disabled(
+    stream, fake_graph, monkeypatch
+):
+    message = _text(stream)
+    _on_the_way(monkeypatch, lambda: stream_services.stream_disable(stream=stream))
+    _send(message)
+    assert fake_graph.sent_count == 0
+    assert (_reload(message).status, message.attempts, message.claim_id) == ("queued", 0, None)
+
+
+def test_it_checks_for_held_streams_once_per_batch_not_per_message(stream, fake_graph):
+    def queries(count):
+        messages = [_text(stream, f"#{count}-{n}") for n in range(count)]
+        with CaptureQueriesContext(connection) as captured:
+            _send(*messages)
+        assert {_reload(m).status for m in messages} == {"sent"}
+        return len(captured)
+
+    assert queries(1) == queries(20)
+
+
+def test_it_refuses_to_send_for_an_account_whose_access_was_revoked(
+    stream, fake_graph, whatsapp_access
+):
+    message = _text(stream)
+    _revoke(whatsapp_access)
+    _send(message)
+    assert fake_graph.sent_count == 0
+    assert _reload(message).status == "queued"
+
+
+def test_it_refuses_to_send_a_message_claimed_just_before_access_was_revoked(
+    stream, fake_graph, whatsapp_access, monkeypatch
+):
+    message = _text(stream)
+    _on_the_way(monkeypatch, lambda: _revoke(whatsapp_access))
+    _send(message)
+    assert fake_graph.sent_count == 0
+    assert _reload(message).status == "queued"
+
+
+def test_it_sends_the_held_messages_once_access_is_granted_again(
+    stream, fake_graph, whatsapp_access, account, settings
+):
+    settings.OUTBOX_SWEEP_AFTER_SECONDS = 0
+    message = _text(stream)
+    _revoke(whatsapp_access)
+    _send(message)
+    grant_whatsapp_access(account)
+    assert sending.outbox_sweep() == 1
+    _send(message)
+    assert _sent_texts(fake_graph) == ["Thanks, see you soon"]
+
+
+def test_it_rejects_the_queued_messages_of_a_deleted_stream(stream, fake_graph):
+    message = _text(stream)
+    stream_services.stream_delete(stream=stream)
+    _send(message)
+    assert fake_graph.sent_count == 0
+    found = _reload(message)
+    assert found.status == "rejected"
+    assert found.error_message == "The stream was deleted before this message was sent."
+
+
+def test_it_rejects_a_message_claimed_just_before_the_stream_was_deleted(
+    stream, fake_graph, monkeypatch
+):
+    message = _text(stream)
+    _on_the_way(monkeypatch, lambda: stream_services.stream_delete(stream=stream))
+    _send(message)
+    assert fake_graph.sent_count == 0
+    assert _reload(message).status == "rejected"
+
+
+def test_it_does_not_sweep_the_messages_of_a_disabled_stream(
+    stream, settings, publish, django_capture_on_commit_callbacks
+):
+    settings.OUTBOX_SWEEP_AFTER_SECONDS = 60
+    _age(_text(stream), seconds=600)
+    stream_services.stream_disable(stream=stream)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sending.outbox_sweep() == 0
+    publish.assert_not_called()
+
+
+def test_held_messages_do_not_crowd_out_other_streams_in_a_sweep(
+    stream, account, fake_graph, settings, publish, django_capture_on_commit_callbacks
+):
+    settings.OUTBOX_SWEEP_AFTER_SECONDS = 60
+    settings.OUTBOX_SWEEP_LIMIT = 1
+    _age(_text(stream), seconds=600)
+    stream_services.stream_disable(stream=stream)
+    other = whatsapp_stream(account=account, fake_graph=fake_graph, name="Other")
+    waiting = _text(other)
+    _age(waiting, seconds=61)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sending.outbox_sweep() == 1
+    assert _swept(publish) == [waiting.pk]
 
 
 # -- demo streams
