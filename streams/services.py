@@ -75,6 +75,7 @@ def stream_activate(*, stream: Stream, steps_done: int) -> str | None:
             "Enable IP ACL is on but no address is listed: add one in Stream API Details, "
             "or turn the ACL off."
         )
+    _require_ready(stream)
     issued = tokens.issue()
     stream.token_hash, stream.token_prefix = issued.hash, issued.prefix
     stream.status = Stream.Status.READY
@@ -116,9 +117,19 @@ def stream_disable(*, stream: Stream) -> bool:
 
 
 @transaction.atomic
+def _require_ready(stream: Stream) -> None:
+    stream_type = types.find(stream.type)
+    if stream_type and (problem := stream_type.ready_problem(stream)):
+        raise NotReady(problem)
+
+
+@transaction.atomic
 def stream_enable(*, stream: Stream) -> bool:
     """Resume a Disabled stream; the messages it held go out at once. False if it was not
-    Disabled."""
+    Disabled; NotReady if what it needs to be Ready is missing."""
+    if not _in_use(stream).select_for_update().filter(status=Stream.Status.DISABLED).exists():
+        return False
+    _require_ready(stream)
     if not _change_status(stream, Stream.Status.DISABLED, Stream.Status.READY):
         return False
     stream_type = types.find(stream.type)

@@ -30,6 +30,11 @@ class StreamType:
         """Warnings the side panel shows above every tab (something needs the user)."""
         return []
 
+    def ready_problem(self, stream) -> str:
+        """What keeps the stream from being Ready (Create Stream, Enable), said to the user;
+        empty when nothing does."""
+        return ""
+
     def release(self, stream) -> None:
         """A Disabled stream was enabled: hand the messages it held to the workers at once.
         Runs in the enabling transaction."""

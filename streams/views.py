@@ -214,6 +214,10 @@ def info_tab(request, panel: Panel):
 def back_to_list(request, message: str) -> HttpResponse:
     """To the streams list with a message, from a plain or an htmx request."""
     messages.success(request, message)
+    return _to_list(request)
+
+
+def _to_list(request) -> HttpResponse:
     if request.htmx:
         return HttpResponseClientRedirect(reverse("streams:list"))
     return redirect("streams:list")
@@ -234,7 +238,12 @@ def stream_disable(request, uid):
 @require_POST
 def stream_enable(request, uid):
     stream = _stream(request, uid)
-    if not services.stream_enable(stream=stream):
+    try:
+        enabled = services.stream_enable(stream=stream)
+    except services.NotReady as problem:
+        messages.error(request, f"“{stream.name}” stays disabled: {problem}")
+        return _to_list(request)
+    if not enabled:
         return HttpResponse("Only a Disabled stream can be enabled.", status=409)
     return back_to_list(request, f"“{stream.name}” is enabled.")
 

@@ -79,6 +79,10 @@ class SentMessageFactory(DjangoModelFactory):
     sent_at = factory.LazyFunction(timezone.now)
 
 
+# The app secret of the real streams ``whatsapp_stream`` makes.
+APP_SECRET = "factory-app-secret"
+
+
 def whatsapp_stream(*, account, fake_graph=None, **fields) -> Stream:
     """A Ready WhatsApp stream set up through the wizard's services: on the fake Graph API's
     business when given one (sender 15550001111), else a Demo Sending stream (15550100100)."""
@@ -95,6 +99,8 @@ def whatsapp_stream(*, account, fake_graph=None, **fields) -> Stream:
             stream=stream,
             business_id=fake_graph.business.waba_id,
             access_token=fake_graph.business.token,
+            # A real stream is Ready only with its app secret.
+            app_secret=APP_SECRET,
         )
     services.whatsapp_account_refresh(account=whatsapp)
     return stream

@@ -67,6 +67,17 @@ class WhatsAppStreamType(types.StreamType):
             )
         return banners
 
+    def ready_problem(self, stream):
+        from whatsapp.models import WhatsAppAccount
+
+        account = WhatsAppAccount.objects.filter(stream=stream).first()
+        if account and not stream.is_demo and not account.has_app_secret:
+            return (
+                "Enter the app secret in WhatsApp Settings before the stream is Ready: without "
+                "it no webhook from Meta can be checked, so none would be taken."
+            )
+        return ""
+
     def release(self, stream):
         from whatsapp.sending import messages_release
 

@@ -4,6 +4,7 @@ import socket
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from streams.models import Stream
 from tests.factories import StreamFactory
@@ -332,3 +333,18 @@ def test_it_keeps_a_ready_streams_working_token_when_meta_refuses_the_new_one(
     assert "Meta refused the token" in response.content.decode()
     assert whatsapp.access_token() == fake_graph.business.token
     assert whatsapp.verified_at is not None
+
+
+def test_it_does_not_enable_a_real_stream_without_app_secret(member, account, fake_graph):
+    """A stream made Ready before the secret was required, then disabled: Enable would make it
+    Ready again with a callback that takes nothing, so it says what is missing instead."""
+    stream = StreamFactory(account=account, status=Stream.Status.DISABLED, setup_progress=4)
+    business = fake_graph.business
+    services.whatsapp_settings_save(
+        stream=stream, business_id=business.waba_id, access_token=business.token
+    )
+    WhatsAppAccount.objects.filter(stream=stream).update(verified_at=timezone.now())
+    response = member.post(reverse("streams:enable", args=[stream.uid]), follow=True)
+    stream.refresh_from_db()
+    assert stream.status == "disabled"
+    assert "Enter the app secret in WhatsApp Settings" in response.content.decode()
