@@ -65,7 +65,11 @@ def django_setup() -> None:
     redis.Redis.from_url(REDIS_URL).flushdb()
 
 
-def ready_stream(*, name: str, business=None, app_secret: str = ""):
+# A real stream is Ready only with the app secret Meta signs its webhooks with.
+BENCH_APP_SECRET = "bench-app-secret"
+
+
+def ready_stream(*, name: str, business=None, app_secret: str = BENCH_APP_SECRET):
     """A Ready stream of a fresh account with WhatsApp access, set up through the services
     the wizard uses: a demo stream, or one on the fake Graph API's ``business`` (with
     ``app_secret``, which Meta's webhooks to it are signed with). Returns ``(stream, token)``."""
