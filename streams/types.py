@@ -14,6 +14,9 @@ class StreamType:
     name: str
     description: str
     beta_feature: str | None = None
+    # Path prefixes only programs call (the type's API, its provider's callbacks): they skip
+    # the browser's middleware (``textpeak.lib.machine``).
+    machine_paths: tuple[str, ...] = ()
 
     def create_url(self) -> str:
         return reverse("streams:create", args=[self.slug])
@@ -59,3 +62,8 @@ def find(slug: str) -> StreamType | None:
 
 def all_types() -> list[StreamType]:
     return list(_registry.values())
+
+
+def machine_paths() -> tuple[str, ...]:
+    """Every registered type's ``machine_paths``; read once, when the middleware is built."""
+    return tuple(path for stream_type in all_types() for path in stream_type.machine_paths)

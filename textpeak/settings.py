@@ -91,10 +91,9 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-# Called by programs only (the stream API with its token, Meta's callbacks with their
-# signature): they skip the browser's middleware (textpeak/lib/machine.py). The API's
-# documentation, under /api/ too, is a page for people and is not listed.
-MACHINE_PATHS = ("/api/whatsapp/", "/api/messages_status/", "/api/media/", "/webhooks/whatsapp/")
+# The project's own paths called by programs only: they skip the browser's middleware
+# (textpeak/lib/machine.py), as do the stream types' (StreamType.machine_paths).
+MACHINE_PATHS = ()
 
 ROOT_URLCONF = "textpeak.urls"
 WSGI_APPLICATION = "textpeak.wsgi.application"

@@ -24,7 +24,7 @@ class MethodNotAllowedPageMiddleware:
     ``get``) with an empty 405; a person who opened such an address sees a page instead.
 
     A 405 that has a body (the API's JSON) is kept as it is; programs' own paths
-    (``MACHINE_PATHS``) never come this far down the middleware."""
+    (``textpeak.lib.machine``) never come this far down the middleware."""
 
     def __init__(self, get_response):
         self.get_response = get_response

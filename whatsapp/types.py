@@ -11,6 +11,14 @@ class WhatsAppStreamType(types.StreamType):
         "and receive your customers' replies on your webhook."
     )
     beta_feature = Feature.WHATSAPP_STREAMS
+    # The send API, its status and media reads, and Meta's callbacks. The API's documentation,
+    # under /api/ too, is a page for people and is not listed.
+    machine_paths = (
+        "/api/whatsapp/",
+        "/api/messages_status/",
+        "/api/media/",
+        "/webhooks/whatsapp/",
+    )
 
     def setup_steps(self):
         from streams.views import details_step

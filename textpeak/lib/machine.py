@@ -6,19 +6,26 @@ messages, clickjacking, htmx, login throttling) has nothing to do for them, and 
 was a tenth of a send request's CPU. The middleware before it still applies: security headers
 and the stream token's checks (``streams.api_auth``). Their views stay ``csrf_exempt`` and
 ``login_not_required``, so they are right under either path.
+
+The paths are the project's own (``MACHINE_PATHS``) and the stream types'
+(``StreamType.machine_paths``), gathered once when the middleware is built, after every app
+has registered its types.
 """
 
 from django.conf import settings
 from django.http import JsonResponse
 from django.urls import Resolver404, resolve
 
+from streams import types
+
 
 class MachineEndpointsMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
+        self.paths = tuple(settings.MACHINE_PATHS) + types.machine_paths()
 
     def __call__(self, request):
-        if not request.path_info.startswith(settings.MACHINE_PATHS):
+        if not request.path_info.startswith(self.paths):
             return self.get_response(request)
         # Django checks the Host header against ALLOWED_HOSTS in CommonMiddleware, skipped
         # here: checked now instead (a DisallowedHost is answered 400).
