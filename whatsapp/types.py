@@ -49,7 +49,7 @@ class WhatsAppStreamType(types.StreamType):
         ]
 
     def banners(self, stream):
-        from webhooks.models import WebhookEndpoint
+        from webhooks.selectors import disabled_endpoint
         from whatsapp.models import WhatsAppAccount
 
         banners = []
@@ -65,8 +65,8 @@ class WhatsAppStreamType(types.StreamType):
                 "incoming messages and delivery statuses are not received. Add it in WhatsApp "
                 "Settings (Edit)."
             )
-        endpoint = WebhookEndpoint.objects.filter(stream=stream).first()
-        if endpoint and not endpoint.enabled:
+        endpoint = disabled_endpoint(stream=stream)
+        if endpoint:
             when = endpoint.disabled_at.strftime("%-d %b %Y") if endpoint.disabled_at else ""
             banners.append(
                 f"The Incoming Messages Webhook was disabled {'on ' + when + ' ' if when else ''}"
