@@ -1,7 +1,9 @@
+import operator
 import uuid
+from functools import reduce
 
 from django.db import models
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Value
 from django.db.models.functions import Lower
 from django.urls import reverse
 
@@ -11,8 +13,6 @@ from textpeak.accounts.models import Account
 MAX_TAGS = 20
 TAG_MAX_LENGTH = 50
 MAX_NETWORKS = 100
-# A message is in flight until WhatsApp has accepted or refused it; see whatsapp.models.Message.
-IN_FLIGHT_STATUS = "queued"
 
 
 class Tag(models.Model):
@@ -37,9 +37,16 @@ class StreamQuerySet(models.QuerySet):
         return self.filter(account=account, deleted_at__isnull=True)
 
     def with_sending(self):
-        """Annotate ``is_sending``: the stream has messages queued or in flight."""
-        in_flight = Stream.objects.filter(pk=OuterRef("pk"), messages__status=IN_FLIGHT_STATUS)
-        return self.annotate(is_sending=Exists(in_flight))
+        """Annotate ``is_sending``: the stream has messages queued or in flight (each type
+        says which of its messages are)."""
+        in_flight = [
+            Exists(messages)
+            for stream_type in types.all_types()
+            if (messages := stream_type.messages_in_flight(OuterRef("pk"))) is not None
+        ]
+        return self.annotate(
+            is_sending=reduce(operator.or_, in_flight) if in_flight else Value(False)
+        )
 
 
 class Stream(models.Model):
@@ -95,7 +102,9 @@ class Stream(models.Model):
         """The status people see: a Ready stream with messages in flight shows as Sending."""
         is_sending = getattr(self, "is_sending", None)
         if is_sending is None:
-            is_sending = self.messages.filter(status=IN_FLIGHT_STATUS).exists()
+            stream_type = types.find(self.type)
+            in_flight = stream_type.messages_in_flight(self) if stream_type else None
+            is_sending = in_flight is not None and in_flight.exists()
         if self.status == self.Status.READY and is_sending:
             return "sending"
         return self.status

@@ -1,9 +1,6 @@
 """Reads of streams, scoped to one account (the workers' ``sending_streams`` aside)."""
 
-from datetime import timedelta
-
-from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
+from django.db.models import Q, QuerySet
 
 from streams import types
 from streams.models import Stream, Tag
@@ -50,19 +47,7 @@ def tag_names(*, account: Account, containing: str = "") -> list[str]:
 
 
 def message_statistics(*, stream: Stream) -> list[dict]:
-    """Messages by status today, in the last 7 days and in all, for the Info tab."""
-    now = timezone.now()
-    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    counts = {
-        row["status"]: row
-        for row in stream.messages.values("status").annotate(
-            today=Count("id", filter=Q(created_at__gte=today)),
-            week=Count("id", filter=Q(created_at__gte=now - timedelta(days=7))),
-            total=Count("id"),
-        )
-    }
-    empty = {"today": 0, "week": 0, "total": 0}
-    return [
-        {"status": status, "label": label, **{k: counts.get(status, empty)[k] for k in empty}}
-        for status, label in stream.messages.model.Status.choices
-    ]
+    """Messages by status today, in the last 7 days and in all, for the Info tab; the
+    messages are the stream type's."""
+    stream_type = types.find(stream.type)
+    return stream_type.message_statistics(stream) if stream_type else []

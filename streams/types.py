@@ -38,6 +38,17 @@ class StreamType:
         empty when nothing does."""
         return ""
 
+    def messages_in_flight(self, stream):
+        """The stream's messages still on their way (a QuerySet), which make a Ready stream
+        show as Sending; None for a type without messages. ``stream`` may be an ``OuterRef``
+        to a stream, so the streams list asks in its own query."""
+        return None
+
+    def message_statistics(self, stream) -> list[dict]:
+        """The Info tab's rows: each message status's ``status`` and ``label``, and how many
+        messages have it ``today``, this ``week`` and in ``total``."""
+        return []
+
     def release(self, stream) -> None:
         """A Disabled stream was enabled: hand the messages it held to the workers at once.
         Runs in the enabling transaction."""

@@ -7,8 +7,12 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from streams.models import IN_FLIGHT_STATUS, Stream
+from streams.models import Stream
 from textpeak.lib import crypto
+
+# A message is in flight until WhatsApp has accepted or refused it: the status that shows its
+# stream as Sending and that the sending workers claim from.
+IN_FLIGHT_STATUS = "queued"
 
 
 def _verify_token() -> str:

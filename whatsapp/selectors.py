@@ -1,11 +1,13 @@
 """Reads of WhatsApp messages, always scoped to one stream."""
 
 import re
+from datetime import timedelta
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from streams.models import Stream
-from whatsapp.models import Message, MessageEvent
+from whatsapp.models import IN_FLIGHT_STATUS, Message, MessageEvent
 
 # What people type around a phone number's digits: "+44 7700-900 123", "(555) 0100".
 NUMBER_SEPARATORS = re.compile(r"[\s+().-]")
@@ -38,3 +40,29 @@ def message_list(
     return messages.prefetch_related(Prefetch("events", queryset=events)).order_by(
         "-created_at", "-id"
     )
+
+
+def messages_in_flight(*, stream) -> QuerySet[Message]:
+    """The stream's messages queued or in flight; ``stream`` may be an ``OuterRef``."""
+    return Message.objects.filter(stream=stream, status=IN_FLIGHT_STATUS)
+
+
+def message_statistics(*, stream: Stream) -> list[dict]:
+    """Messages by status today, in the last 7 days and in all, for the Info tab."""
+    now = timezone.now()
+    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    counts = {
+        row["status"]: row
+        for row in Message.objects.filter(stream=stream)
+        .values("status")
+        .annotate(
+            today=Count("id", filter=Q(created_at__gte=today)),
+            week=Count("id", filter=Q(created_at__gte=now - timedelta(days=7))),
+            total=Count("id"),
+        )
+    }
+    empty = {"today": 0, "week": 0, "total": 0}
+    return [
+        {"status": status, "label": label, **{k: counts.get(status, empty)[k] for k in empty}}
+        for status, label in Message.Status.choices
+    ]

@@ -86,6 +86,16 @@ class WhatsAppStreamType(types.StreamType):
             )
         return ""
 
+    def messages_in_flight(self, stream):
+        from whatsapp.selectors import messages_in_flight
+
+        return messages_in_flight(stream=stream)
+
+    def message_statistics(self, stream):
+        from whatsapp.selectors import message_statistics
+
+        return message_statistics(stream=stream)
+
     def release(self, stream):
         from whatsapp.sending import messages_release
 
