@@ -19,7 +19,6 @@ from streams.models import Stream
 # The submit buttons every step shares. Back saves too (without Save & Next's checks), so
 # nothing typed on a step is lost by going back to the one before.
 SAVE_AND_NEXT = "next"
-SAVE_AS_DRAFT = "draft"
 BACK = "back"
 SKIP = "skip"
 

@@ -127,14 +127,6 @@ class ErrorReply:
 INVALID_TOKEN = ErrorReply(
     status=401, code=190, message="Invalid OAuth access token - Cannot parse access token"
 )
-EXPIRED_TOKEN = ErrorReply(
-    status=401,
-    code=190,
-    subcode=463,
-    message="Error validating access token: Session has expired on Tuesday, 01-Jul-25 "
-    "10:00:00 PDT. The current time is Tuesday, 01-Jul-25 11:00:00 PDT.",
-)
-PERMISSION_DENIED = ErrorReply(status=403, code=200, message="(#200) Permissions error")
 INVALID_PARAMETER = ErrorReply(status=400, code=100, message="(#100) Invalid parameter")
 APP_RATE_LIMITED = ErrorReply(status=429, code=4, message="(#4) Application request limit reached")
 WABA_RATE_LIMITED = ErrorReply(status=429, code=80007, message="(#80007) Rate limit issues")
