@@ -15,7 +15,7 @@ def enqueued(monkeypatch):
     def record(*, stream, kind, event):
         calls.append({"stream": stream, "kind": kind, "event": event})
 
-    monkeypatch.setattr(webhook_services, "enqueue_event", record, raising=False)
+    monkeypatch.setattr(webhook_services, "enqueue_event", record)
     return calls
 
 
