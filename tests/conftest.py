@@ -4,6 +4,9 @@ REQUIRE_SERVICES=1 (set by .ci/run) turns a missing PostgreSQL or Redis into a f
 a skip; REQUIRE_BROWSER=1 does the same for Debian's chromium.
 """
 
+import threading
+from unittest import mock
+
 import pytest
 import redis
 from django.conf import settings
@@ -20,6 +23,7 @@ from textpeak.celery import app as celery_app
 from textpeak.env import env_bool
 from textpeak.lib import misses, ratelimit
 from textpeak.lib.local_cache import LocalCache
+from whatsapp import tasks as whatsapp_tasks
 from whatsapp.fake_graph import FakeGraph
 
 REQUIRE_SERVICES = env_bool("REQUIRE_SERVICES", default=False)
@@ -202,3 +206,20 @@ def receiver(settings):
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
     with Receiver() as running:
         yield running
+
+
+@pytest.fixture
+def published_task():
+    """The task whose ``apply_async`` ``publish`` replaces; a module or conftest overrides it."""
+    return whatsapp_tasks.send_messages
+
+
+@pytest.fixture
+def publish(monkeypatch, published_task):
+    """``published_task.apply_async`` replaced by a mock: what gets enqueued.
+    ``publish.called_event`` is set on each call, for a test waiting on another thread."""
+    called = threading.Event()
+    published = mock.Mock(side_effect=lambda *args, **kwargs: called.set())
+    monkeypatch.setattr(published_task, "apply_async", published)
+    published.called_event = called
+    return published

@@ -1,8 +1,6 @@
 """Publishing tasks of row ids once their transaction commits (``textpeak.lib.tasks``)."""
 
-import threading
 import time
-from unittest import mock
 
 import pytest
 
@@ -10,16 +8,6 @@ from textpeak.lib.tasks import enqueue_ids_on_commit
 from whatsapp import tasks
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def publish(monkeypatch):
-    """``send_messages.apply_async`` replaced by a recorder that says when it was called."""
-    called = threading.Event()
-    published = mock.Mock(side_effect=lambda **kwargs: called.set())
-    monkeypatch.setattr(tasks.send_messages, "apply_async", published)
-    published.called_event = called
-    return published
 
 
 def _published_ids(publish) -> list[list[int]]:

@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import time
 from datetime import timedelta
-from unittest import mock
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -42,14 +41,6 @@ def endpoint(stream, receiver):
     return services.webhook_save(
         stream=stream, method="POST", url=receiver.url("/hook"), headers=HEADERS
     )
-
-
-@pytest.fixture
-def publish(monkeypatch):
-    """``send_deliveries.apply_async`` replaced by a mock: what gets enqueued."""
-    published = mock.Mock()
-    monkeypatch.setattr(tasks.send_deliveries, "apply_async", published)
-    return published
 
 
 def _queue(stream, *events) -> list[Delivery]:

@@ -144,11 +144,9 @@ def test_it_finds_a_stream_it_has_just_seen_without_asking_the_database(
 
 
 @pytest.fixture
-def publish(monkeypatch):
-    """``store_payloads.apply_async`` replaced by a mock: what the callback enqueues."""
-    published = mock.Mock()
-    monkeypatch.setattr(tasks.store_payloads, "apply_async", published)
-    return published
+def published_task():
+    """The callback hands payloads to ``store_payloads``."""
+    return tasks.store_payloads
 
 
 def _kept_ids() -> list[int]:

@@ -39,14 +39,6 @@ def api(client, token):
     return post
 
 
-@pytest.fixture
-def publish(monkeypatch):
-    """``send_messages.apply_async`` replaced by a mock: what the outbox enqueues."""
-    published = mock.Mock()
-    monkeypatch.setattr(tasks.send_messages, "apply_async", published)
-    return published
-
-
 def _message(type="text", **fields):
     message = {"sender": SENDER, "recipient_phone": RECIPIENT, "type": type}
     if type == "text":

@@ -5,7 +5,6 @@ import socket
 import time
 from collections import Counter
 from datetime import timedelta
-from unittest import mock
 
 import pytest
 from celery.exceptions import Retry
@@ -32,14 +31,6 @@ RECIPIENT = "4915112345678"
 @pytest.fixture
 def stream(account, whatsapp_access, fake_graph):
     return whatsapp_stream(account=account, fake_graph=fake_graph)
-
-
-@pytest.fixture
-def publish(monkeypatch):
-    """``send_messages.apply_async`` replaced by a mock: what gets enqueued."""
-    published = mock.Mock()
-    monkeypatch.setattr(tasks.send_messages, "apply_async", published)
-    return published
 
 
 def _queue(stream, *items, sender=SENDER) -> list[Message]:
