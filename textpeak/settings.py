@@ -325,8 +325,8 @@ else:
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Tasks of row ids committed this close together are published together (textpeak.lib.tasks).
-# 50 ms: fewer publishes left the send API 3 points nearer the trivial endpoint than 20 ms did,
-# and a message waits no longer than a Cloud API call takes.
+# 50 ms: long enough that a burst of send API requests shares a publish, and no longer than a
+# Cloud API call takes, so a message is not noticeably later.
 TASK_COALESCE_SECONDS = 0.05
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

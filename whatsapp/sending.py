@@ -343,9 +343,9 @@ def _claim(message_ids: list[int]) -> list[Message]:
         stream__in=sending_streams(),
     )
     claimed = claim(due, seconds=settings.SEND_CLAIM_SECONDS, attempts=F("attempts") + 1)
-    # What sending and recording need (the stream's account for its senders' limits): building
-    # a whole Message, its Stream and the Message it replies to for each row was a tenth of a
-    # sending worker's CPU.
+    # Only what sending and recording need (the stream's account for its senders' limits):
+    # a worker claims many rows a second, and whole Message, Stream and reply-to objects for
+    # each would cost it more than the rest of a send's bookkeeping.
     return list(
         claimed.select_related("reply_to")
         .only(*_SENDING_FIELDS)

@@ -238,9 +238,9 @@ CALLBACK_MAX_BODY_BYTES = 3 * 1024 * 1024
 
 # Meta posts to a stream's callback many times a second: its account and app secret are
 # kept a few seconds in each process, as the send API keeps a token's stream. The secret is
-# kept decrypted: decrypting it was a twelfth of a callback's CPU. Entries are keyed by the
-# URL's secret key, so a rotated key stops answering when its entry expires
-# (API_CACHE_SECONDS), and a saved app secret is used from then on.
+# kept decrypted, as decrypting it on every callback would be much of a callback's work.
+# Entries are keyed by the URL's secret key, so a rotated key stops answering when its entry
+# expires (API_CACHE_SECONDS), and a saved app secret is used from then on.
 _callback_accounts = LocalCache()
 NO_STREAM = "No stream has this callback URL: copy it again from the stream's WhatsApp tab."
 # The misses of unknown callback URLs, counted per address (textpeak.lib.misses).
