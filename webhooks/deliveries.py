@@ -166,7 +166,7 @@ def attempt_send(delivery: Delivery, signing: Signing, *, timeout: float) -> Out
     return outcome
 
 
-def _claim(delivery_ids: list[int]) -> list[Delivery]:
+def _claim_deliveries(delivery_ids: list[int]) -> list[Delivery]:
     """Take the deliveries that are pending, due and not held by another worker."""
     due = Delivery.objects.filter(
         id__in=delivery_ids, status=Delivery.Status.PENDING, next_attempt_at__lte=timezone.now()
@@ -176,7 +176,7 @@ def _claim(delivery_ids: list[int]) -> list[Delivery]:
 
 def deliveries_send(*, delivery_ids: list[int]) -> None:
     """Send the given deliveries that are still pending and due; safe to run twice."""
-    deliveries = _claim(delivery_ids)
+    deliveries = _claim_deliveries(delivery_ids)
     if not deliveries:
         return
     now = timezone.now()
@@ -228,10 +228,10 @@ def _record(outcomes: list[Outcome]) -> None:
     ``last_attempt_at`` is when the batch was recorded (each attempt keeps its own start).
     """
     with transaction.atomic():
-        _record_held(_still_held(outcomes))
+        _record_held(_lock_still_held(outcomes))
 
 
-def _still_held(outcomes: list[Outcome]) -> list[Outcome]:
+def _lock_still_held(outcomes: list[Outcome]) -> list[Outcome]:
     """The outcomes whose deliveries still exist and are still held by this claim (locked
     until the end of the transaction): a webhook removed meanwhile, or a claim that ran out
     and went to another worker, must not make the batch's other outcomes unrecordable."""

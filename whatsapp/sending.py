@@ -333,7 +333,7 @@ _SENDING_FIELDS = (
 )
 
 
-def _claim(message_ids: list[int]) -> list[Message]:
+def _claim_messages(message_ids: list[int]) -> list[Message]:
     """Take the messages that are queued, due, not held by another worker, and of a stream
     that may send."""
     due = Message.objects.filter(
@@ -423,7 +423,7 @@ def _retry_delay(attempts: int) -> float:
 
 def messages_send(*, message_ids: list[int]) -> None:
     """Send the given messages that are still queued and due; safe to run twice."""
-    messages = _claim(message_ids)
+    messages = _claim_messages(message_ids)
     if not messages:
         return
     accounts = {
@@ -489,10 +489,10 @@ def _still_sending(messages: list[Message]) -> tuple[list[Message], list[Message
 
 def _record(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount]) -> None:
     with transaction.atomic():
-        _record_held(_still_held(outcomes), accounts)
+        _record_held(_lock_still_held(outcomes), accounts)
 
 
-def _still_held(outcomes: list[_Outcome]) -> list[_Outcome]:
+def _lock_still_held(outcomes: list[_Outcome]) -> list[_Outcome]:
     """The outcomes whose messages are still held by this claim (locked until the end of the
     transaction): one that was claimed again after its claim ran out must not be written
     back to queued, and one row that cannot be written must not lose the batch's others."""

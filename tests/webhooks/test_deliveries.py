@@ -253,13 +253,13 @@ def test_it_sends_a_delivery_once_when_sending_runs_twice(stream, endpoint, rece
 def test_it_lets_only_one_of_two_overlapping_claims_take_a_delivery(stream, endpoint):
     [delivery] = _queue(stream, _event())
 
-    assert len(deliveries._claim([delivery.pk])) == 1
-    assert deliveries._claim([delivery.pk]) == []
+    assert len(deliveries._claim_deliveries([delivery.pk])) == 1
+    assert deliveries._claim_deliveries([delivery.pk]) == []
 
 
 def test_it_sends_nothing_while_another_worker_holds_the_claim(stream, endpoint, receiver):
     [delivery] = _queue(stream, _event())
-    deliveries._claim([delivery.pk])
+    deliveries._claim_deliveries([delivery.pk])
 
     _send(delivery)
 
@@ -269,7 +269,7 @@ def test_it_sends_nothing_while_another_worker_holds_the_claim(stream, endpoint,
 
 def test_it_takes_over_a_delivery_whose_claim_expired(stream, endpoint, receiver):
     [delivery] = _queue(stream, _event())
-    deliveries._claim([delivery.pk])
+    deliveries._claim_deliveries([delivery.pk])
     Delivery.objects.filter(pk=delivery.pk).update(
         claimed_until=timezone.now() - timedelta(seconds=1)
     )

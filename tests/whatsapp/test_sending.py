@@ -290,15 +290,15 @@ def test_it_sends_a_batch_of_messages(stream, fake_graph):
 
 def test_it_lets_only_one_of_two_overlapping_claims_take_a_message(stream):
     message = _text(stream)
-    first = sending._claim([message.pk])
-    second = sending._claim([message.pk])
+    first = sending._claim_messages([message.pk])
+    second = sending._claim_messages([message.pk])
     assert [m.pk for m in first] == [message.pk]
     assert second == []
 
 
 def test_it_sends_nothing_while_another_worker_holds_the_claim(stream, fake_graph):
     message = _text(stream)
-    sending._claim([message.pk])
+    sending._claim_messages([message.pk])
     _send(message)
     assert fake_graph.sent_count == 0
     assert _reload(message).status == Message.Status.QUEUED
@@ -306,7 +306,7 @@ def test_it_sends_nothing_while_another_worker_holds_the_claim(stream, fake_grap
 
 def test_it_takes_over_a_message_whose_claim_expired(stream, fake_graph):
     message = _text(stream)
-    sending._claim([message.pk])
+    sending._claim_messages([message.pk])
     Message.objects.filter(pk=message.pk).update(
         claimed_until=timezone.now() - timedelta(seconds=1)
     )
@@ -689,7 +689,7 @@ def test_it_leaves_a_message_claimed_by_a_live_worker(
 ):
     settings.OUTBOX_SWEEP_AFTER_SECONDS = 60
     message = _text(stream)
-    sending._claim([message.pk])
+    sending._claim_messages([message.pk])
     _age(message, seconds=600)
     with django_capture_on_commit_callbacks(execute=True):
         assert sending.outbox_sweep() == 0
@@ -701,7 +701,7 @@ def test_it_sweeps_a_message_whose_claim_expired(
 ):
     settings.OUTBOX_SWEEP_AFTER_SECONDS = 60
     message = _text(stream)
-    sending._claim([message.pk])
+    sending._claim_messages([message.pk])
     _age(message, seconds=600, claimed_until=timezone.now() - timedelta(seconds=1))
     with django_capture_on_commit_callbacks(execute=True):
         assert sending.outbox_sweep() == 1
