@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from streams.models import Stream
 from tests.browser.conftest import log_in
 from tests.factories import PASSWORD, StreamFactory
-from webhooks import services, views
+from webhooks import services
 from webhooks.builder import MASK
 from webhooks.models import Delivery, WebhookEndpoint
 
@@ -77,13 +77,13 @@ def test_the_url_error_goes_once_a_valid_url_is_typed_on_the_webhooks_tab(
 
 def test_typing_in_the_webhook_form_logs_no_console_errors(new_page, owner, draft, monkeypatch):
     # A slow server: each preview is still on its way when the next keystroke asks for one.
-    preview = views._preview
+    preview = services.preview_request
 
-    def slow_preview(stream, form):
+    def slow_preview(**kwargs):
         time.sleep(0.6)
-        return preview(stream, form)
+        return preview(**kwargs)
 
-    monkeypatch.setattr(views, "_preview", slow_preview)
+    monkeypatch.setattr(services, "preview_request", slow_preview)
     page = new_page()
     log_in(page, owner.email, PASSWORD)
     page.goto(f"/streams/{draft.uid}/setup/webhook/")
