@@ -14,8 +14,8 @@ from webhooks import deliveries
 from webhooks.builder import WebhookRequest, build_request, sample_event
 from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
 
-# What enqueue_event is told an event is: an incoming message, or a status update of a sent
-# message (forwarded only when the webhook has "Send delivery statuses" on).
+# What webhook_events_enqueue is told its events are: incoming messages, or status updates of
+# sent messages (forwarded only when the webhook has "Send delivery statuses" on).
 EVENT_KINDS = ("message", "status")
 # Delivery.event of the Test webhook button's deliveries (the request carries the sample
 # event, "message.received"), so the log tells them apart from real ones.
@@ -101,71 +101,38 @@ def webhook_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
 # Deliveries
 
 
-def enqueue_event(*, stream: Stream, kind: str, event: dict) -> Delivery | None:
-    """Queue ``event`` for the stream's webhook, in the caller's transaction; None when the
-    stream has no enabled webhook, or for a status when the webhook does not want statuses.
+def webhook_events_enqueue(*, stream: Stream, kind: str, events: list[dict]) -> list[Delivery]:
+    """Queue ``events``, all of one ``kind``, for the stream's webhook, in the caller's
+    transaction, and return their deliveries; none when the stream has no enabled webhook, or
+    for statuses when the webhook does not want statuses.
 
-    The delivery is a row at once, and sending is enqueued after the transaction commits: the
-    deliveries of one transaction (one Meta POST can carry hundreds of messages) go out in tasks
-    of `deliveries.BATCH_SIZE`, not one task each.
+    The deliveries are rows at once (one INSERT for them all), and sending is enqueued after
+    the transaction commits, in tasks of `deliveries.BATCH_SIZE`: one Meta POST can carry
+    hundreds of messages, handed over in one call, not one task each.
     """
     if kind not in EVENT_KINDS:
         raise ValueError(f"kind must be one of {EVENT_KINDS}, not {kind!r}")
-    batch = _commit_batch()
-    endpoint = _enabled_endpoint(stream, batch)
+    if not events:
+        return []
+    endpoint = _enabled_endpoint(stream)
     if endpoint is None or (kind == "status" and not endpoint.send_statuses):
-        return None
+        return []
     now = timezone.now()
-    delivery = Delivery.objects.create(
-        endpoint=endpoint,
-        event=str(event["event"])[:40],
-        payload=event,
-        next_attempt_at=now,
-        claimed_until=deliveries.broker_hold(now),
-        created_at=now,
+    created = Delivery.objects.bulk_create(
+        [
+            Delivery(
+                endpoint=endpoint,
+                event=str(event["event"])[:40],
+                payload=event,
+                next_attempt_at=now,
+                claimed_until=deliveries.broker_hold(now),
+                created_at=now,
+            )
+            for event in events
+        ]
     )
-    if batch is None:
-        deliveries.deliveries_enqueue([delivery.pk])
-    else:
-        batch.ids.append(delivery.pk)
-    return delivery
-
-
-class _CommitBatch:
-    """What one transaction's events share: the deliveries created, enqueued together when it
-    commits, and each stream's enabled webhook, looked up once (one Meta POST hands hundreds
-    of events of the same stream over in a row)."""
-
-    def __init__(self):
-        self.ids: list[int] = []
-        self.endpoints: dict[int, WebhookEndpoint | None] = {}
-        self.done = False
-
-    def __call__(self):
-        self.done = True
-        # Ids of a rolled-back savepoint stay listed (they are claimed by nobody), and SQLite
-        # may give a later row the same id.
-        deliveries.deliveries_enqueue(dict.fromkeys(self.ids))
-
-
-def _commit_batch() -> _CommitBatch | None:
-    """The current transaction's batch, or None outside a transaction."""
-    connection = transaction.get_connection()
-    if not connection.in_atomic_block:
-        return None
-    batch = getattr(connection, "_webhook_commit_batch", None)
-    # One batch per transaction, whatever savepoints the caller opens (one per message, say).
-    # A rollback drops the on-commit callbacks registered inside it, and a commit runs them: a
-    # batch whose callback is no longer waiting belongs to a transaction that is over.
-    if (
-        batch is None
-        or batch.done
-        or not any(func is batch for _, func, _ in connection.run_on_commit)
-    ):
-        batch = _CommitBatch()
-        connection._webhook_commit_batch = batch
-        transaction.on_commit(batch)
-    return batch
+    deliveries.deliveries_enqueue([delivery.pk for delivery in created])
+    return created
 
 
 # Meta's callback asks on every POST, so an enabled webhook is also kept a few seconds in the
@@ -175,10 +142,8 @@ def _commit_batch() -> _CommitBatch | None:
 _endpoints = LocalCache()
 
 
-def _enabled_endpoint(stream: Stream, batch: _CommitBatch | None) -> WebhookEndpoint | None:
-    if batch is not None and stream.pk in batch.endpoints:
-        return batch.endpoints[stream.pk]
-    endpoint = _endpoints.get(
+def _enabled_endpoint(stream: Stream) -> WebhookEndpoint | None:
+    return _endpoints.get(
         stream.pk,
         lambda: (
             WebhookEndpoint.objects.filter(stream=stream, enabled=True)
@@ -186,9 +151,6 @@ def _enabled_endpoint(stream: Stream, batch: _CommitBatch | None) -> WebhookEndp
             .first()
         ),
     )
-    if batch is not None:
-        batch.endpoints[stream.pk] = endpoint
-    return endpoint
 
 
 def delivery_redeliver(*, delivery: Delivery) -> Delivery:

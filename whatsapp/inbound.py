@@ -6,8 +6,9 @@ a beat sweeper finds any payload whose task was lost. ``parse`` turns the raw bo
 into small event objects (``InboundMessage``, ``whatsapp.statuses.StatusUpdate``,
 ``TemplateStatusUpdate``), validating its shape there: nothing deeper touches Meta's JSON.
 ``store`` writes them in one transaction and hands each newly stored message, and each status
-that moved a message forward, to the stream's webhook (``webhooks.services.enqueue_event``,
-which writes its rows and enqueues on commit). Meta's payloads and the demo transport's
+that moved a message forward, to the stream's webhook in one call per kind
+(``webhooks.services.webhook_events_enqueue``, which writes their rows in one INSERT and
+enqueues on commit). Meta's payloads and the demo transport's
 simulated statuses and replies both come through here.
 
 Facts about Meta's deliveries this respects: one POST carries many entries, changes and up to
@@ -512,9 +513,11 @@ def _messages_store(stream: Stream, messages: list[InboundMessage]) -> None:
             "uuid", flat=True
         )
     )
-    for row in rows:
-        if row.uuid in ours:
-            webhook_services.enqueue_event(stream=stream, kind="message", event=message_event(row))
+    webhook_services.webhook_events_enqueue(
+        stream=stream,
+        kind="message",
+        events=[message_event(row) for row in rows if row.uuid in ours],
+    )
 
 
 def _answered_wamid(message: InboundMessage) -> str:
@@ -547,10 +550,14 @@ def _statuses_store(stream: Stream, updates: list[StatusUpdate]) -> None:
 
 
 def enqueue_status_events(applied: list[tuple[Message, StatusUpdate]]) -> None:
+    """Hand the applied statuses to their messages' webhooks, one call per stream (a
+    stream's callback may move the messages of other streams of its account forward)."""
+    by_stream: dict[int, tuple[Stream, list[dict]]] = {}
     for message, update in applied:
-        webhook_services.enqueue_event(
-            stream=message.stream, kind="status", event=status_event(message, update)
-        )
+        _, events = by_stream.setdefault(message.stream_id, (message.stream, []))
+        events.append(status_event(message, update))
+    for stream, events in by_stream.values():
+        webhook_services.webhook_events_enqueue(stream=stream, kind="status", events=events)
 
 
 def _template_store(stream: Stream, update: TemplateStatusUpdate) -> None:

@@ -203,7 +203,7 @@ def pending_statuses_apply(*, wamids: list[str]) -> int:
         )
         if not pending:
             return 0
-        applied_count = 0
+        applied_all = []
         # Runs of the same receiving stream, so that the order holds across streams too.
         for _, run in itertools.groupby(pending, key=lambda row: row.stream_id):
             rows = list(run)
@@ -226,10 +226,10 @@ def pending_statuses_apply(*, wamids: list[str]) -> int:
                     len(foreign),
                     rows[0].stream.uid,
                 )
-            inbound.enqueue_status_events(applied)
-            applied_count += len(applied)
+            applied_all += applied
+        inbound.enqueue_status_events(applied_all)
         PendingStatus.objects.filter(pk__in=[row.pk for row in pending]).delete()
-    return applied_count
+    return len(applied_all)
 
 
 PENDING_STATUS_PURGE_BATCH = 10_000

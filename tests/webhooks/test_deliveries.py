@@ -44,7 +44,7 @@ def endpoint(stream, receiver):
 
 
 def _queue(stream, *events) -> list[Delivery]:
-    return [services.enqueue_event(stream=stream, kind="message", event=e) for e in events]
+    return services.webhook_events_enqueue(stream=stream, kind="message", events=list(events))
 
 
 def _send(*items) -> None:

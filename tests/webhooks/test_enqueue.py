@@ -37,11 +37,11 @@ def _published_ids(publish) -> list[list[int]]:
     return [call.kwargs["args"][0] for call in publish.call_args_list]
 
 
-# enqueue_event
+# webhook_events_enqueue
 
 
 def test_it_queues_an_incoming_message_as_a_pending_delivery(stream, endpoint):
-    delivery = services.enqueue_event(stream=stream, kind="message", event=MESSAGE)
+    [delivery] = services.webhook_events_enqueue(stream=stream, kind="message", events=[MESSAGE])
 
     assert delivery.endpoint == endpoint
     assert delivery.event == "message.received"
@@ -52,14 +52,14 @@ def test_it_queues_an_incoming_message_as_a_pending_delivery(stream, endpoint):
 
 
 def test_it_queues_nothing_for_a_stream_without_a_webhook(stream):
-    assert services.enqueue_event(stream=stream, kind="message", event=MESSAGE) is None
+    assert services.webhook_events_enqueue(stream=stream, kind="message", events=[MESSAGE]) == []
     assert Delivery.objects.count() == 0
 
 
 def test_it_queues_nothing_for_a_disabled_webhook(stream, endpoint):
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(enabled=False)
 
-    assert services.enqueue_event(stream=stream, kind="message", event=MESSAGE) is None
+    assert services.webhook_events_enqueue(stream=stream, kind="message", events=[MESSAGE]) == []
     assert Delivery.objects.count() == 0
 
 
@@ -67,19 +67,31 @@ def test_it_queues_a_status_only_when_the_webhook_asks_for_statuses(
     stream, endpoint, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.enqueue_event(stream=stream, kind="status", event=STATUS) is None
+        assert services.webhook_events_enqueue(stream=stream, kind="status", events=[STATUS]) == []
 
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(send_statuses=True)
-    delivery = services.enqueue_event(stream=stream, kind="status", event=STATUS)
+    [delivery] = services.webhook_events_enqueue(stream=stream, kind="status", events=[STATUS])
 
     assert delivery.event == "message.status"
     assert Delivery.objects.count() == 1
 
 
-def test_it_looks_the_webhook_up_once_per_transaction(stream, endpoint, django_assert_num_queries):
-    services.enqueue_event(stream=stream, kind="message", event=MESSAGE)
-    with django_assert_num_queries(1):  # the delivery's INSERT
-        services.enqueue_event(stream=stream, kind="message", event=MESSAGE)
+def test_it_inserts_a_calls_deliveries_with_one_insert_and_publishes_one_task_after_commit(
+    stream, endpoint, publish, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    events = [{**MESSAGE, "n": n} for n in range(3)]
+    with django_capture_on_commit_callbacks(execute=True):
+        with django_assert_num_queries(2):  # the webhook's lookup, the deliveries' INSERT
+            created = services.webhook_events_enqueue(stream=stream, kind="message", events=events)
+        assert publish.call_args_list == []
+
+    assert [d.payload for d in Delivery.objects.order_by("id")] == events
+    assert _published_ids(publish) == [[d.pk for d in created]]
+
+
+def test_it_queues_nothing_for_no_events(stream, endpoint, publish, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert services.webhook_events_enqueue(stream=stream, kind="message", events=[]) == []
 
 
 def test_it_keeps_an_enabled_webhook_a_few_seconds_between_transactions(
@@ -87,9 +99,9 @@ def test_it_keeps_an_enabled_webhook_a_few_seconds_between_transactions(
 ):
     settings.API_CACHE_SECONDS = 5
     with django_capture_on_commit_callbacks(execute=True):
-        services.enqueue_event(stream=stream, kind="message", event=MESSAGE)
+        services.webhook_events_enqueue(stream=stream, kind="message", events=[MESSAGE])
     with django_assert_num_queries(1):  # the delivery's INSERT
-        services.enqueue_event(stream=stream, kind="message", event=MESSAGE)
+        services.webhook_events_enqueue(stream=stream, kind="message", events=[MESSAGE])
 
 
 def test_it_sees_a_webhook_added_since_the_last_event_at_once(
@@ -97,9 +109,11 @@ def test_it_sees_a_webhook_added_since_the_last_event_at_once(
 ):
     settings.API_CACHE_SECONDS = 5
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.enqueue_event(stream=stream, kind="message", event=MESSAGE) is None
+        assert (
+            services.webhook_events_enqueue(stream=stream, kind="message", events=[MESSAGE]) == []
+        )
     services.webhook_save(stream=stream, method="POST", url=receiver.url("/hook"), headers=[])
-    assert services.enqueue_event(stream=stream, kind="message", event=MESSAGE) is not None
+    assert services.webhook_events_enqueue(stream=stream, kind="message", events=[MESSAGE]) != []
 
 
 def test_it_sees_a_webhook_enabled_after_an_earlier_transaction_with_the_same_stream(
@@ -109,40 +123,42 @@ def test_it_sees_a_webhook_enabled_after_an_earlier_transaction_with_the_same_st
     # transaction must not outlive it.
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(enabled=False)
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.enqueue_event(stream=stream, kind="message", event=MESSAGE) is None
+        assert (
+            services.webhook_events_enqueue(stream=stream, kind="message", events=[MESSAGE]) == []
+        )
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(enabled=True)
-    assert services.enqueue_event(stream=stream, kind="message", event=MESSAGE) is not None
+    assert services.webhook_events_enqueue(stream=stream, kind="message", events=[MESSAGE]) != []
 
 
 def test_it_refuses_an_unknown_kind(stream, endpoint):
     with pytest.raises(ValueError, match="kind must be one of"):
-        services.enqueue_event(stream=stream, kind="reaction", event=MESSAGE)
+        services.webhook_events_enqueue(stream=stream, kind="reaction", events=[MESSAGE])
 
 
 def test_it_queues_nothing_for_another_streams_webhook(account, stream, endpoint):
     other = StreamFactory(account=account, name="Other")
 
-    assert services.enqueue_event(stream=other, kind="message", event=MESSAGE) is None
+    assert services.webhook_events_enqueue(stream=other, kind="message", events=[MESSAGE]) == []
 
 
 def test_it_enqueues_sending_only_after_the_transaction_commits(
     stream, endpoint, publish, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        delivery = services.enqueue_event(stream=stream, kind="message", event=MESSAGE)
+        [delivery] = services.webhook_events_enqueue(
+            stream=stream, kind="message", events=[MESSAGE]
+        )
         assert publish.call_args_list == []
 
     assert _published_ids(publish) == [[delivery.pk]]
 
 
-def test_it_enqueues_a_transactions_deliveries_together_in_tasks_of_a_hundred(
+def test_it_enqueues_a_calls_deliveries_in_tasks_of_a_hundred(
     stream, endpoint, publish, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        created = [
-            services.enqueue_event(stream=stream, kind="message", event={**MESSAGE, "n": n})
-            for n in range(250)
-        ]
+    events = [{**MESSAGE, "n": n} for n in range(250)]
+    with django_capture_on_commit_callbacks(execute=True):
+        created = services.webhook_events_enqueue(stream=stream, kind="message", events=events)
 
     batches = _published_ids(publish)
     assert [len(batch) for batch in batches] == [100, 100, 50]
@@ -153,27 +169,27 @@ def test_it_enqueues_what_a_transaction_kept_after_a_savepoint_rolled_back(
     stream, endpoint, publish, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        kept = services.enqueue_event(stream=stream, kind="message", event=MESSAGE)
+        [kept] = services.webhook_events_enqueue(stream=stream, kind="message", events=[MESSAGE])
         try:
             with transaction.atomic():
-                services.enqueue_event(stream=stream, kind="message", event=MESSAGE)
+                services.webhook_events_enqueue(stream=stream, kind="message", events=[MESSAGE])
                 raise RuntimeError("the inbound batch failed halfway")
         except RuntimeError:
             pass
-        after = services.enqueue_event(stream=stream, kind="message", event=MESSAGE)
+        [after] = services.webhook_events_enqueue(stream=stream, kind="message", events=[MESSAGE])
 
     assert Delivery.objects.count() == 2
-    [published] = _published_ids(publish)
-    assert {kept.pk, after.pk} <= set(published)
+    published = [pk for batch in _published_ids(publish) for pk in batch]
+    assert sorted(published) == sorted([kept.pk, after.pk])
 
 
 def test_it_enqueues_again_in_the_next_transaction(
     stream, endpoint, publish, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        first = services.enqueue_event(stream=stream, kind="message", event=MESSAGE)
+        [first] = services.webhook_events_enqueue(stream=stream, kind="message", events=[MESSAGE])
     with django_capture_on_commit_callbacks(execute=True):
-        second = services.enqueue_event(stream=stream, kind="message", event=MESSAGE)
+        [second] = services.webhook_events_enqueue(stream=stream, kind="message", events=[MESSAGE])
 
     assert _published_ids(publish) == [[first.pk], [second.pk]]
 
@@ -186,7 +202,7 @@ def test_it_redelivers_as_a_new_delivery_keeping_the_original_in_the_log(
 ):
     settings.DELIVERY_RETRY_SCHEDULE = ()
     receiver.answer(500)
-    original = services.enqueue_event(stream=stream, kind="message", event=MESSAGE)
+    [original] = services.webhook_events_enqueue(stream=stream, kind="message", events=[MESSAGE])
     deliveries.deliveries_send(delivery_ids=[original.pk])
     original.refresh_from_db()
     assert original.status == Delivery.Status.FAILED
@@ -208,7 +224,7 @@ def test_it_redelivers_as_a_new_delivery_keeping_the_original_in_the_log(
 
 
 def test_it_redelivers_a_delivered_event_too(stream, endpoint, receiver, publish):
-    original = services.enqueue_event(stream=stream, kind="message", event=MESSAGE)
+    [original] = services.webhook_events_enqueue(stream=stream, kind="message", events=[MESSAGE])
     deliveries.deliveries_send(delivery_ids=[original.pk])
 
     redelivery = services.delivery_redeliver(delivery=original)
@@ -220,7 +236,7 @@ def test_it_redelivers_a_delivered_event_too(stream, endpoint, receiver, publish
 def test_it_enqueues_a_redelivery_after_commit(
     stream, endpoint, publish, django_capture_on_commit_callbacks
 ):
-    original = services.enqueue_event(stream=stream, kind="message", event=MESSAGE)
+    [original] = services.webhook_events_enqueue(stream=stream, kind="message", events=[MESSAGE])
 
     with django_capture_on_commit_callbacks(execute=True):
         redelivery = services.delivery_redeliver(delivery=original)
@@ -306,7 +322,7 @@ def test_it_enables_a_disabled_webhook_with_a_clean_record(stream, endpoint):
 
     endpoint.refresh_from_db()
     assert (endpoint.enabled, endpoint.disabled_at, endpoint.failing_since) == (True, None, None)
-    assert services.enqueue_event(stream=stream, kind="message", event=MESSAGE) is not None
+    assert services.webhook_events_enqueue(stream=stream, kind="message", events=[MESSAGE]) != []
 
 
 # On a real worker and Redis
@@ -316,7 +332,9 @@ def test_it_enables_a_disabled_webhook_with_a_clean_record(stream, endpoint):
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_delivers_an_event_queued_in_a_transaction(stream, endpoint, receiver, worker):
     with transaction.atomic():
-        delivery = services.enqueue_event(stream=stream, kind="message", event=MESSAGE)
+        [delivery] = services.webhook_events_enqueue(
+            stream=stream, kind="message", events=[MESSAGE]
+        )
 
     [received] = receiver.wait_for(1)
     assert received.headers["X-TextPeak-Delivery"] == str(delivery.uid)

@@ -9,13 +9,15 @@ from whatsapp import tasks
 
 @pytest.fixture
 def enqueued(monkeypatch):
-    """``webhooks.services.enqueue_event`` replaced by a recorder: what the webhook gets."""
+    """``webhooks.services.webhook_events_enqueue`` replaced by a recorder: what the webhook
+    gets, one entry an event."""
     calls = []
 
-    def record(*, stream, kind, event):
-        calls.append({"stream": stream, "kind": kind, "event": event})
+    def record(*, stream, kind, events):
+        calls.extend({"stream": stream, "kind": kind, "event": event} for event in events)
+        return []
 
-    monkeypatch.setattr(webhook_services, "enqueue_event", record)
+    monkeypatch.setattr(webhook_services, "webhook_events_enqueue", record)
     return calls
 
 

@@ -776,7 +776,7 @@ def test_it_stores_nothing_when_a_part_fails(stream, enqueued, monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("webhook rows could not be written")
 
-    monkeypatch.setattr(webhook_services, "enqueue_event", broken)
+    monkeypatch.setattr(webhook_services, "webhook_events_enqueue", broken)
     with pytest.raises(RuntimeError):
         inbound.store(stream=stream, events=inbound.parse(fixture("batch")))
     assert not Message.objects.filter(direction="inbound").exists()
