@@ -10,9 +10,12 @@ import json
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.factories import SentMessageFactory, StreamFactory, grant_whatsapp_access
@@ -26,7 +29,9 @@ from tests.whatsapp.fixtures import (
     fixture,
 )
 from webhooks import services as webhook_services
+from webhooks import tasks as webhook_tasks
 from webhooks.builder import sample_event
+from webhooks.models import Delivery
 from whatsapp import inbound, services, tasks
 from whatsapp.inbound import InboundMessage, MalformedPayload, TemplateStatusUpdate
 from whatsapp.models import Message, PendingStatus, Template, WhatsAppAccount
@@ -768,6 +773,29 @@ def test_it_stores_every_message_and_status_of_a_batch(stream, enqueued):
     assert [c["kind"] for c in enqueued].count("status") == 3
     reply = Message.objects.get(direction="inbound", payload__body="Third")
     assert reply.reply_to == second
+
+
+def test_it_hands_a_batchs_messages_and_statuses_over_in_one_insert_each(
+    stream, monkeypatch, django_capture_on_commit_callbacks
+):
+    webhook_services.webhook_save(
+        stream=stream, method="POST", url="https://hooks.example/in", headers=[], send_statuses=True
+    )
+    outbound(stream), outbound(stream, wamid=OUT_WAMID_2, internal_id="ord-1002")
+    published = mock.Mock()
+    monkeypatch.setattr(webhook_tasks.send_deliveries, "apply_async", published)
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        inbound.store(stream=stream, events=inbound.parse(fixture("batch")))
+
+    inserts = [q for q in queries if q["sql"].startswith('INSERT INTO "webhooks_delivery"')]
+    assert len(inserts) == 2
+    ids = [pk for call in published.call_args_list for pk in call.kwargs["args"][0]]
+    assert sorted(ids) == sorted(Delivery.objects.values_list("id", flat=True))
+    assert len(ids) == 8
+    assert published.call_count == 2
 
 
 def test_it_stores_nothing_when_a_part_fails(stream, enqueued, monkeypatch):
