@@ -19,9 +19,10 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from streams.models import Stream
 from streams.services import stream_token_regenerate
 from tests.conftest import REQUIRE_SERVICES, unavailable
-from tests.factories import StreamFactory
+from tests.factories import APP_SECRET, StreamFactory
 from tests.whatsapp.fixtures import WABA_ID, fixture
 from tests.workers import running_worker, wait_for_queued_tasks
 from whatsapp import services as whatsapp_services
@@ -40,7 +41,10 @@ def stream(account, whatsapp_access, fake_graph):
     stream = StreamFactory(account=account, name="Orders")
     business = fake_graph.business
     whatsapp_account = whatsapp_services.whatsapp_settings_save(
-        stream=stream, business_id=business.waba_id, access_token=business.token
+        stream=stream,
+        business_id=business.waba_id,
+        access_token=business.token,
+        app_secret=APP_SECRET,
     )
     whatsapp_services.whatsapp_account_refresh(account=whatsapp_account)
     stream.token = stream_token_regenerate(stream=stream)
@@ -160,6 +164,7 @@ def test_a_disabled_stream_sends_nothing_until_enabled_then_every_message_once(
         assert set(Message.objects.values_list("status", flat=True)) == {"queued"}
 
         assert client.post(reverse("streams:enable", args=[stream.uid])).status_code == 302
+        assert Stream.objects.get(pk=stream.pk).status == "ready"
         # Watched at the fake, not in the database: SQLite's tables are locked while the worker
         # writes.
         assert _wait(lambda: len(fake_graph.sent) == len(uuids))
