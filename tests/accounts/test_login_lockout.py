@@ -170,3 +170,16 @@ def test_support_clears_each_lockout(support_client, owner, lock_out, label):
     assert "Lockout cleared" in response.content.decode()
 
     assert log_in(Client(), reverse("login"), owner.email, PASSWORD).status_code == 302
+
+
+def test_clearing_a_lockout_counts_in_words(support_client, owner):
+    lock_out_by_email(owner.email)
+    changelist = reverse("admin:axes_accessattempt_changelist") + f"?q={owner.email}"
+    response = support_client.post(
+        changelist,
+        {"action": "clear_lockout", "select_across": "1", "_selected_action": ["0"]},
+        follow=True,
+    )
+    message = response.content.decode().split("Lockout cleared: ")[1].split("</li>")[0]
+    assert "(s)" not in message
+    assert " failed attempts forgotten for 1 e-mail address and " in message

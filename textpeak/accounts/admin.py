@@ -227,7 +227,12 @@ class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):
         deleted = lockout.login_lockout_clear(emails=emails, addresses=addresses)
         self.message_user(
             request,
-            f"Lockout cleared: {deleted} failed attempt(s) forgotten for {len(emails)} "
-            f"e-mail address(es) and {len(addresses)} network address(es).",
+            f"Lockout cleared: {_count(deleted, 'failed attempt')} forgotten for "
+            f"{_count(len(emails), 'e-mail address', 'e-mail addresses')} and "
+            f"{_count(len(addresses), 'network address', 'network addresses')}.",
             messages.SUCCESS,
         )
+
+
+def _count(number: int, one: str, many: str = "") -> str:
+    return f"{number} {one if number == 1 else many or one + 's'}"
