@@ -73,7 +73,7 @@ end
 
 def main():
     args = setup.web_arguments(__doc__.splitlines()[0])
-    from whatsapp.fake_graph import FakeGraph
+    from whatsapp.testing.fake_graph import FakeGraph
 
     # Only the setup asks the Graph API (the callback never does): the fake runs in this
     # process until the stream is Ready.
@@ -102,7 +102,7 @@ def main():
         Path(data).unlink()
 
     from webhooks.models import Delivery
-    from whatsapp.inbound import payloads_store
+    from whatsapp.inbound.payloads import payloads_store
     from whatsapp.models import InboundPayload, Message
 
     kept = list(InboundPayload.objects.filter(stream=stream).values_list("pk", flat=True))

@@ -76,7 +76,7 @@ def ready_stream(*, name: str, business=None, app_secret: str = BENCH_APP_SECRET
     from streams import services as streams
     from textpeak.accounts.models import Account, BetaAccessRequest, Feature
     from whatsapp import services as whatsapp
-    from whatsapp.demo import DEMO_BUSINESS_ID
+    from whatsapp.graph.demo import DEMO_BUSINESS_ID
 
     account = Account.objects.create(name=f"Bench {name} {time.time():.0f}")
     BetaAccessRequest.objects.create(

@@ -60,7 +60,7 @@ def _sent(label: str) -> list[dict]:
 
 def _drain(stream, ids: list[int], label: str, limit: str) -> None:
     from whatsapp.models import Message
-    from whatsapp.sending import BATCH_SIZE
+    from whatsapp.outbox.send import BATCH_SIZE
     from whatsapp.tasks import send_messages
 
     started = time.monotonic()
@@ -123,7 +123,7 @@ def main():
         [
             str(setup.ROOT / ".venv/bin/python"),
             "-m",
-            "whatsapp.fake_graph",
+            "whatsapp.testing.fake_graph",
             f"--port={FAKE_PORT}",
             f"--send-latency={args.latency}",
             f"--waba-id={FAKE_WABA}",

@@ -24,7 +24,7 @@ from textpeak.env import env_bool
 from textpeak.lib import misses, ratelimit
 from textpeak.lib.local_cache import LocalCache
 from whatsapp import tasks as whatsapp_tasks
-from whatsapp.fake_graph import FakeGraph
+from whatsapp.testing.fake_graph import FakeGraph
 
 REQUIRE_SERVICES = env_bool("REQUIRE_SERVICES", default=False)
 REQUIRE_BROWSER = env_bool("REQUIRE_BROWSER", default=False)
@@ -151,7 +151,7 @@ def token(stream):
 
 @pytest.fixture
 def fake_graph(settings):
-    """A running fake Graph API that ``whatsapp.client`` is pointed at.
+    """A running fake Graph API that ``whatsapp.graph.client`` is pointed at.
 
     One business is seeded with the defaults of ``FakeGraph.add_business``: ``fake_graph.business``
     gives its ``waba_id``, ``token``, phone numbers and templates. Add more with ``add_business``.

@@ -87,7 +87,7 @@ def whatsapp_stream(*, account, fake_graph=None, **fields) -> Stream:
     """A Ready WhatsApp stream set up through the wizard's services: on the fake Graph API's
     business when given one (sender 15550001111), else a Demo Sending stream (15550100100)."""
     from whatsapp import services
-    from whatsapp.demo import DEMO_BUSINESS_ID
+    from whatsapp.graph.demo import DEMO_BUSINESS_ID
 
     fields = {"name": "Orders", "setup_progress": 4, **fields}
     if fake_graph is None:

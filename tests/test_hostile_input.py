@@ -26,9 +26,11 @@ from textpeak.accounts import beta, members
 from textpeak.accounts.models import Account, BetaAccessRequest, Member
 from webhooks import deliveries
 from webhooks.models import Delivery, WebhookEndpoint
-from whatsapp import inbound
-from whatsapp.fake_graph import message_template, phone_number
+from whatsapp.inbound.parse import parse
+from whatsapp.inbound.payloads import payload_keep
+from whatsapp.inbound.store import store
 from whatsapp.models import InboundPayload, Message, Template, WhatsAppAccount
+from whatsapp.testing.fake_graph import message_template, phone_number
 
 pytestmark = pytest.mark.django_db
 
@@ -141,7 +143,7 @@ def _meta_body(name: str, edit) -> bytes:
 
 def _inbound(stream, name: str, edit) -> None:
     """A Meta body stored the way the callback's worker stores it."""
-    inbound.store(stream=stream, events=inbound.parse(_meta_body(name, edit)))
+    store(stream=stream, events=parse(_meta_body(name, edit)))
 
 
 def _contact_and(key: str, field: str, label: str):
@@ -263,7 +265,7 @@ def filled(client, owner, support, account, whatsapp_access, fake_graph, receive
         value["event"] = short("tstatus")
 
     _inbound(stream, "template_status_update", template_event)
-    inbound.payload_keep(
+    payload_keep(
         stream=stream,
         body=_meta_body(
             "text", lambda value: value["messages"][0]["text"].update(body=hostile("kept_body"))

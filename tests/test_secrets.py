@@ -9,8 +9,8 @@ from django.db import connection
 from django.urls import reverse
 
 from streams.models import Stream
-from whatsapp.fake_graph import UNKNOWN_ERROR
 from whatsapp.models import WhatsAppAccount
+from whatsapp.testing.fake_graph import UNKNOWN_ERROR
 
 pytestmark = pytest.mark.django_db
 
@@ -142,7 +142,7 @@ def test_it_keeps_the_credentials_out_of_the_logs(flow, credentials, every_log_r
     # The flow runs while the test is set up.
     records = every_log_record.get_records("setup")
     assert any(record.levelno == logging.DEBUG for record in records)
-    assert any(record.name == "whatsapp.client" for record in records)
+    assert any(record.name == "whatsapp.graph.client" for record in records)
     formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
     for record in records:
         text = formatter.format(record) + repr(record.args) + repr(record.__dict__)

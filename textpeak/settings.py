@@ -251,8 +251,8 @@ OUTBOX_SWEEP_LIMIT = 10_000
 DEMO_STATUS_DELAY_SECONDS = 1.0
 # A Meta POST kept by the callback and not stored this long is enqueued again by the sweeper.
 INBOUND_SWEEP_AFTER_SECONDS = env_int("INBOUND_SWEEP_AFTER_SECONDS", 60)
-# A status kept for a wamid not recorded yet (whatsapp.statuses): one still unknown after this
-# long will never find its message (sent by another app on the number, or made up); a stream
+# A status kept for a wamid not recorded yet (whatsapp.inbound.statuses): one still unknown after
+# this long will never find its message (sent by another app on the number, or made up); a stream
 # keeps at most so many, its oldest dropped first.
 PENDING_STATUS_EXPIRY_SECONDS = env_int("PENDING_STATUS_EXPIRY_SECONDS", 24 * 3600)
 PENDING_STATUSES_PER_STREAM = env_int("PENDING_STATUSES_PER_STREAM", 5000)

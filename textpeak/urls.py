@@ -10,13 +10,13 @@ admin.site.index_title = "Accounts, beta access and streams"
 
 urlpatterns = [
     # First, as they are the busiest: programs call these many times a second.
-    path("api/", include("whatsapp.api_urls")),
-    path("webhooks/whatsapp/", include("whatsapp.urls")),
+    path("api/", include("whatsapp.api.urls")),
+    path("webhooks/whatsapp/", include("whatsapp.inbound.urls")),
     path("", RedirectView.as_view(pattern_name="streams:list"), name="home"),
     path("", include("textpeak.accounts.urls")),
     path("streams/", include("streams.urls")),
     path("streams/<uuid:uid>/webhook/", include("webhooks.urls")),
-    path("", include("whatsapp.console_urls")),
+    path("", include("whatsapp.console.urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),

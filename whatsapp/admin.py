@@ -1,7 +1,9 @@
+"""Support staff's views of WhatsApp accounts, messages and Meta's kept POSTs."""
+
 from django.contrib import admin, messages
 from django.template.defaultfilters import pluralize
 
-from whatsapp import inbound
+from whatsapp.inbound.payloads import payloads_retry
 from whatsapp.models import InboundPayload, Message, Sender, Template, WhatsAppAccount
 
 
@@ -82,7 +84,7 @@ class InboundPayloadAdmin(admin.ModelAdmin):
 
     @admin.action(description="Store again")
     def store_again(self, request, queryset):
-        count = inbound.payloads_retry(payload_ids=list(queryset.values_list("pk", flat=True)))
+        count = payloads_retry(payload_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(
             request,
             f"{count} payload{pluralize(count)} handed to a worker to be stored again; "

@@ -1,3 +1,5 @@
+"""The WhatsApp app: registers its stream type when Django starts."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""The WhatsApp rows: a stream's account, its senders and templates, messages and their events."""
+
 import re
 import secrets
 import uuid
@@ -290,7 +292,7 @@ class MessageEvent(models.Model):
 class PendingStatus(models.Model):
     """A status Meta reported for a wamid not recorded yet (the worker that sent the message
     has not written its outcome): kept with the stream whose callback received it, and applied
-    when the message's wamid appears among that stream's (``whatsapp.statuses``)."""
+    when the message's wamid appears among that stream's (``whatsapp.inbound.statuses``)."""
 
     # Indexed with id below: a stream's oldest are found, and dropped, by it.
     stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="+", db_index=False)

@@ -1,13 +1,18 @@
 """Reads of WhatsApp messages, always scoped to one stream."""
 
 import re
+import uuid
 from datetime import timedelta
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from streams.models import Stream
-from whatsapp.models import IN_FLIGHT_STATUS, Message, MessageEvent
+from whatsapp.models import (
+    IN_FLIGHT_STATUS,
+    Message,
+    MessageEvent,
+)
 
 # What people type around a phone number's digits: "+44 7700-900 123", "(555) 0100".
 NUMBER_SEPARATORS = re.compile(r"[\s+().-]")
@@ -66,3 +71,42 @@ def message_statistics(*, stream: Stream) -> list[dict]:
         {"status": status, "label": label, **{k: counts.get(status, empty)[k] for k in empty}}
         for status, label in Message.Status.choices
     ]
+
+
+def _canonical_uuid(value: str) -> str | None:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
+def message_statuses(*, stream: Stream, uuids: list[str]) -> list[dict]:
+    """The current status of each of the stream's messages, in the order asked; others are
+    ``not_found``."""
+    canonical = {value: _canonical_uuid(value) for value in uuids}
+    found = {
+        str(m.uuid): m
+        for m in Message.objects.filter(
+            stream=stream, uuid__in={u for u in canonical.values() if u}
+        ).only("uuid", "status", "error_code", "error_message", "updated_at")
+    }
+    answers = []
+    for value in uuids:
+        message = found.get(canonical[value])
+        if message is None:
+            answers.append(
+                {"message_uuid": value, "status": "not_found", "error": None, "updated_at": None}
+            )
+            continue
+        error = None
+        if message.error_message:
+            error = {"code": message.error_code or None, "message": message.error_message}
+        answers.append(
+            {
+                "message_uuid": value,
+                "status": message.status,
+                "error": error,
+                "updated_at": message.updated_at.isoformat(),
+            }
+        )
+    return answers

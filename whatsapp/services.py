@@ -4,6 +4,7 @@ import hmac
 import logging
 from dataclasses import dataclass
 
+from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -11,28 +12,19 @@ from django.urls import reverse
 from django.utils import timezone
 
 from streams.models import Stream
-from whatsapp.client import (
+from whatsapp.graph.client import BusinessAccount, CloudAPIClient, MessageTemplate, PhoneNumber
+from whatsapp.graph.errors import (
     AuthError,
-    BusinessAccount,
-    CloudAPIClient,
     GraphError,
     InvalidParameter,
-    MessageTemplate,
     PermissionDenied,
-    PhoneNumber,
     RateLimited,
     TemporaryError,
 )
-from whatsapp.demo import DemoGraph
+from whatsapp.graph.pick import graph_for
 from whatsapp.models import Sender, Template, WhatsAppAccount, new_callback_key
 
 logger = logging.getLogger(__name__)
-
-
-def graph_for(account: WhatsAppAccount) -> CloudAPIClient | DemoGraph:
-    if account.stream.is_demo:
-        return DemoGraph()
-    return CloudAPIClient(account.access_token())
 
 
 def describe_error(error: GraphError, *, business_id: str) -> str:
@@ -234,3 +226,26 @@ def whatsapp_account_forget(*, stream: Stream) -> None:
 
 def verify_token_matches(*, account: WhatsAppAccount, token: str) -> bool:
     return hmac.compare_digest(account.verify_token.encode(), token.encode())
+
+
+@shared_task(name="whatsapp.tasks.refresh_catalogues")
+def refresh_catalogues() -> None:
+    """Beat, hourly: refresh every working stream's senders and templates from the Cloud API.
+
+    Meta does not send template review events to per-account callback overrides, so this is
+    how a paused or newly approved template reaches the send API. One stream's failure is
+    logged and does not stop the others.
+    """
+    accounts = WhatsAppAccount.objects.filter(
+        stream__deleted_at__isnull=True,
+        stream__status__in=[Stream.Status.READY, Stream.Status.DISABLED],
+        # A token Meta refused stays refused until the user replaces it.
+        token_rejected_at__isnull=True,
+    ).select_related("stream")
+    for account in accounts.iterator():
+        try:
+            whatsapp_account_refresh(account=account)
+        except GraphError as error:
+            logger.warning("Refreshing stream %s failed: %s", account.stream.uid, error)
+        except Exception:
+            logger.exception("Refreshing stream %s failed unexpectedly", account.stream.uid)

@@ -1,3 +1,5 @@
+"""The WhatsApp stream type: every seam ``streams`` and ``webhooks`` reach this app through."""
+
 from streams import types
 from textpeak.accounts.models import Feature
 
@@ -24,7 +26,7 @@ class WhatsAppStreamType(types.StreamType):
         from streams.views import details_step
         from streams.wizard import Step
         from webhooks.views import webhook_step
-        from whatsapp.views import summary_step, whatsapp_step
+        from whatsapp.console.wizard import summary_step, whatsapp_step
 
         return [
             Step("details", "Stream API Details", details_step),
@@ -37,8 +39,8 @@ class WhatsAppStreamType(types.StreamType):
         from streams.panel import Tab
         from streams.views import info_tab
         from webhooks.views import webhooks_tab
-        from whatsapp.messages_views import messages_tab
-        from whatsapp.views import api_tab, whatsapp_tab
+        from whatsapp.console.messages import messages_tab
+        from whatsapp.console.tabs import api_tab, whatsapp_tab
 
         return [
             Tab("info", "Info", info_tab),
@@ -97,13 +99,13 @@ class WhatsAppStreamType(types.StreamType):
         return message_statistics(stream=stream)
 
     def release(self, stream):
-        from whatsapp.sending import messages_release
+        from whatsapp.outbox.sweep import messages_release
 
         messages_release(stream=stream)
 
     def forget(self, stream):
         from webhooks.services import webhook_delete
-        from whatsapp.sending import messages_reject_unsent
+        from whatsapp.outbox.sweep import messages_reject_unsent
         from whatsapp.services import whatsapp_account_forget
 
         messages_reject_unsent(stream=stream)

@@ -11,7 +11,7 @@ from streams import services as streams
 from tests.browser.conftest import log_in
 from tests.factories import PASSWORD
 from whatsapp import services as whatsapp
-from whatsapp.demo import DEMO_BUSINESS_ID
+from whatsapp.graph.demo import DEMO_BUSINESS_ID
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -30,9 +30,13 @@ from tests.whatsapp.fixtures import (
 )
 from webhooks import services as webhook_services
 from webhooks.models import Delivery
-from whatsapp import inbound, sending, services, tasks
-from whatsapp.client import AuthError, TemporaryError
-from whatsapp.demo import DEMO_BUSINESS_ID
+from whatsapp import services, tasks
+from whatsapp.graph.demo import DEMO_BUSINESS_ID
+from whatsapp.graph.errors import AuthError, TemporaryError
+from whatsapp.inbound.callback import CALLBACK_MAX_BODY_BYTES
+from whatsapp.inbound.parse import parse
+from whatsapp.inbound.payloads import payloads_store, payloads_sweep
+from whatsapp.inbound.store import store
 from whatsapp.models import (
     InboundPayload,
     Message,
@@ -41,12 +45,13 @@ from whatsapp.models import (
     Template,
     WhatsAppAccount,
 )
-from whatsapp.views import CALLBACK_MAX_BODY_BYTES
+from whatsapp.outbox.accept import messages_accept
+from whatsapp.outbox.send import messages_send
 
 pytestmark = pytest.mark.django_db
 
 APP_SECRET = "0f4c2e9b7d1a4c8e9b7f2a4d6e8c0b1f"
-DEMO_SENDER = "15550100100"  # whatsapp.demo.DEMO_SENDERS
+DEMO_SENDER = "15550100100"  # whatsapp.graph.demo.DEMO_SENDERS
 
 MESSAGE_FIXTURES = [
     "text",
@@ -106,7 +111,7 @@ def post_only(client, stream, raw: bytes, *, signature: str | None = None, **hea
 def post(client, stream, raw: bytes, **options):
     """POST as Meta does, then store what the callback kept, as the worker does."""
     response = post_only(client, stream, raw, **options)
-    inbound.payloads_store(payload_ids=list(InboundPayload.objects.values_list("pk", flat=True)))
+    payloads_store(payload_ids=list(InboundPayload.objects.values_list("pk", flat=True)))
     return response
 
 
@@ -170,8 +175,8 @@ def test_it_keeps_the_body_as_it_came_and_hands_it_to_a_worker(
 def test_a_kept_body_is_stored_once_however_often_its_task_runs(client, stream, enqueued):
     post_only(client, stream, fixture("text"))
     ids = _kept_ids()
-    inbound.payloads_store(payload_ids=ids)
-    inbound.payloads_store(payload_ids=ids)
+    payloads_store(payload_ids=ids)
+    payloads_store(payload_ids=ids)
     assert Message.objects.filter(direction="inbound").count() == 1
     assert len(enqueued) == 1
     assert not InboundPayload.objects.exists()
@@ -183,14 +188,14 @@ def test_a_body_that_fails_to_store_is_kept_for_another_attempt_and_the_rest_are
     post_only(client, stream, fixture("text"))
     post_only(client, stream, fixture("image"))
     first, second = _kept_ids()
-    real_store = inbound.store
+    real_store = store
 
     def store_failing_once(**kwargs):
-        monkeypatch.setattr(inbound, "store", real_store)
+        monkeypatch.setattr("whatsapp.inbound.payloads.store", real_store)
         raise RuntimeError("database hiccup")
 
-    monkeypatch.setattr(inbound, "store", store_failing_once)
-    inbound.payloads_store(payload_ids=[first, second])
+    monkeypatch.setattr("whatsapp.inbound.payloads.store", store_failing_once)
+    payloads_store(payload_ids=[first, second])
 
     kept = InboundPayload.objects.get()
     assert (kept.pk, kept.attempts) == (first, 1)
@@ -203,7 +208,7 @@ def test_it_gives_up_on_a_body_after_its_last_attempt_and_keeps_it_for_support(
 ):
     post_only(client, stream, fixture("text"))
     InboundPayload.objects.update(attempts=InboundPayload.MAX_ATTEMPTS)
-    inbound.payloads_store(payload_ids=_kept_ids())
+    payloads_store(payload_ids=_kept_ids())
     assert not Message.objects.exists()
     assert InboundPayload.objects.count() == 1
 
@@ -221,7 +226,7 @@ def test_the_sweeper_enqueues_the_bodies_waiting_too_long(
     )
     InboundPayload.objects.filter(pk=given_up).update(attempts=InboundPayload.MAX_ATTEMPTS)
     with django_capture_on_commit_callbacks(execute=True):
-        assert inbound.payloads_sweep() == 1
+        assert payloads_sweep() == 1
     assert [call.kwargs["args"] for call in publish.call_args_list] == [([waiting],)]
 
 
@@ -245,8 +250,8 @@ def test_a_body_failing_its_last_attempt_is_logged_as_an_error_for_support(
     def store_failing(**kwargs):
         raise RuntimeError("database hiccup")
 
-    monkeypatch.setattr(inbound, "store", store_failing)
-    inbound.payloads_store(payload_ids=_kept_ids())
+    monkeypatch.setattr("whatsapp.inbound.payloads.store", store_failing)
+    payloads_store(payload_ids=_kept_ids())
     [gave_up] = [record for record in caplog.records if "kept for support" in record.message]
     assert gave_up.levelname == "ERROR"
 
@@ -276,7 +281,7 @@ def test_support_stores_again_a_body_that_failed_every_attempt(
         )
     assert "1 payload handed to a worker to be stored again" in response.content.decode()
     [call] = publish.call_args_list
-    inbound.payloads_store(payload_ids=call.kwargs["args"][0])
+    payloads_store(payload_ids=call.kwargs["args"][0])
     assert Message.objects.get(direction="inbound").type == "text"
     assert not InboundPayload.objects.exists()
 
@@ -291,7 +296,7 @@ def test_it_stores_each_message_type_and_hands_it_on_once(client, stream, enqueu
     assert response.content == b"OK"
     assert response["Content-Type"].startswith("text/plain")
     message = Message.objects.get(stream=stream)
-    [parsed] = inbound.parse(fixture(name))
+    [parsed] = parse(fixture(name))
     assert (message.type, message.payload, message.wamid) == (
         parsed.type,
         parsed.content,
@@ -579,11 +584,11 @@ def test_it_keeps_a_status_of_a_message_not_recorded_yet_until_it_is(
         def send_message(self, phone_number_id, payload):
             return OUT_WAMID
 
-    monkeypatch.setattr(sending, "graph_for", lambda account: Graph())
+    monkeypatch.setattr("whatsapp.outbox.send.graph_for", lambda account: Graph())
     assert post(client, stream, fixture("status_delivered")).status_code == 200
     assert PendingStatus.objects.filter(wamid=OUT_WAMID, status="delivered").exists()
 
-    _, [result] = sending.messages_accept(
+    _, [result] = messages_accept(
         stream=stream,
         items=[
             {
@@ -595,7 +600,7 @@ def test_it_keeps_a_status_of_a_message_not_recorded_yet_until_it_is(
         ],
     )
     message = Message.objects.get(uuid=result.message_uuid)
-    sending.messages_send(message_ids=[message.pk])
+    messages_send(message_ids=[message.pk])
     message.refresh_from_db()
     assert (message.wamid, message.status) == (OUT_WAMID, Message.Status.DELIVERED)
     assert set(message.events.values_list("status", flat=True)) == {"sent", "delivered"}
@@ -672,22 +677,22 @@ def test_it_refuses_metas_verification_of_a_demo_stream(client, demo_stream):
 
 @pytest.fixture
 def parsed(monkeypatch):
-    """Every body ``inbound.parse`` is given, while it still does its work."""
+    """Every body ``parse`` is given, while it still does its work."""
     bodies = []
-    real = inbound.parse
+    real = parse
 
     def spy(raw):
         bodies.append(json.loads(raw))
         return real(raw)
 
-    monkeypatch.setattr(inbound, "parse", spy)
+    monkeypatch.setattr("whatsapp.graph.demo.parse", spy)
     return bodies
 
 
 def _send_demo(
     stream, text="Hi Anna, your parcel is on its way today, expect it by 6 pm."
 ) -> Message:
-    _, [result] = sending.messages_accept(
+    _, [result] = messages_accept(
         stream=stream,
         items=[
             {
@@ -699,7 +704,7 @@ def _send_demo(
         ],
     )
     message = Message.objects.get(uuid=result.message_uuid)
-    sending.messages_send(message_ids=[message.pk])
+    messages_send(message_ids=[message.pk])
     message.refresh_from_db()
     return message
 

@@ -8,21 +8,23 @@ from urllib.parse import quote, unquote
 
 import pytest
 
-from whatsapp.client import (
+from whatsapp.graph.client import (
     MEDIA_MAX_REDIRECTS,
-    AuthError,
     BusinessAccount,
     CloudAPIClient,
+    PhoneNumber,
+    media_url_allowed,
+)
+from whatsapp.graph.errors import (
+    AuthError,
     GraphError,
     InvalidParameter,
     NotFound,
     PermissionDenied,
-    PhoneNumber,
     RateLimited,
     TemporaryError,
-    media_url_allowed,
 )
-from whatsapp.fake_graph import (
+from whatsapp.testing.fake_graph import (
     APP_RATE_LIMITED,
     BAD_GATEWAY,
     PAIR_RATE_LIMITED,

@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from whatsapp.fake_graph import BAD_GATEWAY, PAIR_RATE_LIMITED, UNDELIVERABLE, FakeGraph
+from whatsapp.testing.fake_graph import BAD_GATEWAY, PAIR_RATE_LIMITED, UNDELIVERABLE, FakeGraph
 
 TEXT = {
     "messaging_product": "whatsapp",
@@ -275,7 +275,10 @@ def test_it_keeps_no_requests_when_recording_them_is_off():
 
 def test_it_serves_sends_from_the_command_line_with_the_send_latency():
     fake = subprocess.Popen(
-        [sys.executable, "-m", "whatsapp.fake_graph", "--port", "0", "--send-latency", "0.2"],
+        [
+            *(sys.executable, "-m", "whatsapp.testing.fake_graph"),
+            *("--port", "0", "--send-latency", "0.2"),
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -32,10 +32,20 @@ from webhooks import services as webhook_services
 from webhooks import tasks as webhook_tasks
 from webhooks.builder import sample_event
 from webhooks.models import Delivery
-from whatsapp import inbound, services, tasks
-from whatsapp.inbound import InboundMessage, MalformedPayload, TemplateStatusUpdate
+from whatsapp import services, tasks
+from whatsapp.inbound.callback import signature_valid
+from whatsapp.inbound.parse import (
+    InboundMessage,
+    MalformedPayload,
+    StatusUpdate,
+    TemplateStatusUpdate,
+    parse,
+)
+from whatsapp.inbound.statuses import pending_statuses_apply
+from whatsapp.inbound.store import store
 from whatsapp.models import Message, PendingStatus, Template, WhatsAppAccount
-from whatsapp.statuses import StatusUpdate, pending_statuses_apply
+from whatsapp.outbox.accept import messages_accept
+from whatsapp.outbox.send import messages_send
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +58,7 @@ def body(data: object) -> bytes:
 
 
 def parse_one(name: str):
-    [event] = inbound.parse(fixture(name))
+    [event] = parse(fixture(name))
     return event
 
 
@@ -272,7 +282,7 @@ def test_it_normalises_each_message_type(name, kind, content):
 
 def test_it_keeps_a_flow_answer_with_a_number_json_cannot_round_trip_as_the_text_sent():
     raw = fixture("interactive_nfm_reply").replace(b'\\"5\\"', b"NaN")
-    [message] = inbound.parse(raw)
+    [message] = parse(raw)
     response = message.content["interactive"]["response_json"]
     assert response == '{"flow_token": "order-1001", "rating": NaN}'
 
@@ -328,7 +338,7 @@ def test_it_keeps_the_ad_a_user_clicked():
     data = json.loads(fixture("text"))
     referral = {"source_url": "https://fb.me/ad", "source_type": "ad", "ctwa_clid": "ARAkLk"}
     data["entry"][0]["changes"][0]["value"]["messages"][0]["referral"] = referral
-    [message] = inbound.parse(body(data))
+    [message] = parse(body(data))
     assert message.content["referral"] == referral
 
 
@@ -380,7 +390,7 @@ def test_it_ignores_a_status_no_message_can_take_with_a_log_line(caplog):
     data = json.loads(fixture("status_delivered"))
     data["entry"][0]["changes"][0]["value"]["statuses"][0]["status"] = "deleted"
     with caplog.at_level(logging.INFO, logger="whatsapp.inbound"):
-        assert inbound.parse(body(data)) == []
+        assert parse(body(data)) == []
     assert "Ignoring status 'deleted'" in caplog.text
 
 
@@ -396,7 +406,7 @@ def test_it_reads_a_template_status_update():
 
 
 def test_it_reads_every_entry_change_message_and_status_of_a_batch():
-    events = inbound.parse(fixture("batch"))
+    events = parse(fixture("batch"))
     messages = [e for e in events if isinstance(e, InboundMessage)]
     statuses = [e for e in events if isinstance(e, StatusUpdate)]
     assert [m.type for m in messages] == ["text", "image", "location", "reaction", "text"]
@@ -410,7 +420,7 @@ def test_it_reads_every_entry_change_message_and_status_of_a_batch():
 
 
 def test_it_acknowledges_other_fields_without_events():
-    assert inbound.parse(fixture("account_update")) == []
+    assert parse(fixture("account_update")) == []
 
 
 def _text_body(**message_fields) -> bytes:
@@ -459,16 +469,16 @@ def _text_body(**message_fields) -> bytes:
 )
 def test_it_refuses_a_body_not_of_metas_shape(raw):
     with pytest.raises(MalformedPayload):
-        inbound.parse(raw)
+        parse(raw)
 
 
 def test_it_checks_metas_signature_of_the_raw_body():
     raw = fixture("text")
     signature = "sha256=" + hmac.new(b"app-secret", raw, hashlib.sha256).hexdigest()
-    assert inbound.signature_valid(app_secret="app-secret", body=raw, header=signature)
-    assert not inbound.signature_valid(app_secret="other", body=raw, header=signature)
-    assert not inbound.signature_valid(app_secret="app-secret", body=raw + b" ", header=signature)
-    assert not inbound.signature_valid(app_secret="app-secret", body=raw, header="")
+    assert signature_valid(app_secret="app-secret", body=raw, header=signature)
+    assert not signature_valid(app_secret="other", body=raw, header=signature)
+    assert not signature_valid(app_secret="app-secret", body=raw + b" ", header=signature)
+    assert not signature_valid(app_secret="app-secret", body=raw, header="")
 
 
 # -- store: messages
@@ -476,8 +486,8 @@ def test_it_checks_metas_signature_of_the_raw_body():
 
 @pytest.mark.parametrize("name", MESSAGE_FIXTURES)
 def test_it_stores_each_message_type_once_and_hands_it_on(stream, enqueued, name):
-    [parsed] = inbound.parse(fixture(name))
-    inbound.store(stream=stream, events=[parsed])
+    [parsed] = parse(fixture(name))
+    store(stream=stream, events=[parsed])
     message = Message.objects.get(stream=stream)
     assert message.direction == Message.Direction.INBOUND
     assert message.status == Message.Status.RECEIVED
@@ -492,7 +502,7 @@ def test_it_stores_each_message_type_once_and_hands_it_on(stream, enqueued, name
 
 
 def test_it_describes_a_text_message_as_the_webhook_preview_does(stream, enqueued):
-    inbound.store(stream=stream, events=inbound.parse(fixture("text")))
+    store(stream=stream, events=parse(fixture("text")))
     message = Message.objects.get()
     assert (message.contact_number, message.contact_name) == (CONTACT, "Anna Schmidt")
     [call] = enqueued
@@ -514,7 +524,7 @@ def test_it_describes_a_text_message_as_the_webhook_preview_does(stream, enqueue
 
 
 def _event(stream, enqueued, name) -> dict:
-    inbound.store(stream=stream, events=inbound.parse(fixture(name)))
+    store(stream=stream, events=parse(fixture(name)))
     return enqueued[-1]["event"]
 
 
@@ -597,15 +607,15 @@ def test_it_tells_the_customer_which_message_a_reaction_is_about(stream, enqueue
 
 
 def test_it_stores_a_reaction_and_its_removal_though_they_share_a_wamid(stream, enqueued):
-    inbound.store(stream=stream, events=inbound.parse(fixture("reaction")))
-    inbound.store(stream=stream, events=inbound.parse(fixture("reaction_removal")))
+    store(stream=stream, events=parse(fixture("reaction")))
+    store(stream=stream, events=parse(fixture("reaction_removal")))
     assert Message.objects.filter(type="reaction").count() == 2
     assert len(enqueued) == 2
 
 
 def test_it_stores_and_hands_on_a_repeated_delivery_once(stream, enqueued):
     for _ in range(3):
-        inbound.store(stream=stream, events=inbound.parse(fixture("text")))
+        store(stream=stream, events=parse(fixture("text")))
     assert Message.objects.count() == 1
     assert len(enqueued) == 1
 
@@ -614,7 +624,7 @@ def test_it_stores_a_message_repeated_in_one_body_once(stream, enqueued):
     data = json.loads(fixture("text"))
     messages = data["entry"][0]["changes"][0]["value"]["messages"]
     messages.append(dict(messages[0]))
-    inbound.store(stream=stream, events=inbound.parse(body(data)))
+    store(stream=stream, events=parse(body(data)))
     assert Message.objects.count() == 1
     assert len(enqueued) == 1
 
@@ -633,7 +643,7 @@ def test_it_dates_a_message_by_metas_millisecond_timestamp(stream, enqueued):
 
 
 def test_it_keeps_one_conversation_per_contact(stream, enqueued):
-    inbound.store(stream=stream, events=inbound.parse(fixture("batch")))
+    store(stream=stream, events=parse(fixture("batch")))
     by_contact = {}
     for call in enqueued:
         if call["kind"] == "message":
@@ -655,7 +665,7 @@ def _status(status, *, at, wamid=OUT_WAMID, **fields) -> StatusUpdate:
 
 def test_it_moves_a_sent_message_forward_and_hands_the_status_on(stream, enqueued):
     sent = outbound(stream)
-    inbound.store(stream=stream, events=inbound.parse(fixture("status_delivered")))
+    store(stream=stream, events=parse(fixture("status_delivered")))
     sent.refresh_from_db()
     assert sent.status == Message.Status.DELIVERED
     assert sent.delivered_at == datetime(2025, 1, 15, 9, 31, 10, tzinfo=UTC)
@@ -680,7 +690,7 @@ def test_it_moves_a_sent_message_forward_and_hands_the_status_on(stream, enqueue
 
 def test_it_fails_a_message_with_metas_error(stream, enqueued):
     sent = outbound(stream)
-    inbound.store(stream=stream, events=inbound.parse(fixture("status_failed")))
+    store(stream=stream, events=parse(fixture("status_failed")))
     sent.refresh_from_db()
     assert (sent.status, sent.error_code) == (Message.Status.SENT_FAILED, "131049")
     error = enqueued[0]["event"]["error"]
@@ -690,8 +700,8 @@ def test_it_fails_a_message_with_metas_error(stream, enqueued):
 
 def test_it_never_moves_a_message_back(stream, enqueued):
     sent = outbound(stream)
-    inbound.store(stream=stream, events=inbound.parse(fixture("status_read")))
-    inbound.store(stream=stream, events=inbound.parse(fixture("status_delivered")))
+    store(stream=stream, events=parse(fixture("status_read")))
+    store(stream=stream, events=parse(fixture("status_delivered")))
     sent.refresh_from_db()
     assert sent.status == Message.Status.READ
     assert sent.delivered_at is None
@@ -701,19 +711,19 @@ def test_it_never_moves_a_message_back(stream, enqueued):
 def test_it_hands_on_a_repeated_status_once(stream, enqueued):
     outbound(stream)
     for _ in range(2):
-        inbound.store(stream=stream, events=inbound.parse(fixture("status_read")))
+        store(stream=stream, events=parse(fixture("status_read")))
     assert len(enqueued) == 1
 
 
 def test_it_reads_a_played_voice_message_as_read(stream, enqueued):
     sent = outbound(stream, type="audio")
-    inbound.store(stream=stream, events=inbound.parse(fixture("status_played")))
+    store(stream=stream, events=parse(fixture("status_played")))
     sent.refresh_from_db()
     assert sent.status == Message.Status.READ
 
 
 def test_it_keeps_a_status_of_an_unknown_wamid_until_the_message_is_recorded(stream, enqueued):
-    inbound.store(stream=stream, events=inbound.parse(fixture("status_delivered")))
+    store(stream=stream, events=parse(fixture("status_delivered")))
     pending = PendingStatus.objects.get()
     assert (pending.wamid, pending.status) == (OUT_WAMID, "delivered")
     assert enqueued == []
@@ -727,8 +737,8 @@ def test_it_keeps_a_status_of_an_unknown_wamid_until_the_message_is_recorded(str
 
 
 def test_it_applies_kept_statuses_oldest_first(stream, enqueued):
-    inbound.store(stream=stream, events=inbound.parse(fixture("status_read")))
-    inbound.store(stream=stream, events=inbound.parse(fixture("status_delivered")))
+    store(stream=stream, events=parse(fixture("status_read")))
+    store(stream=stream, events=parse(fixture("status_delivered")))
     sent = outbound(stream)
     pending_statuses_apply(wamids=[OUT_WAMID])
     sent.refresh_from_db()
@@ -743,7 +753,7 @@ def test_it_does_not_report_statuses_of_another_business_accounts_messages(
     other = StreamFactory(account=account)
     services.whatsapp_settings_save(stream=other, business_id="999999999999999")
     sent = outbound(other)
-    inbound.store(stream=stream, events=inbound.parse(fixture("status_read")))
+    store(stream=stream, events=parse(fixture("status_read")))
     sent.refresh_from_db()
     assert sent.status == Message.Status.SENT
     assert enqueued == []
@@ -756,7 +766,7 @@ def test_it_reports_statuses_of_every_stream_on_the_same_business_account(
     services.whatsapp_settings_save(stream=twin, business_id=WABA_ID)
     _verified(twin)
     sent = outbound(twin)
-    inbound.store(stream=stream, events=inbound.parse(fixture("status_read")))
+    store(stream=stream, events=parse(fixture("status_read")))
     sent.refresh_from_db()
     assert sent.status == Message.Status.READ
     assert enqueued[0]["stream"] == twin
@@ -764,7 +774,7 @@ def test_it_reports_statuses_of_every_stream_on_the_same_business_account(
 
 def test_it_stores_every_message_and_status_of_a_batch(stream, enqueued):
     first, second = outbound(stream), outbound(stream, wamid=OUT_WAMID_2, internal_id="ord-1002")
-    inbound.store(stream=stream, events=inbound.parse(fixture("batch")))
+    store(stream=stream, events=parse(fixture("batch")))
     assert Message.objects.filter(direction="inbound").count() == 5
     first.refresh_from_db()
     second.refresh_from_db()
@@ -788,7 +798,7 @@ def test_it_hands_a_batchs_messages_and_statuses_over_in_one_insert_each(
         django_capture_on_commit_callbacks(execute=True),
         CaptureQueriesContext(connection) as queries,
     ):
-        inbound.store(stream=stream, events=inbound.parse(fixture("batch")))
+        store(stream=stream, events=parse(fixture("batch")))
 
     inserts = [q for q in queries if q["sql"].startswith('INSERT INTO "webhooks_delivery"')]
     assert len(inserts) == 2
@@ -806,7 +816,7 @@ def test_it_stores_nothing_when_a_part_fails(stream, enqueued, monkeypatch):
 
     monkeypatch.setattr(webhook_services, "webhook_events_enqueue", broken)
     with pytest.raises(RuntimeError):
-        inbound.store(stream=stream, events=inbound.parse(fixture("batch")))
+        store(stream=stream, events=parse(fixture("batch")))
     assert not Message.objects.filter(direction="inbound").exists()
     assert Message.objects.get().status == Message.Status.SENT
 
@@ -831,7 +841,7 @@ def test_it_updates_the_stored_template_of_this_account_only(stream, enqueued, a
         language="en_US",
         status="APPROVED",
     )
-    inbound.store(stream=stream, events=inbound.parse(fixture("template_status_update")))
+    store(stream=stream, events=parse(fixture("template_status_update")))
     template.refresh_from_db()
     elsewhere.refresh_from_db()
     assert (template.status, elsewhere.status) == ("PAUSED", "APPROVED")
@@ -843,19 +853,19 @@ def test_it_matches_a_template_by_name_and_language_when_its_id_is_not_cached(st
     template = Template.objects.create(
         whatsapp_account=whatsapp, name="order_update", language="en_US", status="APPROVED"
     )
-    inbound.store(stream=stream, events=inbound.parse(fixture("template_status_update")))
+    store(stream=stream, events=parse(fixture("template_status_update")))
     template.refresh_from_db()
     assert template.status == "PAUSED"
 
 
 def test_it_stores_nothing_for_an_empty_batch(stream, enqueued):
-    inbound.store(stream=stream, events=[])
+    store(stream=stream, events=[])
     assert not Message.objects.exists()
     assert enqueued == []
 
 
 def test_it_uses_the_time_meta_reports_not_the_time_it_arrived(stream, enqueued):
-    inbound.store(stream=stream, events=inbound.parse(fixture("text")))
+    store(stream=stream, events=parse(fixture("text")))
     assert Message.objects.get().created_at == RECEIVED_AT
 
 
@@ -867,13 +877,12 @@ def _status_of(wamid: str, status: str = "delivered") -> list:
     data = json.loads(fixture("status_delivered"))
     [raw] = data["entry"][0]["changes"][0]["value"]["statuses"]
     raw.update(id=wamid, status=status)
-    return inbound.parse(body(data))
+    return parse(body(data))
 
 
 def _send(stream, monkeypatch, *wamids: str) -> list[Message]:
     """Messages the stream sends through the workers, WhatsApp accepting them under these
     wamids: the path that records a wamid and applies the statuses kept for it."""
-    from whatsapp import sending
     from whatsapp.models import Sender
 
     grant_whatsapp_access(stream.account)
@@ -888,9 +897,9 @@ def _send(stream, monkeypatch, *wamids: str) -> list[Message]:
         def send_message(self, phone_number_id, payload):
             return next(answers)
 
-    monkeypatch.setattr(sending, "graph_for", lambda account: Graph())
+    monkeypatch.setattr("whatsapp.outbox.send.graph_for", lambda account: Graph())
     item = {"sender": OUR_NUMBER, "recipient_phone": CONTACT, "type": "text"}
-    _, results = sending.messages_accept(
+    _, results = messages_accept(
         stream=stream,
         items=[{**item, "message_content": f"Order {n}"} for n in range(len(wamids))],
     )
@@ -900,7 +909,7 @@ def _send(stream, monkeypatch, *wamids: str) -> list[Message]:
         )
     )
     for pk in sorted(ids):  # one at a time, so each takes the next wamid in order
-        sending.messages_send(message_ids=[pk])
+        messages_send(message_ids=[pk])
     return list(Message.objects.filter(pk__in=ids).order_by("pk"))
 
 
@@ -916,7 +925,7 @@ def intruder(outsider):
 def test_it_keeps_an_unknown_status_for_the_receiving_stream_only(
     stream, intruder, enqueued, monkeypatch
 ):
-    inbound.store(stream=intruder, events=_status_of(OUT_WAMID, "read"))
+    store(stream=intruder, events=_status_of(OUT_WAMID, "read"))
     [sent] = _send(stream, monkeypatch, OUT_WAMID)
     assert sent.status == Message.Status.SENT
     assert enqueued == []
@@ -925,8 +934,8 @@ def test_it_keeps_an_unknown_status_for_the_receiving_stream_only(
 def test_it_applies_a_kept_status_to_the_receiving_streams_message(
     stream, intruder, enqueued, monkeypatch
 ):
-    inbound.store(stream=intruder, events=_status_of(OUT_WAMID, "read"))
-    inbound.store(stream=stream, events=_status_of(OUT_WAMID, "delivered"))
+    store(stream=intruder, events=_status_of(OUT_WAMID, "read"))
+    store(stream=stream, events=_status_of(OUT_WAMID, "delivered"))
     [sent] = _send(stream, monkeypatch, OUT_WAMID)
     assert sent.status == Message.Status.DELIVERED
     assert [(c["stream"], c["event"]["status"]) for c in enqueued] == [(stream, "delivered")]
@@ -934,7 +943,7 @@ def test_it_applies_a_kept_status_to_the_receiving_streams_message(
 
 def test_it_does_not_move_another_tenants_message_by_its_wamid(stream, intruder, enqueued):
     sent = outbound(stream)
-    inbound.store(stream=intruder, events=_status_of(OUT_WAMID, "read"))
+    store(stream=intruder, events=_status_of(OUT_WAMID, "read"))
     tasks.purge_pending_statuses()  # the hourly sweep, which applies kept statuses found late
     sent.refresh_from_db()
     assert sent.status == Message.Status.SENT
@@ -945,7 +954,7 @@ def test_it_does_not_apply_a_kept_status_once_it_has_expired(
     stream, enqueued, monkeypatch, settings
 ):
     settings.PENDING_STATUS_EXPIRY_SECONDS = 3600
-    inbound.store(stream=stream, events=_status_of(OUT_WAMID))
+    store(stream=stream, events=_status_of(OUT_WAMID))
     PendingStatus.objects.update(received_at=timezone.now() - timedelta(seconds=3601))
     [sent] = _send(stream, monkeypatch, OUT_WAMID)
     assert sent.status == Message.Status.SENT
@@ -955,9 +964,9 @@ def test_it_does_not_apply_a_kept_status_once_it_has_expired(
 def test_it_forgets_expired_statuses(stream, settings):
     settings.PENDING_STATUS_EXPIRY_SECONDS = 3600
     for n in range(3):
-        inbound.store(stream=stream, events=_status_of(f"wamid.old{n}"))
+        store(stream=stream, events=_status_of(f"wamid.old{n}"))
     PendingStatus.objects.update(received_at=timezone.now() - timedelta(seconds=3601))
-    inbound.store(stream=stream, events=_status_of("wamid.new"))
+    store(stream=stream, events=_status_of("wamid.new"))
     tasks.purge_pending_statuses()
     assert list(PendingStatus.objects.values_list("wamid", flat=True)) == ["wamid.new"]
 
@@ -966,9 +975,9 @@ def test_it_keeps_a_streams_newest_unknown_statuses_up_to_its_cap(
     stream, intruder, enqueued, monkeypatch, settings
 ):
     settings.PENDING_STATUSES_PER_STREAM = 2
-    inbound.store(stream=intruder, events=_status_of("wamid.theirs"))
+    store(stream=intruder, events=_status_of("wamid.theirs"))
     for n in range(3):
-        inbound.store(stream=stream, events=_status_of(f"wamid.ours{n}"))
+        store(stream=stream, events=_status_of(f"wamid.ours{n}"))
     sent = _send(stream, monkeypatch, "wamid.ours0", "wamid.ours1", "wamid.ours2")
     # The oldest was dropped: the newest are the ones whose message is still being recorded.
     assert [m.status for m in sent] == ["sent", "delivered", "delivered"]

@@ -10,11 +10,11 @@ from django.urls import reverse
 from streams import services as stream_services
 from tests.factories import StreamFactory
 from whatsapp import services as wa
-from whatsapp.api import MediaCorrupted, _CheckedFile, _sha256
-from whatsapp.client import MediaDownload
-from whatsapp.demo import DEMO_BUSINESS_ID, demo_placeholder
-from whatsapp.fake_graph import BAD_GATEWAY, INVALID_TOKEN, MEDIA_URL_EXPIRED
+from whatsapp.api.media import MediaCorrupted, _CheckedFile, _sha256
+from whatsapp.graph.client import MediaDownload
+from whatsapp.graph.demo import DEMO_BUSINESS_ID, demo_placeholder
 from whatsapp.models import Message
+from whatsapp.testing.fake_graph import BAD_GATEWAY, INVALID_TOKEN, MEDIA_URL_EXPIRED
 
 pytestmark = pytest.mark.django_db
 

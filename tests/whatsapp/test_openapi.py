@@ -18,19 +18,19 @@ from openapi_spec_validator import validate as validate_spec
 from streams import services as stream_services
 from streams.models import Stream
 from tests.factories import AccountFactory, StreamFactory
-from whatsapp import openapi
 from whatsapp import services as wa
-from whatsapp.api_examples import api_examples
-from whatsapp.demo import DEMO_BUSINESS_ID
-from whatsapp.fake_graph import INVALID_TOKEN
+from whatsapp.api import openapi
+from whatsapp.api.examples import api_examples
+from whatsapp.graph.demo import DEMO_BUSINESS_ID
 from whatsapp.models import Message
+from whatsapp.testing.fake_graph import INVALID_TOKEN
 
 pytestmark = pytest.mark.django_db
 
 SEND = openapi.SEND_PATH
 STATUS = openapi.STATUS_PATH
 MEDIA = openapi.MEDIA_PATH
-SENDER = "15550100100"  # the demo sender (whatsapp.demo)
+SENDER = "15550100100"  # the demo sender (whatsapp.graph.demo)
 RECIPIENT = "4915112345678"
 
 

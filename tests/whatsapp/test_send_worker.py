@@ -26,10 +26,10 @@ from tests.factories import APP_SECRET, StreamFactory
 from tests.whatsapp.fixtures import WABA_ID, fixture
 from tests.workers import running_worker, wait_for_queued_tasks
 from whatsapp import services as whatsapp_services
-from whatsapp.demo import DEMO_BUSINESS_ID
-from whatsapp.fake_graph import SERVICE_UNAVAILABLE, THROUGHPUT_LIMITED, UNDELIVERABLE
+from whatsapp.graph.demo import DEMO_BUSINESS_ID
 from whatsapp.models import InboundPayload, Message, WhatsAppAccount
-from whatsapp.sending import outbox_sweep
+from whatsapp.outbox.sweep import outbox_sweep
+from whatsapp.testing.fake_graph import SERVICE_UNAVAILABLE, THROUGHPUT_LIMITED, UNDELIVERABLE
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 

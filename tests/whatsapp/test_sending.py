@@ -17,14 +17,18 @@ from streams import services as stream_services
 from tests.factories import StreamFactory, UserFactory, grant_whatsapp_access, whatsapp_stream
 from textpeak.accounts import beta
 from textpeak.lib import ratelimit
-from whatsapp import fake_graph as graph
-from whatsapp import sending, tasks
+from whatsapp import tasks
 from whatsapp.models import Message, MessageEvent, Sender, WhatsAppAccount
+from whatsapp.outbox import send
+from whatsapp.outbox.accept import messages_accept
+from whatsapp.outbox.sweep import outbox_sweep
+from whatsapp.selectors import message_statuses
+from whatsapp.testing import fake_graph as graph
 
 pytestmark = pytest.mark.django_db
 
 SENDER = "15550001111"  # the fake business's number
-DEMO_SENDER = "15550100100"  # whatsapp.demo.DEMO_SENDERS
+DEMO_SENDER = "15550100100"  # whatsapp.graph.demo.DEMO_SENDERS
 RECIPIENT = "4915112345678"
 
 
@@ -36,7 +40,7 @@ def stream(account, whatsapp_access, fake_graph):
 def _queue(stream, *items, sender=SENDER) -> list[Message]:
     """Accept messages as the send API does: rows ``queued``."""
     full = [{"sender": sender, "recipient_phone": RECIPIENT, **item} for item in items]
-    _, results = sending.messages_accept(stream=stream, items=full)
+    _, results = messages_accept(stream=stream, items=full)
     assert [r.error for r in results] == [None] * len(items), results
     return [Message.objects.get(uuid=r.message_uuid) for r in results]
 
@@ -47,7 +51,7 @@ def _text(stream, body="Thanks, see you soon", **fields) -> Message:
 
 
 def _send(*messages) -> None:
-    sending.messages_send(message_ids=[m.pk for m in messages])
+    send.messages_send(message_ids=[m.pk for m in messages])
 
 
 def _sent_payload(fake_graph, *messages) -> dict:
@@ -290,15 +294,15 @@ def test_it_sends_a_batch_of_messages(stream, fake_graph):
 
 def test_it_lets_only_one_of_two_overlapping_claims_take_a_message(stream):
     message = _text(stream)
-    first = sending._claim_messages([message.pk])
-    second = sending._claim_messages([message.pk])
+    first = send._claim_messages([message.pk])
+    second = send._claim_messages([message.pk])
     assert [m.pk for m in first] == [message.pk]
     assert second == []
 
 
 def test_it_sends_nothing_while_another_worker_holds_the_claim(stream, fake_graph):
     message = _text(stream)
-    sending._claim_messages([message.pk])
+    send._claim_messages([message.pk])
     _send(message)
     assert fake_graph.sent_count == 0
     assert _reload(message).status == Message.Status.QUEUED
@@ -306,7 +310,7 @@ def test_it_sends_nothing_while_another_worker_holds_the_claim(stream, fake_grap
 
 def test_it_takes_over_a_message_whose_claim_expired(stream, fake_graph):
     message = _text(stream)
-    sending._claim_messages([message.pk])
+    send._claim_messages([message.pk])
     Message.objects.filter(pk=message.pk).update(
         claimed_until=timezone.now() - timedelta(seconds=1)
     )
@@ -444,7 +448,7 @@ def test_it_forgets_an_earlier_attempts_error_once_sent(stream, fake_graph, sett
     fake_graph.fail_next(graph.WABA_RATE_LIMITED, path="/messages")
     _send(message)
     _send(message)
-    [answer] = sending.message_statuses(stream=stream, uuids=[str(message.uuid)])
+    [answer] = message_statuses(stream=stream, uuids=[str(message.uuid)])
     assert answer["status"] == "sent"
     assert answer["error"] is None
 
@@ -482,7 +486,7 @@ def test_it_never_retries_a_permanent_error(stream, fake_graph, settings, reply)
     _send(message)
     _make_due(message)
     _send(message)
-    assert sending.outbox_sweep() == 0
+    assert outbox_sweep() == 0
     assert len([r for r in fake_graph.requests if r.path.endswith("/messages")]) == 1
     assert _reload(message).attempts == 1
 
@@ -500,7 +504,7 @@ def test_it_shows_metas_error_in_the_status_api(stream, fake_graph):
     message = _text(stream)
     fake_graph.fail_next(graph.UNDELIVERABLE, path="/messages")
     _send(message)
-    [answer] = sending.message_statuses(stream=stream, uuids=[str(message.uuid)])
+    [answer] = message_statuses(stream=stream, uuids=[str(message.uuid)])
     assert answer["status"] == "sent_failed"
     assert answer["error"] == {"code": "131026", "message": graph.UNDELIVERABLE.message}
 
@@ -568,7 +572,7 @@ def _drain(stream, timeout=20.0) -> None:
         ids = list(
             Message.objects.filter(status=Message.Status.QUEUED).values_list("pk", flat=True)
         )
-        sending.messages_send(message_ids=ids)
+        send.messages_send(message_ids=ids)
         time.sleep(0.1)
 
 
@@ -602,14 +606,14 @@ def test_a_deferred_message_comes_back_before_the_slots_ahead_of_it_are_used_up(
         f"sender:{stream.account_id}:{message.phone_number_id}",
         per_second=1,
         count=5,
-        max_wait=sending.MAX_SLOT_WAIT,
+        max_wait=send.MAX_SLOT_WAIT,
     )
     free_in, _ = held.window(5)
     _send(message)
     message.refresh_from_db()
     back_in = (message.next_attempt_at - timezone.now()).total_seconds()
     assert message.status == Message.Status.QUEUED
-    assert free_in - sending.MAX_SLOT_WAIT < back_in < free_in - 0.5
+    assert free_in - send.MAX_SLOT_WAIT < back_in < free_in - 0.5
 
 
 def test_a_message_whose_slot_closed_before_its_turn_is_not_sent_but_is_due_at_once(
@@ -669,7 +673,7 @@ def test_it_sweeps_an_overdue_queued_message(
     message = _text(stream)
     _age(message, seconds=61)
     with django_capture_on_commit_callbacks(execute=True):
-        assert sending.outbox_sweep() == 1
+        assert outbox_sweep() == 1
     assert _swept(publish) == [message.pk]
 
 
@@ -680,7 +684,7 @@ def test_it_leaves_a_fresh_queued_message_to_its_own_task(
     message = _text(stream)
     _age(message, seconds=30)
     with django_capture_on_commit_callbacks(execute=True):
-        assert sending.outbox_sweep() == 0
+        assert outbox_sweep() == 0
     publish.assert_not_called()
 
 
@@ -689,10 +693,10 @@ def test_it_leaves_a_message_claimed_by_a_live_worker(
 ):
     settings.OUTBOX_SWEEP_AFTER_SECONDS = 60
     message = _text(stream)
-    sending._claim_messages([message.pk])
+    send._claim_messages([message.pk])
     _age(message, seconds=600)
     with django_capture_on_commit_callbacks(execute=True):
-        assert sending.outbox_sweep() == 0
+        assert outbox_sweep() == 0
     publish.assert_not_called()
 
 
@@ -701,10 +705,10 @@ def test_it_sweeps_a_message_whose_claim_expired(
 ):
     settings.OUTBOX_SWEEP_AFTER_SECONDS = 60
     message = _text(stream)
-    sending._claim_messages([message.pk])
+    send._claim_messages([message.pk])
     _age(message, seconds=600, claimed_until=timezone.now() - timedelta(seconds=1))
     with django_capture_on_commit_callbacks(execute=True):
-        assert sending.outbox_sweep() == 1
+        assert outbox_sweep() == 1
     assert _swept(publish) == [message.pk]
 
 
@@ -719,7 +723,7 @@ def test_it_does_not_sweep_sent_or_failed_messages(
     _age(sent, seconds=600)
     _age(failed, seconds=600)
     with django_capture_on_commit_callbacks(execute=True):
-        assert sending.outbox_sweep() == 0
+        assert outbox_sweep() == 0
     publish.assert_not_called()
 
 
@@ -729,8 +733,8 @@ def test_it_does_not_sweep_the_same_message_twice_in_a_row(
     settings.OUTBOX_SWEEP_AFTER_SECONDS = 60
     _age(_text(stream), seconds=61)
     with django_capture_on_commit_callbacks(execute=True):
-        assert sending.outbox_sweep() == 1
-        assert sending.outbox_sweep() == 0
+        assert outbox_sweep() == 1
+        assert outbox_sweep() == 0
 
 
 def test_it_sweeps_in_chunks_of_100(stream, settings, publish, django_capture_on_commit_callbacks):
@@ -738,7 +742,7 @@ def test_it_sweeps_in_chunks_of_100(stream, settings, publish, django_capture_on
     _queue(stream, *[{"type": "text", "message_content": f"#{n}"} for n in range(150)])
     Message.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=61))
     with django_capture_on_commit_callbacks(execute=True):
-        assert sending.outbox_sweep() == 150
+        assert outbox_sweep() == 150
     assert [len(call.kwargs["args"][0]) for call in publish.call_args_list] == [100, 50]
 
 
@@ -746,7 +750,7 @@ def test_it_sends_a_swept_message(stream, fake_graph, settings):
     settings.OUTBOX_SWEEP_AFTER_SECONDS = 60
     message = _text(stream)
     _age(message, seconds=61)
-    sending.outbox_sweep()
+    outbox_sweep()
     _send(message)
     assert _reload(message).status == Message.Status.SENT
 
@@ -845,7 +849,7 @@ def test_it_sends_the_held_messages_once_access_is_granted_again(
     _revoke(whatsapp_access)
     _send(message)
     grant_whatsapp_access(account)
-    assert sending.outbox_sweep() == 1
+    assert outbox_sweep() == 1
     _send(message)
     assert _sent_texts(fake_graph) == ["Thanks, see you soon"]
 
@@ -877,7 +881,7 @@ def test_it_does_not_sweep_the_messages_of_a_disabled_stream(
     _age(_text(stream), seconds=600)
     stream_services.stream_disable(stream=stream)
     with django_capture_on_commit_callbacks(execute=True):
-        assert sending.outbox_sweep() == 0
+        assert outbox_sweep() == 0
     publish.assert_not_called()
 
 
@@ -892,7 +896,7 @@ def test_held_messages_do_not_crowd_out_other_streams_in_a_sweep(
     waiting = _text(other)
     _age(waiting, seconds=61)
     with django_capture_on_commit_callbacks(execute=True):
-        assert sending.outbox_sweep() == 1
+        assert outbox_sweep() == 1
     assert _swept(publish) == [waiting.pk]
 
 

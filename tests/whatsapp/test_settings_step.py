@@ -9,9 +9,9 @@ from django.utils import timezone
 from streams.models import Stream
 from tests.factories import StreamFactory
 from whatsapp import services
-from whatsapp.demo import DEMO_SENDERS, DEMO_TEMPLATES
-from whatsapp.fake_graph import BAD_GATEWAY, SERVICE_UNAVAILABLE
+from whatsapp.graph.demo import DEMO_SENDERS, DEMO_TEMPLATES
 from whatsapp.models import WhatsAppAccount
+from whatsapp.testing.fake_graph import BAD_GATEWAY, SERVICE_UNAVAILABLE
 
 pytestmark = pytest.mark.django_db
 

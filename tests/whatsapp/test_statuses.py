@@ -1,5 +1,5 @@
-"""``whatsapp.statuses.statuses_apply``: the one path for Meta's status webhooks and the demo's.
-A status only moves a message forward, so late and repeated deliveries are harmless."""
+"""``whatsapp.inbound.statuses.statuses_apply``: the one path for Meta's status webhooks and
+the demo's. A status only moves a message forward, so late and repeated deliveries are harmless."""
 
 from datetime import timedelta
 
@@ -7,8 +7,9 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import StreamFactory
+from whatsapp.inbound.parse import StatusUpdate
+from whatsapp.inbound.statuses import statuses_apply
 from whatsapp.models import Message
-from whatsapp.statuses import StatusUpdate, statuses_apply
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from tests.factories import StreamFactory
 from whatsapp import services
-from whatsapp.fake_graph import message_template
 from whatsapp.models import WhatsAppAccount
+from whatsapp.testing.fake_graph import message_template
 
 pytestmark = pytest.mark.django_db
 

@@ -1,25 +1,25 @@
 """The WhatsApp stream type's pages for people: its actions outside the side panel's tabs,
-and the help page that WhatsApp Settings links to. (Meta's callback is in ``urls.py``, a
+and the help page that WhatsApp Settings links to. (Meta's callback is in ``inbound/urls.py``, a
 path that skips the browser's middleware.)"""
 
 from django.urls import path
 
-from whatsapp import views
+from whatsapp.console import actions
 
 urlpatterns = [
     path(
         "streams/<uuid:uid>/whatsapp/callback-url/",
-        views.callback_key_rotate,
+        actions.callback_key_rotate,
         name="whatsapp_callback_key_rotate",
     ),
     path(
         "streams/<uuid:uid>/whatsapp/callback-url/confirm/",
-        views.callback_key_rotate_confirm,
+        actions.callback_key_rotate_confirm,
         name="whatsapp_callback_key_rotate_confirm",
     ),
     path(
         "help/whatsapp-credentials/",
-        views.credentials_help,
+        actions.credentials_help,
         name="whatsapp_credentials_help",
     ),
 ]

@@ -1,8 +1,8 @@
 """A fake of Meta's WhatsApp Cloud API (the Graph API), for tests and local runs.
 
 Meta cannot be reached from development machines or CI, so this is a real HTTP server on loopback
-that answers in the request and response shapes Meta documents. ``whatsapp.client`` runs against
-it unchanged: its pooled session, timeouts, paging and error handling are all exercised.
+that answers in the request and response shapes Meta documents. ``whatsapp.graph.client`` runs
+against it unchanged: its pooled session, timeouts, paging and error handling are all exercised.
 
 In tests (see the ``fake_graph`` fixture)::
 
@@ -30,7 +30,7 @@ For benchmarks, ``FakeGraph(record_requests=False)`` keeps no ``.requests`` (``.
 
 By hand, with no Django settings needed::
 
-    python -m whatsapp.fake_graph --port 8091 --send-latency 0.05
+    python -m whatsapp.testing.fake_graph --port 8091 --send-latency 0.05
 
 Endpoints live in a small route table keyed by method and edge (``FakeGraph._routes``): a new one
 is one handler and one entry.
@@ -1081,7 +1081,7 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m whatsapp.fake_graph",
+        prog="python -m whatsapp.testing.fake_graph",
         description="Serve a fake WhatsApp Graph API with one seeded business until Ctrl-C.",
     )
     parser.add_argument("--host", default="127.0.0.1")

@@ -1,9 +1,9 @@
 """The stream APIs' OpenAPI 3.1 document, and the public docs page rendered from it.
 
 ``document`` builds the description of ``/api/whatsapp/send/``, ``/api/messages_status/`` and
-``/api/media/{message_uuid}/`` from what ``streams.api_auth``, ``whatsapp.api``,
-``whatsapp.outbound`` and ``whatsapp.sending`` accept and answer (limits are taken from those
-modules, so they cannot differ). ``/api/docs`` renders the same dictionary as a page, and the
+``/api/media/{message_uuid}/`` from what ``streams.api_auth``, ``whatsapp.api`` and
+``whatsapp.outbox`` accept and answer (limits are taken from those modules, so they cannot
+differ). ``/api/docs`` renders the same dictionary as a page, and the
 tests check real responses against it and send its request examples to the real API.
 """
 
@@ -19,7 +19,9 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from streams import tokens
-from whatsapp import api, outbound
+from whatsapp.api import send as send_api
+from whatsapp.api.media import MEDIA_FAILED, MEDIA_GONE, MEDIA_METHOD_NOT_ALLOWED, MEDIA_NOT_FOUND
+from whatsapp.outbox import validate
 
 VERSION = "1.0.0"
 SEND_PATH = "/api/whatsapp/send/"
@@ -28,7 +30,7 @@ MEDIA_PATH = "/api/media/{message_uuid}/"
 JSON = "application/json"
 
 # Example values that work on a Demo Sending stream: its sender and its templates
-# (whatsapp.demo). EXAMPLE_REPLY_TO stands for a message the stream received or sent.
+# (whatsapp.graph.demo). EXAMPLE_REPLY_TO stands for a message the stream received or sent.
 EXAMPLE_SENDER = "15550100100"
 EXAMPLE_RECIPIENT = "4915112345678"
 EXAMPLE_REPLY_TO = "3f6c2b9e-5d1a-4c8e-9b7f-2a4d6e8c0b1f"
@@ -38,7 +40,7 @@ EXAMPLE_UUIDS = (
     "c41a7e29-6d8b-4f02-a5e3-7b9d1c2e4f60",
 )
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-# What outbound._message_uuid reads as a uuid (any case, hyphens optional) within 36 characters.
+# What validate._message_uuid reads as a uuid (any case, hyphens optional) within 36 characters.
 ANY_UUID_PATTERN = (
     r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
 )
@@ -242,7 +244,7 @@ def _message_schema(
                 "Your id for the message, unique on the stream: a message whose `internal_id` "
                 "the stream already accepted is not sent again (see Idempotency). Optional; "
                 "empty means none.",
-                maxLength=outbound.INTERNAL_ID_MAX,
+                maxLength=validate.INTERNAL_ID_MAX,
                 examples=["ord-1001"],
             ),
             "sender": _string(
@@ -272,10 +274,10 @@ def _media_schema(kind: str, title: str, description: str) -> dict:
         )
     }
     if kind != "audio":
-        media["caption"] = _string("Text shown with the file.", maxLength=outbound.CAPTION_MAX)
+        media["caption"] = _string("Text shown with the file.", maxLength=validate.CAPTION_MAX)
     if kind == "document":
         media["filename"] = _string(
-            "The file name the recipient sees.", maxLength=outbound.FILENAME_MAX
+            "The file name the recipient sees.", maxLength=validate.FILENAME_MAX
         )
     return _message_schema(
         kind,
@@ -345,7 +347,7 @@ def _message_schemas() -> dict:
             "Free text. WhatsApp delivers it only within 24 hours of the recipient's last "
             "message; start conversations with a template.",
             {
-                "message_content": _string("The text.", minLength=1, maxLength=outbound.TEXT_MAX),
+                "message_content": _string("The text.", minLength=1, maxLength=validate.TEXT_MAX),
                 "preview_url": {
                     "type": "boolean",
                     "default": False,
@@ -380,7 +382,7 @@ def _message_schemas() -> dict:
                             "items": {
                                 "type": ["string", "number"],
                                 "minLength": 1,
-                                "maxLength": outbound.VARIABLE_MAX,
+                                "maxLength": validate.VARIABLE_MAX,
                             },
                         },
                         "header": template_header,
@@ -480,8 +482,8 @@ def _schemas() -> dict:
                 "messages": {
                     "type": "array",
                     "minItems": 1,
-                    "maxItems": api.MAX_MESSAGES,
-                    "description": f"1 to {api.MAX_MESSAGES} messages, each accepted or "
+                    "maxItems": send_api.MAX_MESSAGES,
+                    "description": f"1 to {send_api.MAX_MESSAGES} messages, each accepted or "
                     "refused on its own.",
                     "items": {"$ref": ref + "Message"},
                 }
@@ -559,8 +561,8 @@ def _schemas() -> dict:
                 "message_uuids": {
                     "type": "array",
                     "minItems": 1,
-                    "maxItems": api.MAX_MESSAGES,
-                    "description": f"1 to {api.MAX_MESSAGES} `message_uuid`s from send "
+                    "maxItems": send_api.MAX_MESSAGES,
+                    "description": f"1 to {send_api.MAX_MESSAGES} `message_uuid`s from send "
                     "responses (strings; any letter case, hyphens optional).",
                     "items": {"type": "string", "format": "uuid"},
                 }
@@ -679,7 +681,7 @@ def _common_responses(rate: int, max_bytes: int) -> dict:
                 }
             },
             "content": _json_content(
-                "Error", {"wrong_method": ("Not POST", {"detail": api.METHOD_NOT_ALLOWED})}
+                "Error", {"wrong_method": ("Not POST", {"detail": send_api.METHOD_NOT_ALLOWED})}
             ),
         },
         "413": {
@@ -797,7 +799,7 @@ def _media_operation(common: dict) -> dict:
                 "description": "No message with a file has this uuid on this stream: unknown, "
                 "not a uuid, another stream's, one the stream sent, or one without a file.",
                 "content": _json_content(
-                    "Error", {"not_found": ("No such file", {"detail": api.MEDIA_NOT_FOUND})}
+                    "Error", {"not_found": ("No such file", {"detail": MEDIA_NOT_FOUND})}
                 ),
             },
             "405": {
@@ -811,7 +813,7 @@ def _media_operation(common: dict) -> dict:
                 },
                 "content": _json_content(
                     "Error",
-                    {"wrong_method": ("Not GET", {"detail": api.MEDIA_METHOD_NOT_ALLOWED})},
+                    {"wrong_method": ("Not GET", {"detail": MEDIA_METHOD_NOT_ALLOWED})},
                 ),
             },
             "410": {
@@ -823,7 +825,7 @@ def _media_operation(common: dict) -> dict:
                         "gone": (
                             "Expired media",
                             {
-                                "detail": f"{api.MEDIA_GONE}: Unsupported get request. Object "
+                                "detail": f"{MEDIA_GONE}: Unsupported get request. Object "
                                 "with ID '1093470098452461' does not exist, cannot be loaded "
                                 "due to missing permissions, or does not support this "
                                 "operation. Please read the Graph API documentation at "
@@ -844,13 +846,13 @@ def _media_operation(common: dict) -> dict:
                         "token_refused": (
                             "The stream's WhatsApp token was refused",
                             {
-                                "detail": f"{api.MEDIA_FAILED}: Invalid OAuth access token - "
+                                "detail": f"{MEDIA_FAILED}: Invalid OAuth access token - "
                                 "Cannot parse access token"
                             },
                         ),
                         "unreachable": (
                             "WhatsApp could not be reached",
-                            {"detail": f"{api.MEDIA_FAILED}: WhatsApp could not be reached"},
+                            {"detail": f"{MEDIA_FAILED}: WhatsApp could not be reached"},
                         ),
                     },
                 ),
@@ -860,7 +862,7 @@ def _media_operation(common: dict) -> dict:
 
 
 def _bad_request(key: str, noun: str) -> dict:
-    n = api.MAX_MESSAGES
+    n = send_api.MAX_MESSAGES
     return {
         "description": f"The body is not JSON, not an object, or has no `{key}` array of "
         f"1 to {n} {noun}. Nothing was stored.",
@@ -893,7 +895,7 @@ def _bad_request(key: str, noun: str) -> dict:
 
 
 def _description(rate: int, max_bytes: int) -> str:
-    n = api.MAX_MESSAGES
+    n = send_api.MAX_MESSAGES
     return f"""\
 Send WhatsApp messages through a TextPeak stream, follow their delivery and download the \
 files customers send. JSON in, JSON out: every endpoint is a `POST`, except the media \
@@ -974,7 +976,7 @@ def document(request=None) -> dict:
                     "operationId": "sendMessages",
                     "tags": ["WhatsApp"],
                     "summary": "Send messages",
-                    "description": f"Accept 1 to {api.MAX_MESSAGES} messages of any type, "
+                    "description": f"Accept 1 to {send_api.MAX_MESSAGES} messages of any type, "
                     "each checked on its own: its fields and limits, the stream's senders "
                     "and approved templates. A message that does not match its type's schema "
                     "is not a `400`: it is refused in the `200` answer with an error code.",
@@ -1046,7 +1048,7 @@ def document(request=None) -> dict:
                     "operationId": "messageStatuses",
                     "tags": ["WhatsApp"],
                     "summary": "Message statuses",
-                    "description": f"The current status of up to {api.MAX_MESSAGES} of the "
+                    "description": f"The current status of up to {send_api.MAX_MESSAGES} of the "
                     "stream's messages. Uuids of other streams' messages, unknown ones and "
                     "any other text come back as `not_found`.",
                     "requestBody": {

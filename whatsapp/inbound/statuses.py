@@ -14,28 +14,37 @@ after ``PENDING_STATUS_EXPIRY_SECONDS`` and a stream keeps at most
 
 import itertools
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from streams.models import Stream
+from whatsapp.inbound.events import enqueue_status_events
+from whatsapp.inbound.parse import StatusUpdate
 from whatsapp.models import Message, MessageEvent, PendingStatus, WhatsAppAccount
 
 logger = logging.getLogger(__name__)
 
+
 Status = Message.Status
+
+
 # How far along each status is; a failure can only follow a message WhatsApp had accepted.
 _RANK = {Status.QUEUED: 0, Status.SENT: 1, Status.DELIVERED: 2, Status.READ: 3}
+
+
 _TIMESTAMP_FIELD = {
     Status.SENT: "sent_at",
     Status.DELIVERED: "delivered_at",
     Status.READ: "read_at",
     Status.SENT_FAILED: "failed_at",
 }
+
+
 _UPDATED_FIELDS = [
     "status",
     "sent_at",
@@ -46,21 +55,6 @@ _UPDATED_FIELDS = [
     "error_message",
     "updated_at",
 ]
-
-
-@dataclass(frozen=True)
-class StatusUpdate:
-    wamid: str
-    status: str  # one of sent, delivered, read, sent_failed
-    timestamp: datetime
-    error_code: str = ""
-    error_message: str = ""
-    # What Meta reported, when it came from a webhook: its own status value (e.g. "played",
-    # which is applied as read), the recipient, and the conversation and pricing objects.
-    meta_status: str = ""
-    recipient: str = ""
-    conversation: dict | None = None
-    pricing: dict | None = None
 
 
 def _moves_forward(current: str, new: str) -> bool:
@@ -192,7 +186,6 @@ def pending_statuses_apply(*, wamids: list[str]) -> int:
     if not wamids:
         return 0
     # Late import: whatsapp.inbound builds the events and imports this module.
-    from whatsapp import inbound
 
     with transaction.atomic():
         pending = list(
@@ -227,7 +220,7 @@ def pending_statuses_apply(*, wamids: list[str]) -> int:
                     rows[0].stream.uid,
                 )
             applied_all += applied
-        inbound.enqueue_status_events(applied_all)
+        enqueue_status_events(applied_all)
         PendingStatus.objects.filter(pk__in=[row.pk for row in pending]).delete()
     return len(applied_all)
 
@@ -254,3 +247,9 @@ def pending_statuses_sweep() -> int:
     if forgotten:
         logger.info("Forgot %d statuses of wamids never recorded", forgotten)
     return forgotten
+
+
+@shared_task(name="whatsapp.tasks.purge_pending_statuses")
+def purge_pending_statuses() -> None:
+    """Beat: apply kept statuses whose message appeared late, and forget the expired ones."""
+    pending_statuses_sweep()

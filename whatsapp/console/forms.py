@@ -1,3 +1,5 @@
+"""The WhatsApp pages' forms: settings, a new token, a sender's rate."""
+
 from django import forms
 from django.core.validators import RegexValidator
 

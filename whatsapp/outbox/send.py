@@ -1,281 +1,74 @@
-"""The outbox: accepting messages from the send API, sending them, and sweeping up.
+"""Sending queued messages: claim a batch, pace each by its sender's rate, call, record.
 
 Messages are rows first: the API inserts them ``queued`` in its transaction and enqueues
 ``send_messages`` tasks on commit. A task claims its rows with one conditional update (so two
 workers never send the same message), sends them concurrently through the stream's graph
 (the Cloud API client, or the demo stand-in), each after a slot of its sender's rate limit,
 and records every outcome. Anything the broker lost, or a killed worker left claimed, is
-found again by ``outbox_sweep``.
+found again by ``whatsapp.outbox.sweep``.
 
-Only the messages of a stream that may send (``streams.selectors.sending_streams``) are claimed
-and swept; the others are held, ``queued``: a disabled stream's until it is enabled
-(``messages_release``), those of an account whose access was revoked until it is granted again
-(the sweeper finds them then). A deleted stream's are rejected (``messages_reject_unsent``).
+Only the messages of a stream that may send (``streams.selectors.sending_streams``) are claimed;
+the others are held, ``queued``: a disabled stream's until it is enabled, those of an account
+whose access was revoked until it is granted again.
 """
 
 import logging
 import math
 import random
 import time
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
+from celery import shared_task
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from streams.models import Stream
 from streams.selectors import sending_streams
 from textpeak.lib import ratelimit
 from textpeak.lib.claims import claim
-from textpeak.lib.local_cache import LocalCache
-from textpeak.lib.rows import insert_each, insert_row, update_each
+from textpeak.lib.rows import insert_each, update_each
 from textpeak.lib.tasks import enqueue_ids_on_commit
 from textpeak.lib.threads import run_each
-from whatsapp.client import AuthError, GraphError, RateLimited, TemporaryError
-from whatsapp.models import Message, MessageEvent, Sender, Template, WhatsAppAccount
-from whatsapp.outbound import OutboundMessage, Refusal, parse_message
-from whatsapp.payloads import meta_payload
-from whatsapp.services import graph_for
-from whatsapp.statuses import pending_statuses_apply
+from whatsapp.graph.bodies import meta_payload
+from whatsapp.graph.errors import AuthError, GraphError, RateLimited, TemporaryError
+from whatsapp.graph.pick import graph_for
+from whatsapp.inbound.statuses import pending_statuses_apply
+from whatsapp.models import Message, MessageEvent, Sender, WhatsAppAccount
 
 logger = logging.getLogger(__name__)
 
+
 BATCH_SIZE = 100
+
+
 # A rate-limit slot further away than this is not waited for: the message is deferred, so a
 # long backlog of one sender does not hold a worker that other senders need.
 MAX_SLOT_WAIT = 2.0
+
+
 # Retries closer than this wait in the broker (a countdown); later ones wait for the sweeper.
 MAX_COUNTDOWN = 60.0
+
+
 # A message that a stalled worker reached after its slot had closed is given its sender's next
 # free slot, in the same task, up to this many times before it goes back to the queue.
 SLOT_TRIES = 3
-STREAM_DELETED = "The stream was deleted before this message was sent."
 
 
-@dataclass
-class Result:
-    internal_id: str | None
-    message_uuid: str | None = None
-    error: str | None = None
-    detail: str | None = None
-
-    def as_json(self) -> dict:
-        data = {
-            "internal_id": self.internal_id,
-            "message_uuid": self.message_uuid,
-            "error": self.error,
-        }
-        if self.detail:
-            data["detail"] = self.detail
-        return data
+# Named as before the app had rooms, so tasks already queued under that name still run.
+@shared_task(name="whatsapp.tasks.send_messages", acks_late=True)
+def send_messages(message_ids: list[int]) -> None:
+    """Send queued messages. Idempotent: rows are claimed, so a redelivered task sends nothing
+    twice. Not retried by Celery: retries are rows with a due time (countdown or sweeper)."""
+    messages_send(message_ids=message_ids)
 
 
-def _enqueue(message_ids: list[int], *, countdown: float = 0) -> None:
-    from whatsapp.tasks import send_messages
-
+def messages_enqueue(message_ids: list[int], *, countdown: float = 0) -> None:
+    """Send these messages after the current transaction commits, in tasks of BATCH_SIZE."""
     enqueue_ids_on_commit(send_messages, message_ids, batch_size=BATCH_SIZE, countdown=countdown)
-
-
-@dataclass(frozen=True)
-class _TemplateFacts:
-    name: str
-    is_approved: bool
-    variable_count: int
-
-
-@dataclass(frozen=True)
-class _Catalogue:
-    """What the send API checks messages against: sender number → phone number id, and
-    (template name, language) → facts."""
-
-    senders: dict[str, str]
-    templates: dict[tuple[str, str], _TemplateFacts]
-
-
-# Every send request checks its senders and templates; they change rarely (a Refresh, a
-# template review), so each process keeps them a few seconds instead of querying each time.
-_catalogues = LocalCache()
-
-
-def _catalogue(stream: Stream) -> _Catalogue:
-    return _catalogues.get(
-        stream.pk,
-        lambda: _Catalogue(
-            senders={
-                sender.number: sender.phone_number_id
-                for sender in Sender.objects.filter(whatsapp_account__stream=stream)
-            },
-            templates={
-                (t.name, t.language): _TemplateFacts(t.name, t.is_approved, t.variable_count)
-                for t in Template.objects.filter(whatsapp_account__stream=stream)
-            },
-        ),
-    )
-
-
-def _check(message: OutboundMessage, catalogue: _Catalogue, replied) -> None:
-    """What only the stream can tell: its senders, approved templates and messages."""
-    if message.sender not in catalogue.senders:
-        raise Refusal("UNKNOWN_SENDER", "sender must be one of the stream's sender numbers.")
-    if message.template_key:
-        template = catalogue.templates.get(message.template_key)
-        if template is None or not template.is_approved:
-            name, language = message.template_key
-            raise Refusal(
-                "UNKNOWN_TEMPLATE",
-                f"There is no approved template {name} in {language} on this stream.",
-            )
-        if len(message.variables) != template.variable_count:
-            raise Refusal(
-                "INVALID_MESSAGE",
-                f"Template {template.name} takes {template.variable_count} variables, "
-                f"not {len(message.variables)}.",
-            )
-    if message.reply_to and message.reply_to not in replied:
-        raise Refusal(
-            "INVALID_MESSAGE",
-            "reply_to must be the message_uuid of a message on this stream that WhatsApp "
-            "has accepted.",
-        )
-
-
-def messages_accept(*, stream: Stream, items: list) -> tuple[uuid.UUID, list[Result]]:
-    """Validate the API's messages one by one and store the valid ones ``queued``.
-
-    An ``internal_id`` the stream already accepted answers with its first ``message_uuid``
-    and is not stored again.
-    """
-    batch_id = uuid.uuid4()
-    parsed: list[OutboundMessage | Refusal] = []
-    for item in items:
-        try:
-            parsed.append(parse_message(item))
-        except Refusal as refusal:
-            parsed.append(refusal)
-    valid = [m for m in parsed if isinstance(m, OutboundMessage)]
-    catalogue = _catalogue(stream)
-    reply_uuids = {m.reply_to for m in valid if m.reply_to}
-    replied = {}
-    if reply_uuids:
-        # parse_message gives reply_to uuids in their canonical form.
-        replied = {
-            str(m.uuid): m
-            for m in Message.objects.filter(
-                stream=stream, uuid__in=reply_uuids, wamid__isnull=False
-            )
-        }
-    return batch_id, _store(stream, batch_id, parsed, catalogue, replied)
-
-
-def _store(stream, batch_id, parsed, catalogue, replied, *, retry=True) -> list[Result]:
-    """Insert the accepted messages in one statement (one transaction) and enqueue them."""
-    internal_ids = {
-        m.internal_id for m in parsed if isinstance(m, OutboundMessage) and m.internal_id
-    }
-    known = (
-        dict(
-            Message.objects.filter(stream=stream, internal_id__in=internal_ids).values_list(
-                "internal_id", "uuid"
-            )
-        )
-        if internal_ids
-        else {}
-    )
-    results: list[Result] = []
-    new_rows: list[Message] = []
-    for item in parsed:
-        if isinstance(item, Refusal):
-            results.append(
-                Result(internal_id=item.internal_id, error=item.code, detail=item.message)
-            )
-            continue
-        internal_id = item.internal_id or None
-        if item.internal_id and item.internal_id in known:
-            results.append(
-                Result(internal_id=internal_id, message_uuid=str(known[item.internal_id]))
-            )
-            continue
-        try:
-            _check(item, catalogue, replied)
-        except Refusal as refusal:
-            results.append(
-                Result(internal_id=internal_id, error=refusal.code, detail=refusal.message)
-            )
-            continue
-        row = Message(
-            stream=stream,
-            direction=Message.Direction.OUTBOUND,
-            batch_id=batch_id,
-            internal_id=item.internal_id,
-            sender_number=item.sender,
-            phone_number_id=catalogue.senders[item.sender],
-            contact_number=item.recipient,
-            type=item.type,
-            payload=item.content,
-            reply_to=replied.get(item.reply_to),
-            status=Message.Status.QUEUED,
-        )
-        if item.internal_id:
-            known[item.internal_id] = row.uuid
-        new_rows.append(row)
-        results.append(Result(internal_id=internal_id, message_uuid=str(row.uuid)))
-    try:
-        # One INSERT, atomic on its own. A lone row is inserted in autocommit: one round trip
-        # to the database instead of bulk_create's three (BEGIN, INSERT, COMMIT).
-        if len(new_rows) == 1:
-            insert_row(new_rows[0])
-        else:
-            Message.objects.bulk_create(new_rows, batch_size=len(new_rows) or None)
-    except IntegrityError:
-        if not retry:
-            raise
-        # Another request accepted one of these internal_ids a moment ago: answer as a retry.
-        return _store(stream, batch_id, parsed, catalogue, replied, retry=False)
-    _enqueue([row.pk for row in new_rows])
-    return results
-
-
-def _canonical_uuid(value: str) -> str | None:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        return None
-
-
-def message_statuses(*, stream: Stream, uuids: list[str]) -> list[dict]:
-    """The current status of each of the stream's messages, in the order asked; others are
-    ``not_found``."""
-    canonical = {value: _canonical_uuid(value) for value in uuids}
-    found = {
-        str(m.uuid): m
-        for m in Message.objects.filter(
-            stream=stream, uuid__in={u for u in canonical.values() if u}
-        ).only("uuid", "status", "error_code", "error_message", "updated_at")
-    }
-    answers = []
-    for value in uuids:
-        message = found.get(canonical[value])
-        if message is None:
-            answers.append(
-                {"message_uuid": value, "status": "not_found", "error": None, "updated_at": None}
-            )
-            continue
-        error = None
-        if message.error_message:
-            error = {"code": message.error_code or None, "message": message.error_message}
-        answers.append(
-            {
-                "message_uuid": value,
-                "status": message.status,
-                "error": error,
-                "updated_at": message.updated_at.isoformat(),
-            }
-        )
-    return answers
 
 
 # Sending
@@ -320,6 +113,8 @@ _OUTCOME_FIELDS = (
     "claimed_until",
     "updated_at",
 )
+
+
 # What a claimed message is loaded with: what sending and recording use.
 _SENDING_FIELDS = (
     "uuid",
@@ -605,55 +400,4 @@ def _record_held(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount])
         )
     for delay, ids in later.items():
         if delay <= MAX_COUNTDOWN:
-            _enqueue(ids, countdown=delay)
-
-
-def outbox_sweep() -> int:
-    """Enqueue queued messages that are overdue and held by no live worker: the broker lost
-    them, or their worker died. Returns how many were enqueued."""
-    now = timezone.now()
-    overdue = now - timedelta(seconds=settings.OUTBOX_SWEEP_AFTER_SECONDS)
-    with transaction.atomic():
-        ids = list(
-            Message.objects.select_for_update(skip_locked=True)
-            .filter(status=Message.Status.QUEUED, stream__in=sending_streams())
-            # Fresh messages are given time to arrive through the broker; retries further away
-            # than a countdown are due as soon as their time comes.
-            .filter(Q(next_attempt_at__lte=overdue) | Q(attempts__gt=0, next_attempt_at__lte=now))
-            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-            .order_by("next_attempt_at")
-            .values_list("id", flat=True)[: settings.OUTBOX_SWEEP_LIMIT]
-        )
-        # Not swept again before they are overdue again.
-        Message.objects.filter(id__in=ids).update(next_attempt_at=now)
-        _enqueue(ids)
-    if ids:
-        logger.info("Outbox sweep enqueued %d overdue messages", len(ids))
-    return len(ids)
-
-
-def messages_release(*, stream: Stream) -> None:
-    """Enqueue the due messages a disabled stream held: it was enabled. Their tasks run after
-    the enabling commit and are paced by their senders' limits like any others."""
-    now = timezone.now()
-    held = Message.objects.filter(
-        stream=stream, status=Message.Status.QUEUED, next_attempt_at__lte=now
-    )
-    ids = list(held.order_by("next_attempt_at", "id").values_list("id", flat=True))
-    # Not swept as overdue while their tasks are on their way.
-    held.update(next_attempt_at=now)
-    _enqueue(ids)
-
-
-def messages_reject_unsent(*, stream: Stream) -> None:
-    """Reject what a deleted stream had queued: held, waiting for a retry, or claimed by a
-    worker, which finds its claim gone and records nothing."""
-    now = timezone.now()
-    Message.objects.filter(stream=stream, status=Message.Status.QUEUED).update(
-        status=Message.Status.REJECTED,
-        error_code="",
-        error_message=STREAM_DELETED,
-        claim_id=None,
-        claimed_until=None,
-        updated_at=now,
-    )
+            messages_enqueue(ids, countdown=delay)

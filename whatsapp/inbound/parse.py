@@ -1,15 +1,8 @@
-"""Meta's webhooks in: kept as they arrived, normalised, stored in one transaction, handed on.
+"""Meta's webhook bodies read into events; nothing past this module touches Meta's JSON.
 
-The callback checks a POST's signature and shape (``parse``), keeps the body as it arrived
-(``payload_keep``: one INSERT) and answers; a worker then stores it (``payloads_store``), and
-a beat sweeper finds any payload whose task was lost. ``parse`` turns the raw body of one POST
-into small event objects (``InboundMessage``, ``whatsapp.statuses.StatusUpdate``,
-``TemplateStatusUpdate``), validating its shape there: nothing deeper touches Meta's JSON.
-``store`` writes them in one transaction and hands each newly stored message, and each status
-that moved a message forward, to the stream's webhook in one call per kind
-(``webhooks.services.webhook_events_enqueue``, which writes their rows in one INSERT and
-enqueues on commit). Meta's payloads and the demo transport's
-simulated statuses and replies both come through here.
+``parse`` turns the raw body of one POST into small event objects (``InboundMessage``,
+``StatusUpdate``, ``TemplateStatusUpdate``), validating its shape here and raising
+``MalformedPayload`` for anything else.
 
 Facts about Meta's deliveries this respects: one POST carries many entries, changes and up to
 1,000 messages or statuses; a delivery is retried, and repeated whole, for days; statuses
@@ -19,37 +12,28 @@ sometimes milliseconds; a user who hides their number has a business-scoped user
 
 import contextlib
 import hashlib
-import hmac
 import json
 import logging
 import math
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
-from django.urls import reverse
-from django.utils import timezone
-
-from streams.models import Stream
 from textpeak.lib import json_input
-from textpeak.lib.rows import insert_row
-from textpeak.lib.tasks import enqueue_ids_on_commit
-from webhooks import services as webhook_services
-from whatsapp.models import InboundPayload, Message, Template
-from whatsapp.statuses import StatusUpdate, pending_statuses_keep, statuses_apply
+from whatsapp.models import Message
 
 logger = logging.getLogger(__name__)
 
-SIGNATURE_PREFIX = "sha256="
+
 # Meta's timestamps are seconds, sometimes milliseconds: as seconds this is the year 5138,
 # as milliseconds March 1973, so it tells the two apart for any real moment.
 MILLISECONDS_FROM = 10**11
+
+
 MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
+
+
 # What Meta reports → what the message becomes. A voice message played has been read.
 STATUS_MAP = {
     "sent": Message.Status.SENT,
@@ -58,6 +42,8 @@ STATUS_MAP = {
     "played": Message.Status.READ,
     "failed": Message.Status.SENT_FAILED,
 }
+
+
 # Meta's template review events → the template's status as the Graph API lists it.
 TEMPLATE_STATUS_MAP = {"REINSTATED": "APPROVED"}
 
@@ -94,13 +80,22 @@ class TemplateStatusUpdate:
     reason: str
 
 
+@dataclass(frozen=True)
+class StatusUpdate:
+    wamid: str
+    status: str  # one of sent, delivered, read, sent_failed
+    timestamp: datetime
+    error_code: str = ""
+    error_message: str = ""
+    # What Meta reported, when it came from a webhook: its own status value (e.g. "played",
+    # which is applied as read), the recipient, and the conversation and pricing objects.
+    meta_status: str = ""
+    recipient: str = ""
+    conversation: dict | None = None
+    pricing: dict | None = None
+
+
 Event = InboundMessage | StatusUpdate | TemplateStatusUpdate
-
-
-def signature_valid(*, app_secret: str, body: bytes, header: str) -> bool:
-    """Meta's ``X-Hub-Signature-256``: HMAC-SHA256 of the raw body with the app secret."""
-    expected = SIGNATURE_PREFIX + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode(), header.strip().lower().encode())
 
 
 # -- parse: Meta's JSON → events
@@ -456,320 +451,3 @@ _FIELDS = {
     "messages": _messages_change,
     "message_template_status_update": _template_change,
 }
-
-
-# -- store: events → rows, in one transaction
-
-
-def store(*, stream: Stream, events: list[Event]) -> None:
-    """Store what Meta reported to the stream's callback; safe to run twice with the same
-    events (a message is stored and handed on once, a status never moves a message back)."""
-    messages = [e for e in events if isinstance(e, InboundMessage)]
-    statuses = [e for e in events if isinstance(e, StatusUpdate)]
-    templates = [e for e in events if isinstance(e, TemplateStatusUpdate)]
-    with transaction.atomic():
-        if messages:
-            _messages_store(stream, messages)
-        if statuses:
-            _statuses_store(stream, statuses)
-        for update in templates:
-            _template_store(stream, update)
-
-
-def _digits(value: str) -> str:
-    return re.sub(r"\D", "", value)
-
-
-def _messages_store(stream: Stream, messages: list[InboundMessage]) -> None:
-    unique: dict[str, InboundMessage] = {}
-    for message in messages:
-        unique.setdefault(message.event_key, message)
-    answered = {_answered_wamid(m) for m in unique.values()} - {""}
-    known = _by_wamid(stream, answered)
-    rows = [
-        Message(
-            stream=stream,
-            direction=Message.Direction.INBOUND,
-            status=Message.Status.RECEIVED,
-            sender_number=_digits(m.display_phone_number)[:32],
-            phone_number_id=m.phone_number_id[:32],
-            contact_number=m.from_number[:32],
-            contact_name=m.contact_name[:200],
-            contact_user_id=m.user_id[:100],
-            type=m.type[:20],
-            payload=m.content,
-            wamid=m.wamid[:200],
-            event_key=m.event_key,
-            reply_to=known.get(_answered_wamid(m)),
-            created_at=m.timestamp,
-        )
-        for m in unique.values()
-    ]
-    # A conflict on event_key is the same event stored before (or by a concurrent retry):
-    # rows whose uuid is not ours were not inserted by this call, so are not handed on again.
-    Message.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-    ours = set(
-        Message.objects.filter(event_key__in=[row.event_key for row in rows]).values_list(
-            "uuid", flat=True
-        )
-    )
-    webhook_services.webhook_events_enqueue(
-        stream=stream,
-        kind="message",
-        events=[message_event(row) for row in rows if row.uuid in ours],
-    )
-
-
-def _answered_wamid(message: InboundMessage) -> str:
-    """The message this one answers: its context, or the one a reaction is about."""
-    if message.context_wamid:
-        return message.context_wamid
-    return message.content.get("reaction", {}).get("message_id", "")
-
-
-def _by_wamid(stream: Stream, wamids: set[str]) -> dict[str, Message]:
-    """The stream's messages with these wamids: ours first, then the earliest received."""
-    if not wamids:
-        return {}
-    found: dict[str, Message] = {}
-    candidates = Message.objects.filter(stream=stream, wamid__in=wamids).order_by(
-        "-direction", "created_at", "id"
-    )  # "outbound" sorts after "inbound", so descending puts ours first
-    for message in candidates.only("id", "uuid", "wamid", "direction"):
-        found.setdefault(message.wamid, message)
-    return found
-
-
-def _statuses_store(stream: Stream, updates: list[StatusUpdate]) -> None:
-    applied, unknown = statuses_apply(updates, stream=stream)
-    if unknown:
-        # Most likely the worker that sent the message has not recorded its wamid yet.
-        logger.info("Keeping %d statuses of wamids not recorded yet", len(unknown))
-        pending_statuses_keep(stream=stream, updates=unknown)
-    enqueue_status_events(applied)
-
-
-def enqueue_status_events(applied: list[tuple[Message, StatusUpdate]]) -> None:
-    """Hand the applied statuses to their messages' webhooks, one call per stream (a
-    stream's callback may move the messages of other streams of its account forward)."""
-    by_stream: dict[int, tuple[Stream, list[dict]]] = {}
-    for message, update in applied:
-        _, events = by_stream.setdefault(message.stream_id, (message.stream, []))
-        events.append(status_event(message, update))
-    for stream, events in by_stream.values():
-        webhook_services.webhook_events_enqueue(stream=stream, kind="status", events=events)
-
-
-def _template_store(stream: Stream, update: TemplateStatusUpdate) -> None:
-    """Only the templates of this stream's own account: a callback speaks for its stream."""
-    same = Q()
-    if update.template_id:
-        same |= Q(template_id=update.template_id)
-    if update.name and update.language and update.waba_id:
-        same |= Q(
-            name=update.name,
-            language=update.language,
-            whatsapp_account__business_id=update.waba_id,
-        )
-    if not same:
-        logger.info("Template status update %s names no template", update.status)
-        return
-    templates = Template.objects.filter(same, whatsapp_account__stream=stream)
-    status = TEMPLATE_STATUS_MAP.get(update.status, update.status)[:20]
-    templates.update(status=status)
-
-
-# -- the callback's payloads: kept at once, stored by a worker
-
-PAYLOAD_BATCH_SIZE = 50
-PAYLOAD_SWEEP_LIMIT = 1_000
-
-
-def payload_keep(*, stream: Stream, body: bytes) -> None:
-    """Keep a checked POST of Meta's for a worker to store: one INSERT, so the callback answers
-    within milliseconds however many events the body carries."""
-    payload = InboundPayload(stream=stream, body=body)
-    insert_row(payload)
-    _payloads_enqueue([payload.pk])
-
-
-def _payloads_enqueue(payload_ids: list[int]) -> None:
-    from whatsapp.tasks import store_payloads
-
-    enqueue_ids_on_commit(store_payloads, payload_ids, batch_size=PAYLOAD_BATCH_SIZE)
-
-
-def payloads_store(*, payload_ids: list[int]) -> None:
-    """Store each payload's events and delete it, one transaction a payload. One that another
-    worker holds, or that is already stored, is skipped: safe to run twice."""
-    for payload_id in payload_ids:
-        try:
-            with transaction.atomic():
-                payload = (
-                    InboundPayload.objects.select_for_update(skip_locked=True, of=("self",))
-                    .select_related("stream")
-                    .filter(pk=payload_id, attempts__lt=InboundPayload.MAX_ATTEMPTS)
-                    .first()
-                )
-                if payload is not None:
-                    store(stream=payload.stream, events=parse(bytes(payload.body)))
-                    payload.delete()
-        except Exception as error:
-            # One payload's surprise must not hold the others back; the sweeper tries it again.
-            logger.exception("Storing Meta payload %s failed", payload_id)
-            failed = InboundPayload.objects.filter(pk=payload_id)
-            failed.update(attempts=F("attempts") + 1, last_error=repr(error)[:1000])
-            if failed.filter(attempts__gte=InboundPayload.MAX_ATTEMPTS).exists():
-                # Nothing tries it again by itself now: support has to look at it.
-                logger.error(
-                    "Meta payload %s failed %d times and is kept for support: Django admin, "
-                    "Inbound payloads, Failed every attempt",
-                    payload_id,
-                    InboundPayload.MAX_ATTEMPTS,
-                )
-
-
-def payloads_retry(*, payload_ids: list[int]) -> int:
-    """Give kept payloads a fresh set of attempts and enqueue them: support's way back for
-    those that failed every attempt, once what made them fail is mended. Returns how many."""
-    count = InboundPayload.objects.filter(pk__in=payload_ids).update(attempts=0)
-    _payloads_enqueue(list(payload_ids))
-    return count
-
-
-def payloads_sweep() -> int:
-    """Enqueue payloads kept longer than ``INBOUND_SWEEP_AFTER_SECONDS``: their task was lost
-    (a broker outage, a process that died) or failed. Returns how many were enqueued."""
-    overdue = timezone.now() - timedelta(seconds=settings.INBOUND_SWEEP_AFTER_SECONDS)
-    ids = list(
-        InboundPayload.objects.filter(
-            received_at__lte=overdue, attempts__lt=InboundPayload.MAX_ATTEMPTS
-        )
-        .order_by("received_at")
-        .values_list("id", flat=True)[:PAYLOAD_SWEEP_LIMIT]
-    )
-    _payloads_enqueue(ids)
-    if ids:
-        logger.info("Inbound sweep enqueued %d waiting Meta payloads", len(ids))
-    return len(ids)
-
-
-# -- the events handed to the stream's webhook (DESIGN.md §5)
-
-
-def _iso(moment: datetime) -> str:
-    moment = moment.astimezone(UTC)
-    text = moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds")
-    return text.replace("+00:00", "Z")
-
-
-def conversation_uuid(stream: Stream, contact: str) -> uuid.UUID:
-    """The same id for every message between the stream and one contact (their number, or
-    their business-scoped user id when they hide it)."""
-    return uuid.uuid5(stream.uid, contact)
-
-
-def media_url(message: Message) -> str:
-    """Where the customer fetches the file of an incoming media message, with the stream
-    token (the API streams it from the Cloud API)."""
-    return settings.SITE_URL + reverse("api_media", args=[message.uuid])
-
-
-def _text_of(message: Message) -> str | None:
-    """What the user wrote or chose, as text, for receivers that only want that."""
-    payload = message.payload
-    if message.type == "text":
-        return payload.get("body")
-    if message.type == "button":
-        return payload["button"].get("text")
-    if message.type == "interactive":
-        interactive = payload["interactive"]
-        return interactive.get("title") or interactive.get("body") or None
-    if message.type in MEDIA_TYPES:
-        return payload["media"].get("caption") or None
-    return None
-
-
-def _media_fields(message: Message) -> dict:
-    media = message.payload["media"]
-    fields = {
-        "id": media.get("id"),
-        "mime_type": media.get("mime_type"),
-        "sha256": media.get("sha256"),
-        "caption": media.get("caption") or None,
-        "filename": media.get("filename") or None,
-        "url": media_url(message),
-    }
-    if "voice" in media:
-        fields["voice"] = media["voice"]
-    return {"media": fields}
-
-
-def _reaction_fields(message: Message) -> dict:
-    reaction = message.payload["reaction"]
-    return {
-        "reaction": {
-            "message_uuid": str(message.reply_to.uuid) if message.reply_to else None,
-            "emoji": reaction.get("emoji") or None,
-            "removed": reaction.get("removed", False),
-        }
-    }
-
-
-def _payload_key(key: str) -> Callable[[Message], dict]:
-    return lambda message: {key: message.payload.get(key)}
-
-
-_EVENT_FIELDS: dict[str, Callable[[Message], dict]] = {
-    "text": lambda message: {},
-    **dict.fromkeys(MEDIA_TYPES, _media_fields),
-    "reaction": _reaction_fields,
-    **{key: _payload_key(key) for key in ("location", "contacts", "interactive", "button")},
-    **{key: _payload_key(key) for key in ("order", "system")},
-}
-
-
-def message_event(message: Message) -> dict:
-    """The ``message.received`` event of a stored incoming message."""
-    reply_to = message.reply_to
-    event = {
-        "event": "message.received",
-        "stream_id": str(message.stream.uid),
-        "message_uuid": str(message.uuid),
-        "conversation_uuid": str(
-            conversation_uuid(message.stream, message.contact_number or message.contact_user_id)
-        ),
-        "received_at": _iso(message.created_at),
-        "source_number": message.contact_number or None,
-        "source_user_id": message.contact_user_id or None,
-        "destination_number": message.sender_number,
-        "contact_name": message.contact_name,
-        "type": message.type,
-        "text": _text_of(message),
-        "reply_to": str(reply_to.uuid) if reply_to else None,
-    }
-    add_fields = _EVENT_FIELDS.get(message.type)
-    if add_fields is not None:
-        event.update(add_fields(message))
-    else:  # unsupported and future types: what Meta sent, under one key
-        event["content"] = {k: v for k, v in message.payload.items() if k != "referral"}
-    if "referral" in message.payload:
-        event["referral"] = message.payload["referral"]
-    return event
-
-
-def status_event(message: Message, update: StatusUpdate) -> dict:
-    """The ``message.status`` event of a status that moved a sent message forward."""
-    error = None
-    if update.status == Message.Status.SENT_FAILED:
-        error = {"code": update.error_code or None, "message": update.error_message or None}
-    return {
-        "event": "message.status",
-        "stream_id": str(message.stream.uid),
-        "message_uuid": str(message.uuid),
-        "internal_id": message.internal_id or None,
-        "status": update.status,
-        "error": error,
-        "updated_at": _iso(update.timestamp),
-        "pricing": update.pricing,
-    }

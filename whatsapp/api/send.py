@@ -1,0 +1,97 @@
+"""The send and status APIs: JSON in, JSON out, for the stream ``streams.api_auth`` found."""
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import RequestDataTooBig
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from textpeak.lib import json_input
+from whatsapp.outbox.accept import messages_accept
+from whatsapp.selectors import message_statuses
+
+MAX_MESSAGES = 1000
+
+
+METHOD_NOT_ALLOWED = "Use POST, with a JSON body."
+
+
+class BadRequest(Exception):
+    def __init__(self, detail: str, status: int = 400):
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status
+
+
+def _json_body(request) -> dict:
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if length.isdigit() and int(length) > settings.API_MAX_BODY_BYTES:
+        raise BadRequest(
+            f"The body is larger than {settings.API_MAX_BODY_BYTES} bytes; send fewer "
+            "messages per request.",
+            status=413,
+        )
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        raise BadRequest("The body is too large; send fewer messages per request.", 413) from None
+    try:
+        data = json_input.loads(body)
+    except ValueError as error:
+        raise BadRequest(f"The body is not valid JSON: {error}.") from None
+    if not isinstance(data, dict):
+        raise BadRequest("The body must be a JSON object.")
+    return data
+
+
+def _list(data: dict, key: str, *, noun: str) -> list:
+    items = data.get(key)
+    if not isinstance(items, list):
+        raise BadRequest(f"The body must have a “{key}” array of {noun}.")
+    if not 1 <= len(items) <= MAX_MESSAGES:
+        raise BadRequest(
+            f"“{key}” holds {len(items)} {noun}; send 1 to {MAX_MESSAGES} per request."
+        )
+    return items
+
+
+def _api_view(view):
+    """A POST-only JSON endpoint authenticated by its stream token, not a session."""
+
+    def wrapper(request):
+        if request.method != "POST":
+            return JsonResponse(
+                {"detail": METHOD_NOT_ALLOWED}, status=405, headers={"Allow": "POST"}
+            )
+        try:
+            return view(request, _json_body(request))
+        except BadRequest as error:
+            return JsonResponse({"detail": error.detail}, status=error.status)
+
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return login_not_required(csrf_exempt(wrapper))
+
+
+@_api_view
+def send(request, data):
+    """POST /api/whatsapp/send/: accept 1 to 1000 messages, each on its own."""
+    items = _list(data, "messages", noun="messages")
+    batch_id, results = messages_accept(stream=request.stream, items=items)
+    return JsonResponse(
+        {
+            "status": True,
+            "task_id": str(batch_id),
+            "messages": [result.as_json() for result in results],
+        }
+    )
+
+
+@_api_view
+def messages_status(request, data):
+    """POST /api/messages_status/: the status of up to 1000 of the stream's messages."""
+    uuids = _list(data, "message_uuids", noun="message uuids")
+    if not all(isinstance(value, str) for value in uuids):
+        raise BadRequest("“message_uuids” must be strings.")
+    statuses = message_statuses(stream=request.stream, uuids=uuids)
+    return JsonResponse({"status": True, "messages": statuses})

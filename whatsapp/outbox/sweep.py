@@ -1,0 +1,78 @@
+"""Sweeping the outbox: overdue messages enqueued again, a re-enabled stream's released, a
+deleted stream's rejected."""
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from streams.models import Stream
+from streams.selectors import sending_streams
+from whatsapp.models import Message
+from whatsapp.outbox.send import messages_enqueue
+
+logger = logging.getLogger(__name__)
+
+
+STREAM_DELETED = "The stream was deleted before this message was sent."
+
+
+def outbox_sweep() -> int:
+    """Enqueue queued messages that are overdue and held by no live worker: the broker lost
+    them, or their worker died. Returns how many were enqueued."""
+    now = timezone.now()
+    overdue = now - timedelta(seconds=settings.OUTBOX_SWEEP_AFTER_SECONDS)
+    with transaction.atomic():
+        ids = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(status=Message.Status.QUEUED, stream__in=sending_streams())
+            # Fresh messages are given time to arrive through the broker; retries further away
+            # than a countdown are due as soon as their time comes.
+            .filter(Q(next_attempt_at__lte=overdue) | Q(attempts__gt=0, next_attempt_at__lte=now))
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .order_by("next_attempt_at")
+            .values_list("id", flat=True)[: settings.OUTBOX_SWEEP_LIMIT]
+        )
+        # Not swept again before they are overdue again.
+        Message.objects.filter(id__in=ids).update(next_attempt_at=now)
+        messages_enqueue(ids)
+    if ids:
+        logger.info("Outbox sweep enqueued %d overdue messages", len(ids))
+    return len(ids)
+
+
+def messages_release(*, stream: Stream) -> None:
+    """Enqueue the due messages a disabled stream held: it was enabled. Their tasks run after
+    the enabling commit and are paced by their senders' limits like any others."""
+    now = timezone.now()
+    held = Message.objects.filter(
+        stream=stream, status=Message.Status.QUEUED, next_attempt_at__lte=now
+    )
+    ids = list(held.order_by("next_attempt_at", "id").values_list("id", flat=True))
+    # Not swept as overdue while their tasks are on their way.
+    held.update(next_attempt_at=now)
+    messages_enqueue(ids)
+
+
+def messages_reject_unsent(*, stream: Stream) -> None:
+    """Reject what a deleted stream had queued: held, waiting for a retry, or claimed by a
+    worker, which finds its claim gone and records nothing."""
+    now = timezone.now()
+    Message.objects.filter(stream=stream, status=Message.Status.QUEUED).update(
+        status=Message.Status.REJECTED,
+        error_code="",
+        error_message=STREAM_DELETED,
+        claim_id=None,
+        claimed_until=None,
+        updated_at=now,
+    )
+
+
+@shared_task(name="whatsapp.tasks.sweep_outbox")
+def sweep_outbox() -> None:
+    """Beat: re-enqueue overdue queued messages (broker outage, killed worker)."""
+    outbox_sweep()
