@@ -184,15 +184,11 @@ def whatsapp_account_rotate_callback_key(*, account: WhatsAppAccount) -> None:
 
 def whatsapp_settings_replace(
     *, account: WhatsAppAccount, business_id: str, access_token: str = "", app_secret: str = ""
-) -> str:
-    """Change a working account's settings only if WhatsApp accepts them: '' on success, else
-    what went wrong. The stream keeps sending with the old ones until the new ones are proven,
-    so a typo cannot break it (Update token, and Edit of a stream in use)."""
-    client = CloudAPIClient(access_token or account.access_token())
-    try:
-        catalogue = _fetch(client, business_id)
-    except GraphError as error:
-        return describe_error(error, business_id=business_id)
+) -> None:
+    """Change a working account's settings only if WhatsApp accepts them; raises the
+    ``GraphError`` of the check otherwise. The stream keeps sending with the old ones until the
+    new ones are proven, so a typo cannot break it (Update token, and Edit of a stream in use)."""
+    catalogue = _fetch(CloudAPIClient(access_token or account.access_token()), business_id)
     with transaction.atomic():
         account = whatsapp_settings_save(
             stream=account.stream,
@@ -201,7 +197,6 @@ def whatsapp_settings_replace(
             app_secret=app_secret,
         )
         _store(account, catalogue)
-    return ""
 
 
 def demo_replies_set(*, account: WhatsAppAccount, enabled: bool) -> None:

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from tests.factories import StreamFactory
 from whatsapp import services
+from whatsapp.graph.errors import AuthError
 from whatsapp.models import WhatsAppAccount
 from whatsapp.testing.fake_graph import message_template
 
@@ -60,6 +61,17 @@ def test_it_keeps_the_old_token_when_the_new_one_is_refused(owner_client, stream
     assert "Meta refused the token: “Invalid OAuth access token" in page
     assert _whatsapp(stream).access_token() == fake_graph.business.token
     assert "EAAGwrong" not in page
+
+
+def test_replacing_the_settings_raises_metas_refusal_and_keeps_the_old_token(stream, fake_graph):
+    account = _whatsapp(stream)
+
+    with pytest.raises(AuthError):
+        services.whatsapp_settings_replace(
+            account=account, business_id=account.business_id, access_token="EAAGwrong"
+        )
+
+    assert _whatsapp(stream).access_token() == fake_graph.business.token
 
 
 def test_it_replaces_the_token_with_a_good_one(owner_client, stream, fake_graph):

@@ -21,6 +21,22 @@ def account_refresh_error(account: WhatsAppAccount) -> str:
     return ""
 
 
+def settings_replace_error(
+    account: WhatsAppAccount, *, business_id: str, access_token: str = "", app_secret: str = ""
+) -> str:
+    """Replace a working account's settings if WhatsApp accepts them; '' or what went wrong."""
+    try:
+        services.whatsapp_settings_replace(
+            account=account,
+            business_id=business_id,
+            access_token=access_token,
+            app_secret=app_secret,
+        )
+    except GraphError as error:
+        return services.describe_error(error, business_id=business_id)
+    return ""
+
+
 def summary_context(stream: Stream) -> dict:
     account = account_of(stream)
     return {

@@ -5,7 +5,12 @@ from django.shortcuts import redirect
 
 from streams.panel import Panel
 from whatsapp import services
-from whatsapp.console.account import account_of, account_refresh_error, summary_context
+from whatsapp.console.account import (
+    account_of,
+    account_refresh_error,
+    settings_replace_error,
+    summary_context,
+)
 from whatsapp.console.forms import SenderRateForm, UpdateTokenForm
 from whatsapp.models import WhatsAppAccount
 
@@ -40,8 +45,8 @@ def whatsapp_tab(request, panel: Panel):
         elif not stream.is_demo:
             token_form = UpdateTokenForm(request.POST)
             if token_form.is_valid():
-                error = services.whatsapp_settings_replace(
-                    account=account,
+                error = settings_replace_error(
+                    account,
                     business_id=account.business_id,
                     access_token=token_form.cleaned_data["access_token"],
                 )

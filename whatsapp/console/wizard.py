@@ -9,7 +9,12 @@ from streams.services import NotReady
 from streams.views import back_to_list, token_response
 from streams.wizard import BACK, Wizard
 from whatsapp import services
-from whatsapp.console.account import account_of, account_refresh_error, summary_context
+from whatsapp.console.account import (
+    account_of,
+    account_refresh_error,
+    settings_replace_error,
+    summary_context,
+)
 from whatsapp.console.forms import WhatsAppSettingsForm
 from whatsapp.graph.demo import DEMO_BUSINESS_ID
 from whatsapp.models import WhatsAppAccount
@@ -35,7 +40,7 @@ def whatsapp_step(request, wizard: Wizard):
             # Back leaves them as they are.
             if wizard.action == BACK:
                 return wizard.saved(stream)
-            error = services.whatsapp_settings_replace(account=account, **form.cleaned_data)
+            error = settings_replace_error(account, **form.cleaned_data)
         else:
             account = services.whatsapp_settings_save(stream=stream, **form.cleaned_data)
             error = account_refresh_error(account) if wizard.completing else ""
