@@ -49,6 +49,12 @@ class StreamType:
         messages have it ``today``, this ``week`` and in ``total``."""
         return []
 
+    def sample_event(self, stream) -> dict:
+        """A typical event of the stream's webhook, for the request preview and the Test
+        webhook button. Fixed values, never random or the current time, so a preview does not
+        change on every keystroke."""
+        raise NotImplementedError
+
     def release(self, stream) -> None:
         """A Disabled stream was enabled: hand the messages it held to the workers at once.
         Runs in the enabling transaction."""

@@ -6,6 +6,7 @@ import ast
 from pathlib import Path
 
 import streams
+import webhooks
 import whatsapp
 
 FORBIDDEN = ("whatsapp", "webhooks")
@@ -28,6 +29,34 @@ def test_it_refuses_an_import_of_whatsapp_or_webhooks_in_streams():
         if module.split(".")[0] in FORBIDDEN
     ]
     assert found == []
+
+
+def _imports_of(package) -> list[tuple[str, str]]:
+    root = Path(package.__file__).parent
+    return [
+        (str(path.relative_to(root.parent)), module)
+        for path in sorted(root.rglob("*.py"))
+        for module in _imported_modules(path)
+    ]
+
+
+def test_it_refuses_an_import_of_whatsapp_in_webhooks():
+    found = [f"{path} imports {module}" for path, module in _imports_of(webhooks)]
+    assert [line for line in found if " imports whatsapp" in line] == []
+
+
+def test_whatsapp_reaches_webhooks_through_its_services_selectors_and_views_only():
+    allowed = {"webhooks.services", "webhooks.selectors", "webhooks.views"}
+    root = Path(whatsapp.__file__).parent
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("webhooks"):
+                # "from webhooks import services" names the module webhooks.services.
+                names = [node.module] if node.module != "webhooks" else []
+                names += [f"webhooks.{alias.name}" for alias in node.names if not names]
+                found += [f"{path.relative_to(root.parent)} imports {n}" for n in names]
+    assert [line for line in found if line.split()[-1] not in allowed] == []
 
 
 def _module_name(path: Path, root: Path) -> str:

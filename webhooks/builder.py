@@ -123,26 +123,6 @@ def build_request(
     )
 
 
-def sample_event(*, stream_uid: str, destination_number: str = "15550001111") -> dict:
-    """An incoming text message for previews and the Test webhook button.
-
-    Fixed values, never random or the current time, so a preview does not change on every keystroke.
-    """
-    return {
-        "event": "message.received",
-        "stream_id": stream_uid,
-        "message_uuid": "3f6c2b9e-5d1a-4c8e-9b7f-2a4d6e8c0b1f",
-        "conversation_uuid": "8a1e4c7d-2b5f-4e9a-b3c6-7d0f1e2a5b8c",
-        "received_at": "2025-01-15T09:30:00Z",
-        "source_number": "4915112345678",
-        "destination_number": destination_number,
-        "contact_name": "Anna Schmidt",
-        "type": "text",
-        "text": "Hi! Is my order on its way?",
-        "reply_to": None,
-    }
-
-
 def _has_header(headers: list[tuple[str, str]], name: str) -> bool:
     return any(header.lower() == name.lower() for header, _ in headers)
 

@@ -7,11 +7,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from streams import types
 from streams.models import Stream
 from textpeak.lib import ratelimit
 from textpeak.lib.local_cache import LocalCache
 from webhooks import deliveries
-from webhooks.builder import WebhookRequest, build_request, sample_event
+from webhooks.builder import WebhookRequest, build_request
 from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
 
 # What webhook_events_enqueue is told its events are: incoming messages, or status updates of
@@ -55,6 +56,11 @@ PREVIEW_TIMESTAMP = 1736933400  # 2025-01-15T09:30:00Z, the sample event's recei
 PREVIEW_SECRET = "whsec_preview"  # noqa: S105 (a placeholder until the webhook has its own)
 
 
+def _sample_event(stream: Stream) -> dict:
+    """The event previews and the Test webhook button send: the stream type's own sample."""
+    return types.find(stream.type).sample_event(stream)
+
+
 def preview_request(
     *, stream: Stream, method: str, url: str, headers: list[tuple[str, str]]
 ) -> WebhookRequest:
@@ -66,7 +72,7 @@ def preview_request(
         url=url,
         headers=headers,
         signing_secret=endpoint.signing_secret() if endpoint else PREVIEW_SECRET,
-        event=sample_event(stream_uid=str(stream.uid)),
+        event=_sample_event(stream),
         delivery_id="preview",
         timestamp=PREVIEW_TIMESTAMP,
     )
@@ -211,7 +217,7 @@ def _test_send(endpoint: WebhookEndpoint) -> DeliveryAttempt:
     delivery = Delivery(
         endpoint=endpoint,
         event=TEST_EVENT,
-        payload=sample_event(stream_uid=str(endpoint.stream.uid)),
+        payload=_sample_event(endpoint.stream),
         next_attempt_at=now,
         created_at=now,
     )

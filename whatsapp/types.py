@@ -98,6 +98,11 @@ class WhatsAppStreamType(types.StreamType):
 
         return message_statistics(stream=stream)
 
+    def sample_event(self, stream):
+        from whatsapp.inbound.events import sample_message_event
+
+        return sample_message_event(stream_uid=str(stream.uid))
+
     def release(self, stream):
         from whatsapp.outbox.sweep import messages_release
 

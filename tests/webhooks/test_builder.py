@@ -4,7 +4,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from requests.models import PreparedRequest
 
-from webhooks.builder import build_request, sample_event, sign
+from webhooks.builder import build_request, sign
+from whatsapp.inbound.events import sample_message_event
 
 SECRET = "whsec_test"
 TIMESTAMP = 1736933400
@@ -114,7 +115,7 @@ def test_it_builds_a_get_url_that_requests_sends_unchanged():
     request = _build(
         method="GET",
         url="https://hooks.example.com/in?token=abc",
-        event=sample_event(stream_uid="5b0c3c52-6f7a-4a57-9e53-0f2b1c9d8e7a"),
+        event=sample_message_event(stream_uid="5b0c3c52-6f7a-4a57-9e53-0f2b1c9d8e7a"),
     )
     prepared = PreparedRequest()
 
@@ -186,11 +187,11 @@ def test_it_percent_encodes_non_ascii_text_as_utf8_on_get():
 
 
 def test_it_builds_the_same_sample_event_every_time():
-    assert sample_event(stream_uid="s-1") == sample_event(stream_uid="s-1")
+    assert sample_message_event(stream_uid="s-1") == sample_message_event(stream_uid="s-1")
 
 
 def test_it_builds_a_sample_incoming_text_message():
-    event = sample_event(stream_uid="s-1", destination_number="4930123456")
+    event = sample_message_event(stream_uid="s-1", destination_number="4930123456")
 
     assert event == {
         "event": "message.received",

@@ -11,8 +11,9 @@ from django.urls import reverse
 from streams.models import Stream
 from tests.factories import StreamFactory
 from webhooks import services
-from webhooks.builder import MASK, SIGNATURE_HEADER, sample_event, sign
+from webhooks.builder import MASK, SIGNATURE_HEADER, sign
 from webhooks.models import WebhookEndpoint
+from whatsapp.inbound.events import sample_message_event
 
 pytestmark = pytest.mark.django_db
 
@@ -303,7 +304,7 @@ def test_it_previews_a_post_with_the_users_headers(member, draft):
     assert "Authorization: Bearer abc" in lines
     assert "Content-Type: application/json" in lines
     assert any(line.startswith("X-TextPeak-Signature: t=") for line in lines)
-    assert json.loads(body) == sample_event(stream_uid=str(draft.uid))
+    assert json.loads(body) == sample_message_event(stream_uid=str(draft.uid))
 
 
 def test_it_signs_the_preview_with_the_saved_endpoints_secret(member, draft):
@@ -313,7 +314,7 @@ def test_it_signs_the_preview_with_the_saved_endpoints_secret(member, draft):
     signature = next(line for line in text.splitlines() if line.startswith(SIGNATURE_HEADER))
     timestamp = int(re.search(r"t=(\d+),", signature)[1])
     body = json.dumps(
-        sample_event(stream_uid=str(draft.uid)), separators=(",", ":"), sort_keys=True
+        sample_message_event(stream_uid=str(draft.uid)), separators=(",", ":"), sort_keys=True
     ).encode()
     assert signature == f"{SIGNATURE_HEADER}: " + sign(
         secret=secret, timestamp=timestamp, payload=body

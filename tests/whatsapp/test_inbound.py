@@ -30,10 +30,10 @@ from tests.whatsapp.fixtures import (
 )
 from webhooks import services as webhook_services
 from webhooks import tasks as webhook_tasks
-from webhooks.builder import sample_event
 from webhooks.models import Delivery
 from whatsapp import services, tasks
 from whatsapp.inbound.callback import signature_valid
+from whatsapp.inbound.events import sample_message_event
 from whatsapp.inbound.parse import (
     InboundMessage,
     MalformedPayload,
@@ -520,7 +520,7 @@ def test_it_describes_a_text_message_as_the_webhook_preview_does(stream, enqueue
         "text": "Hi! Is my order on its way?",
         "reply_to": None,
     }
-    assert set(sample_event(stream_uid="x")) <= set(call["event"])
+    assert set(sample_message_event(stream_uid="x")) <= set(call["event"])
 
 
 def _event(stream, enqueued, name) -> dict:
