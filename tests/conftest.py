@@ -217,9 +217,12 @@ def published_task():
 @pytest.fixture
 def publish(monkeypatch, published_task):
     """``published_task.apply_async`` replaced by a mock: what gets enqueued.
-    ``publish.called_event`` is set on each call, for a test waiting on another thread."""
+    ``publish.ids()`` lists each published task's row ids; ``publish.called_event`` is set on
+    each call, for a test waiting on another thread."""
     called = threading.Event()
     published = mock.Mock(side_effect=lambda *args, **kwargs: called.set())
     monkeypatch.setattr(published_task, "apply_async", published)
     published.called_event = called
+    # The row ids of each task published, in order.
+    published.ids = lambda: [call.kwargs["args"][0] for call in published.call_args_list]
     return published

@@ -10,23 +10,19 @@ from whatsapp import tasks
 pytestmark = pytest.mark.django_db
 
 
-def _published_ids(publish) -> list[list[int]]:
-    return [call.kwargs["args"][0] for call in publish.call_args_list]
-
-
 def test_it_publishes_each_commit_at_once_when_coalescing_is_off(
     publish, django_capture_on_commit_callbacks
 ):
     for ids in ([1, 2], [3]):
         with django_capture_on_commit_callbacks(execute=True):
             enqueue_ids_on_commit(tasks.send_messages, ids, batch_size=100)
-    assert _published_ids(publish) == [[1, 2], [3]]
+    assert publish.ids() == [[1, 2], [3]]
 
 
 def test_it_splits_ids_into_tasks_of_the_batch_size(publish, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         enqueue_ids_on_commit(tasks.send_messages, [1, 2, 3, 4, 5], batch_size=2)
-    assert _published_ids(publish) == [[1, 2], [3, 4], [5]]
+    assert publish.ids() == [[1, 2], [3, 4], [5]]
 
 
 def test_it_publishes_nothing_before_the_commit(publish, django_capture_on_commit_callbacks):
@@ -44,7 +40,7 @@ def test_it_coalesces_ids_committed_close_together_into_one_task(
         with django_capture_on_commit_callbacks(execute=True):
             enqueue_ids_on_commit(tasks.send_messages, ids, batch_size=100)
     assert publish.called_event.wait(5)
-    assert _published_ids(publish) == [[1, 2, 3, 4]]
+    assert publish.ids() == [[1, 2, 3, 4]]
 
 
 def test_it_keeps_tasks_with_different_countdowns_apart(

@@ -259,7 +259,9 @@ _pools_pid = os.getpid()
 def _pool(scheme: str, address: str, port: int, hostname: str):
     """The process's pool of keep-alive connections to ``address`` for ``hostname``."""
     global _pools_pid
-    key = (scheme, address, port, hostname)
+    # The trust store is part of the key: a pool verifies with the file it was made with.
+    ca_certs = certifi.where() if scheme == "https" else ""
+    key = (scheme, address, port, hostname, ca_certs)
     with _pools_lock:
         if _pools_pid != os.getpid():
             # A forked worker must not share its parent's sockets.
@@ -276,7 +278,7 @@ def _pool(scheme: str, address: str, port: int, hostname: str):
                 port,
                 maxsize=size,
                 cert_reqs="CERT_REQUIRED",
-                ca_certs=certifi.where(),
+                ca_certs=ca_certs,
                 server_hostname=hostname,
                 assert_hostname=hostname,
             )

@@ -3,7 +3,6 @@ webhook button and the signing secret's rotation; and one delivery on a real wor
 
 import json
 import time
-from unittest import mock
 
 import pytest
 from django.db import transaction
@@ -27,14 +26,8 @@ def endpoint(stream, receiver):
 
 
 @pytest.fixture
-def publish(monkeypatch):
-    published = mock.Mock()
-    monkeypatch.setattr(tasks.send_deliveries, "apply_async", published)
-    return published
-
-
-def _published_ids(publish) -> list[list[int]]:
-    return [call.kwargs["args"][0] for call in publish.call_args_list]
+def published_task():
+    return tasks.send_deliveries
 
 
 # webhook_events_enqueue
@@ -86,7 +79,7 @@ def test_it_inserts_a_calls_deliveries_with_one_insert_and_publishes_one_task_af
         assert publish.call_args_list == []
 
     assert [d.payload for d in Delivery.objects.order_by("id")] == events
-    assert _published_ids(publish) == [[d.pk for d in created]]
+    assert publish.ids() == [[d.pk for d in created]]
 
 
 def test_it_queues_nothing_for_no_events(stream, endpoint, publish, django_assert_num_queries):
@@ -150,7 +143,7 @@ def test_it_enqueues_sending_only_after_the_transaction_commits(
         )
         assert publish.call_args_list == []
 
-    assert _published_ids(publish) == [[delivery.pk]]
+    assert publish.ids() == [[delivery.pk]]
 
 
 def test_it_enqueues_a_calls_deliveries_in_tasks_of_a_hundred(
@@ -160,7 +153,7 @@ def test_it_enqueues_a_calls_deliveries_in_tasks_of_a_hundred(
     with django_capture_on_commit_callbacks(execute=True):
         created = services.webhook_events_enqueue(stream=stream, kind="message", events=events)
 
-    batches = _published_ids(publish)
+    batches = publish.ids()
     assert [len(batch) for batch in batches] == [100, 100, 50]
     assert [pk for batch in batches for pk in batch] == [d.pk for d in created]
 
@@ -179,7 +172,7 @@ def test_it_enqueues_what_a_transaction_kept_after_a_savepoint_rolled_back(
         [after] = services.webhook_events_enqueue(stream=stream, kind="message", events=[MESSAGE])
 
     assert Delivery.objects.count() == 2
-    published = [pk for batch in _published_ids(publish) for pk in batch]
+    published = [pk for batch in publish.ids() for pk in batch]
     assert sorted(published) == sorted([kept.pk, after.pk])
 
 
@@ -191,7 +184,7 @@ def test_it_enqueues_again_in_the_next_transaction(
     with django_capture_on_commit_callbacks(execute=True):
         [second] = services.webhook_events_enqueue(stream=stream, kind="message", events=[MESSAGE])
 
-    assert _published_ids(publish) == [[first.pk], [second.pk]]
+    assert publish.ids() == [[first.pk], [second.pk]]
 
 
 # Redeliver
@@ -241,7 +234,7 @@ def test_it_enqueues_a_redelivery_after_commit(
     with django_capture_on_commit_callbacks(execute=True):
         redelivery = services.delivery_redeliver(delivery=original)
 
-    assert _published_ids(publish) == [[redelivery.pk]]
+    assert publish.ids() == [[redelivery.pk]]
 
 
 # Test webhook

@@ -291,7 +291,6 @@ def tls_receiver(tmp_path, settings, monkeypatch):
         )
     )
     monkeypatch.setattr(transport.certifi, "where", lambda: str(tmp_path / "ca.pem"))
-    monkeypatch.setattr(transport, "_pools", transport.OrderedDict())
     with Receiver(tls=(str(tmp_path / "leaf.pem"), str(tmp_path / "leaf.key"))) as running:
         yield running
 
