@@ -19,43 +19,73 @@ TAB = "whatsapp"
 
 def whatsapp_tab(request, panel: Panel):
     """WhatsApp: the Business Account, senders, templates, Refresh, Update token, callback."""
-    stream = panel.stream
-    account = account_of(stream)
-    token_form = UpdateTokenForm()
-    error = ""
-    if request.method == "POST" and account is not None:
-        if "refresh" in request.POST:
-            error = account_refresh_error(account)
-            if not error:
-                messages.success(request, "Senders and templates refreshed from WhatsApp.")
-        elif "register_callback" in request.POST:
-            services.whatsapp_account_register_callback(account=account)
-        elif "demo_replies" in request.POST and stream.is_demo:
-            services.demo_replies_set(account=account, enabled=request.POST["demo_replies"] == "on")
-            messages.success(request, "Saved.")
-        elif "sender_rate" in request.POST:
-            rate_form = SenderRateForm(request.POST, account=account)
-            if rate_form.is_valid():
-                services.sender_rate_set(**rate_form.cleaned_data)
-                messages.success(request, "Sending rate saved.")
-            else:
-                error = " ".join(rate_form.errors.get("messages_per_second", [])) or (
-                    "That sender is not one of this stream's."
-                )
-        elif not stream.is_demo:
-            token_form = UpdateTokenForm(request.POST)
-            if token_form.is_valid():
-                error = settings_replace_error(
-                    account,
-                    business_id=account.business_id,
-                    access_token=token_form.cleaned_data["access_token"],
-                )
-                if not error:
-                    messages.success(request, "Token updated and checked with WhatsApp.")
-                    token_form = UpdateTokenForm()
-        if not error and not token_form.errors and not panel.in_drawer:
+    account = account_of(panel.stream)
+    token_form = error = None
+    action = _action(request, panel.stream) if account is not None else None
+    if action is not None:
+        error, token_form = action(request, account)
+        if not error and not (token_form and token_form.errors) and not panel.in_drawer:
             return redirect(panel.current_url)
-    return whatsapp_tab_render(panel, account, token_form=token_form, error=error)
+    return whatsapp_tab_render(panel, account, token_form=token_form, error=error or "")
+
+
+def _action(request, stream):
+    """The action of the button pressed, which names itself in the POST; Update token is the
+    form's own submit. Each returns the error to show ('' for none) and the token form."""
+    if request.method != "POST":
+        return None
+    if "refresh" in request.POST:
+        return _refresh
+    if "register_callback" in request.POST:
+        return _register_callback
+    if "demo_replies" in request.POST and stream.is_demo:
+        return _demo_replies_set
+    if "sender_rate" in request.POST:
+        return _sender_rate_set
+    return None if stream.is_demo else _token_update
+
+
+def _refresh(request, account: WhatsAppAccount):
+    error = account_refresh_error(account)
+    if not error:
+        messages.success(request, "Senders and templates refreshed from WhatsApp.")
+    return error, None
+
+
+def _register_callback(request, account: WhatsAppAccount):
+    services.whatsapp_account_register_callback(account=account)
+    return "", None
+
+
+def _demo_replies_set(request, account: WhatsAppAccount):
+    services.demo_replies_set(account=account, enabled=request.POST["demo_replies"] == "on")
+    messages.success(request, "Saved.")
+    return "", None
+
+
+def _sender_rate_set(request, account: WhatsAppAccount):
+    rate_form = SenderRateForm(request.POST, account=account)
+    if not rate_form.is_valid():
+        errors = rate_form.errors.get("messages_per_second", [])
+        return " ".join(errors) or "That sender is not one of this stream's.", None
+    services.sender_rate_set(**rate_form.cleaned_data)
+    messages.success(request, "Sending rate saved.")
+    return "", None
+
+
+def _token_update(request, account: WhatsAppAccount):
+    token_form = UpdateTokenForm(request.POST)
+    if not token_form.is_valid():
+        return "", token_form
+    error = settings_replace_error(
+        account,
+        business_id=account.business_id,
+        access_token=token_form.cleaned_data["access_token"],
+    )
+    if error:
+        return error, token_form
+    messages.success(request, "Token updated and checked with WhatsApp.")
+    return "", None
 
 
 def whatsapp_tab_render(
