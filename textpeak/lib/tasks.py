@@ -2,13 +2,16 @@
 
 Publishing one task costs more than the API request that asks for it (Celery and kombu build a
 message and a Redis client each time: about 0.35 ms of CPU). So tasks that take a list of row
-ids are coalesced: ids committed in a process within ``settings.TASK_COALESCE_SECONDS`` (50 ms)
-go out together in one message, from one thread per process. Ids in hand when a process dies
+ids are coalesced, from one thread per process: the first ids after a quiet spell go out at
+once, and ids committed within ``settings.TASK_COALESCE_SECONDS`` (50 ms) of a publish go out
+together when that window closes. One message at a time waits for nothing; a burst shares a
+publish. Ids in hand when a process dies
 are not lost: their rows are committed and the sweepers (``outbox_sweep``, ``payloads_sweep``,
 ``deliveries_sweep``) enqueue them again.
 """
 
 import logging
+import math
 import os
 import threading
 import time
@@ -41,7 +44,10 @@ def _publish_ids(task: Task, ids: list, batch_size: int, countdown: float | None
         _publish(task, (ids[start : start + batch_size],), countdown)
 
 
-class _Coalescer:
+class Coalescer:
+    """Publishes the ids handed to it from a thread of its own, coalescing them as the module
+    docstring says."""
+
     def __init__(self):
         self._reset()
         # A forked child (a web or Celery worker process) starts with its own thread and ids.
@@ -52,6 +58,7 @@ class _Coalescer:
         self._pending: dict[tuple, tuple] = {}
         self._ready = threading.Event()
         self._thread = None
+        self._published_at = -math.inf
 
     def add(self, task: Task, ids: list, batch_size: int, countdown: float | None) -> None:
         # Keyed by the task's identity: hashing a shared_task proxy looks the task up in the
@@ -67,10 +74,15 @@ class _Coalescer:
     def _run(self) -> None:
         while True:
             self._ready.wait()
-            time.sleep(settings.TASK_COALESCE_SECONDS)
+            wait = self._published_at + settings.TASK_COALESCE_SECONDS - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
             self._ready.clear()
             with self._lock:
                 pending, self._pending = self._pending, {}
+            if not pending:
+                continue
+            self._published_at = time.monotonic()
             for task, batch_size, countdown, ids in pending.values():
                 try:
                     _publish_ids(task, ids, batch_size, countdown)
@@ -78,7 +90,7 @@ class _Coalescer:
                     logger.exception("Publishing %s failed; left for the sweeper", task.name)
 
 
-_coalescer = _Coalescer()
+coalescer = Coalescer()
 
 
 def enqueue_ids_on_commit(
@@ -91,6 +103,6 @@ def enqueue_ids_on_commit(
         return
     countdown = countdown or None
     if settings.TASK_COALESCE_SECONDS > 0:
-        transaction.on_commit(partial(_coalescer.add, task, list(ids), batch_size, countdown))
+        transaction.on_commit(partial(coalescer.add, task, list(ids), batch_size, countdown))
     else:
         transaction.on_commit(partial(_publish_ids, task, list(ids), batch_size, countdown))
