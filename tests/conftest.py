@@ -171,7 +171,7 @@ def redis_broker():
         connection.ping()
     except redis.RedisError as error:
         unavailable(f"Redis at {settings.REDIS_URL} is unreachable: {error}", required=True)
-    connection.delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+    connection.delete(*(queue.name for queue in settings.CELERY_TASK_QUEUES))
     return connection
 
 

@@ -14,14 +14,15 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ["TEXTPEAK_VAR_DIR"] = tempfile.mkdtemp(prefix="textpeak-tests-")
 atexit.register(shutil.rmtree, os.environ["TEXTPEAK_VAR_DIR"], ignore_errors=True)
 
+from textpeak.queues import celery_queues  # noqa: E402
 from textpeak.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
-# Tasks the tests publish go to their own queue, never to a worker of `make run`.
-CELERY_TASK_DEFAULT_QUEUE = "textpeak-tests"
+# Tasks the tests publish go to queues of their own, never to a worker of `make run`.
+CELERY_TASK_QUEUES, CELERY_TASK_ROUTES, CELERY_TASK_DEFAULT_QUEUE = celery_queues("textpeak-tests-")
 STATIC_ROOT.mkdir(exist_ok=True)  # noqa: F405  (WhiteNoise warns about a missing folder)
 
 # One cache per test process: tests clear it freely, which must never flush the Redis that

@@ -1,6 +1,7 @@
 """A real Celery worker in a thread of the test process, on the suite's Redis broker."""
 
 import threading
+import time
 from contextlib import contextmanager
 
 from celery.contrib.testing.worker import start_worker
@@ -9,7 +10,7 @@ from django.db import connections
 from textpeak.celery import app as celery_app
 
 _closed = threading.Event()
-_reached = threading.Event()
+_reached: set[str] = set()
 
 
 @celery_app.task
@@ -19,16 +20,21 @@ def _close_database_connections():
 
 
 @celery_app.task
-def _reach():
-    _reached.set()
+def _reach(queue: str):
+    _reached.add(queue)
 
 
 def wait_for_queued_tasks(seconds: float = 15) -> None:
-    """Until the running worker has run every task queued before this call: it takes them in
-    order, so a task queued now runs after them."""
+    """Until the running worker has run every task queued before this call: it takes each
+    queue's tasks in order, so a task queued now on every queue runs after them."""
+    queues = {queue.name for queue in celery_app.conf.task_queues}
     _reached.clear()
-    _reach.delay()
-    assert _reached.wait(seconds), "the worker did not run its queued tasks"
+    for queue in queues:
+        _reach.apply_async((queue,), queue=queue)
+    deadline = time.monotonic() + seconds
+    while not queues <= _reached:
+        assert time.monotonic() < deadline, "the worker did not run its queued tasks"
+        time.sleep(0.01)
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from textpeak.env import env_bool, env_int, env_list, env_str
+from textpeak.queues import celery_queues
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("TEXTPEAK_VAR_DIR") or BASE_DIR / "var")
@@ -328,6 +329,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # 50 ms: long enough that a burst of send API requests shares a publish, and no longer than a
 # Cloud API call takes, so a message is not noticeably later.
 TASK_COALESCE_SECONDS = 0.05
+CELERY_TASK_QUEUES, CELERY_TASK_ROUTES, CELERY_TASK_DEFAULT_QUEUE = celery_queues()
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_IGNORE_RESULT = True

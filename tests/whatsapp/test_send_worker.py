@@ -208,8 +208,6 @@ def _worker_process(fake_graph):
             "--without-mingle",
             "--without-gossip",
             "--loglevel=WARNING",
-            "-Q",
-            settings.CELERY_TASK_DEFAULT_QUEUE,
         ],
         env=env,
         start_new_session=True,
