@@ -185,7 +185,7 @@ def test_a_demo_stream_reports_read_within_seconds(client, account, whatsapp_acc
     assert _wait_for(client, stream, uuids, "read", seconds=10)[uuids[0]]["status"] == "read"
 
 
-def _worker_process(fake_graph):
+def _worker_process(fake_graph, name="worker"):
     """A Celery worker in its own process, on the test database, as `make run` starts one."""
     env = {
         **os.environ,
@@ -208,10 +208,17 @@ def _worker_process(fake_graph):
             "--without-mingle",
             "--without-gossip",
             "--loglevel=WARNING",
+            f"--hostname={name}@%h",
         ],
         env=env,
         start_new_session=True,
     )
+
+
+def _kill(process) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
 
 
 def _database_url():
@@ -281,3 +288,31 @@ def test_a_worker_stores_what_metas_callback_kept(client, account, worker):
         assert time.monotonic() < deadline, "the kept payload was not stored"
         time.sleep(0.1)
     assert not InboundPayload.objects.exists()
+
+
+def test_two_groups_of_workers_keep_together_to_one_senders_limit_and_send_each_message_once(
+    client, stream, fake_graph, redis_broker
+):
+    if connection.vendor != "postgresql":
+        unavailable("workers in other processes need PostgreSQL", required=REQUIRE_SERVICES)
+    stream.whatsapp.senders.update(messages_per_second=10)
+    # As on two hosts: separate processes, sharing only PostgreSQL and Redis.
+    groups = [_worker_process(fake_graph, name=name) for name in ("host-a", "host-b")]
+    try:
+        texts = [f"message {n}" for n in range(60)]
+        uuids = [
+            uuid
+            for start in range(0, 60, 5)
+            for uuid in _send(client, stream, *texts[start : start + 5])
+        ]
+        found = _wait_for(client, stream, uuids, "sent", seconds=30)
+    finally:
+        for process in groups:
+            _kill(process)
+
+    assert {item["status"] for item in found.values()} == {"sent"}
+    assert sorted(_sent_texts(fake_graph)) == sorted(texts)
+    per_second = {}
+    for sent in fake_graph.sent:
+        per_second[int(sent.at)] = per_second.get(int(sent.at), 0) + 1
+    assert max(per_second.values()) <= 10
