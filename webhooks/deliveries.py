@@ -1,8 +1,8 @@
 """Delivering events to customers' webhooks: claim, send, record, retry, sweep.
 
-A delivery is a row first and a task second. ``send_deliveries`` tasks carry up to
-`BATCH_SIZE` ids; `deliveries_send` claims the ones still pending and due with one conditional
-update (so two workers never send the same delivery at once), sends them concurrently through
+A delivery is a row first and a task second (``textpeak.lib.outbox``). ``send_deliveries``
+tasks carry up to ``outbox.BATCH_SIZE`` ids; `deliveries_send` claims the ones still pending and
+due (so two workers never send the same delivery at once), sends them concurrently through
 `webhooks.transport` (``DELIVERY_THREADS`` threads), and records every attempt with the exact
 request sent, its user header values and signature masked.
 
@@ -32,12 +32,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from textpeak.lib import outbox
 from textpeak.lib.claims import claim
-from textpeak.lib.tasks import enqueue_ids_on_commit
 from textpeak.lib.threads import run_each
 from webhooks import transport
 from webhooks.builder import build_request
@@ -45,7 +44,6 @@ from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 100
 # Retries closer than this wait in the broker (a countdown); later ones wait for the sweeper.
 MAX_COUNTDOWN = 60.0
 JITTER = 0.2
@@ -57,12 +55,10 @@ DISABLED_ERROR = "Not sent: the webhook is disabled."
 
 def deliveries_enqueue(delivery_ids: Iterable[int], *, countdown: float = 0) -> None:
     """Enqueue sending of these deliveries after the current transaction commits, in tasks of
-    `BATCH_SIZE`."""
+    ``outbox.BATCH_SIZE``."""
     from webhooks.tasks import send_deliveries
 
-    enqueue_ids_on_commit(
-        send_deliveries, list(delivery_ids), batch_size=BATCH_SIZE, countdown=countdown
-    )
+    outbox.enqueue(send_deliveries, delivery_ids, countdown=countdown)
 
 
 def broker_hold(now: datetime, *, countdown: float = 0) -> datetime:
@@ -220,36 +216,18 @@ def deliveries_send(*, delivery_ids: list[int]) -> None:
 
 
 def _record(outcomes: list[Outcome]) -> None:
-    """Write the attempts and the deliveries' new state in one transaction.
+    """Write the attempts and the new state of the deliveries still held by this claim, in one
+    transaction: a webhook removed meanwhile, or a claim that ran out and went to another
+    worker, must not make the batch's other outcomes unrecordable.
 
     Deliveries that end up alike (delivered with the same status code; retried after the
     same number of attempts; failed) are updated by one statement each, a few per batch:
     `bulk_update` costs far more. So a batch's retries share one jittered delay, and
     ``last_attempt_at`` is when the batch was recorded (each attempt keeps its own start).
     """
-    with transaction.atomic():
-        _record_held(_lock_still_held(outcomes))
-
-
-def _lock_still_held(outcomes: list[Outcome]) -> list[Outcome]:
-    """The outcomes whose deliveries still exist and are still held by this claim (locked
-    until the end of the transaction): a webhook removed meanwhile, or a claim that ran out
-    and went to another worker, must not make the batch's other outcomes unrecordable."""
-    held = set(
-        Delivery.objects.select_for_update()
-        .filter(
-            pk__in=[outcome.delivery.pk for outcome in outcomes],
-            claim_id__in={outcome.delivery.claim_id for outcome in outcomes},
-        )
-        .values_list("pk", "claim_id")
-    )
-    kept = [o for o in outcomes if (o.delivery.pk, o.delivery.claim_id) in held]
-    if len(kept) < len(outcomes):
-        logger.warning(
-            "%d delivery outcomes not recorded: row gone or claimed again",
-            len(outcomes) - len(kept),
-        )
-    return kept
+    lost = outbox.record(outcomes, row=lambda outcome: outcome.delivery, write=_record_held)
+    if lost:
+        logger.warning("%d delivery outcomes not recorded: row gone or claimed again", lost)
 
 
 def _record_held(outcomes: list[Outcome]) -> None:
@@ -329,17 +307,15 @@ def deliveries_sweep() -> int:
     """Enqueue pending deliveries that are due and that no worker or broker task holds: long
     retries, and what the broker lost or a killed worker left. Returns how many."""
     now = timezone.now()
-    with transaction.atomic():
-        ids = list(
-            Delivery.objects.select_for_update(skip_locked=True)
-            .filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
-            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-            .order_by("next_attempt_at")
-            .values_list("id", flat=True)[: settings.DELIVERY_SWEEP_LIMIT]
-        )
+    ids = outbox.sweep(
+        Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now),
+        now=now,
+        limit=settings.DELIVERY_SWEEP_LIMIT,
+        enqueue=deliveries_enqueue,
         # Held for the broker, so the next sweeps leave them to the tasks enqueued here.
-        Delivery.objects.filter(id__in=ids).update(claim_id=None, claimed_until=broker_hold(now))
-        deliveries_enqueue(ids)
+        claim_id=None,
+        claimed_until=broker_hold(now),
+    )
     if ids:
         logger.info("Webhook sweep enqueued %d due deliveries", len(ids))
     return len(ids)

@@ -113,7 +113,7 @@ def webhook_events_enqueue(*, stream: Stream, kind: str, events: list[dict]) -> 
     for statuses when the webhook does not want statuses.
 
     The deliveries are rows at once (one INSERT for them all), and sending is enqueued after
-    the transaction commits, in tasks of `deliveries.BATCH_SIZE`: one Meta POST can carry
+    the transaction commits, in tasks of ``outbox.BATCH_SIZE``: one Meta POST can carry
     hundreds of messages, handed over in one call, not one task each.
     """
     if kind not in EVENT_KINDS:
