@@ -218,59 +218,95 @@ def deliveries_send(*, delivery_ids: list[int]) -> None:
 def _record(outcomes: list[Outcome]) -> None:
     """Write the attempts and the new state of the deliveries still held by this claim, in one
     transaction: a webhook removed meanwhile, or a claim that ran out and went to another
-    worker, must not make the batch's other outcomes unrecordable.
-
-    Deliveries that end up alike (delivered with the same status code; retried after the
-    same number of attempts; failed) are updated by one statement each, a few per batch:
-    `bulk_update` costs far more. So a batch's retries share one jittered delay, and
-    ``last_attempt_at`` is when the batch was recorded (each attempt keeps its own start).
-    """
+    worker, must not make the batch's other outcomes unrecordable."""
     lost = outbox.record(outcomes, row=lambda outcome: outcome.delivery, write=_record_held)
     if lost:
         logger.warning("%d delivery outcomes not recorded: row gone or claimed again", lost)
 
 
+def _classify(outcome: Outcome) -> Delivery.Status:
+    """The status an attempt leaves its delivery in."""
+    if outcome.succeeded:
+        return Delivery.Status.SUCCEEDED
+    attempts = outcome.delivery.attempts + 1
+    if outcome.retryable and attempts <= len(settings.DELIVERY_RETRY_SCHEDULE):
+        return Delivery.Status.PENDING
+    return Delivery.Status.FAILED
+
+
 def _record_held(outcomes: list[Outcome]) -> None:
+    """Write the attempts, the deliveries' new state and their endpoints' record.
+
+    Deliveries that end up alike (delivered with the same status code; retried after the
+    same number of attempts; failed) are updated by one statement each, a few per batch:
+    `bulk_update` costs far more. So a batch's retries share one jittered delay, and
+    ``last_attempt_at`` is when the batch was recorded (each attempt keeps its own start)."""
     now = timezone.now()
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    succeeded, failed = set(), set()
+    by_status: dict[Delivery.Status, list[Outcome]] = defaultdict(list)
+    for outcome in outcomes:
+        by_status[_classify(outcome)].append(outcome)
+    DeliveryAttempt.objects.bulk_create([outcome.attempt() for outcome in outcomes])
+    _write_retries(by_status[Delivery.Status.PENDING], now)
+    _write_ended(by_status[Delivery.Status.SUCCEEDED], Delivery.Status.SUCCEEDED, now)
+    _write_ended(by_status[Delivery.Status.FAILED], Delivery.Status.FAILED, now)
+    _note_endpoints(outcomes, now)
+
+
+def _alike(outcomes: list[Outcome]) -> dict[tuple[int, int | None], list[int]]:
+    """The deliveries' ids by their count of attempts with this one and its status code."""
+    groups = defaultdict(list)
     for outcome in outcomes:
         delivery = outcome.delivery
-        attempts = delivery.attempts + 1
-        if outcome.succeeded:
-            succeeded.add(delivery.endpoint_id)
-            groups[(Delivery.Status.SUCCEEDED, attempts, outcome.status_code)].append(delivery.pk)
-            continue
-        if outcome.retryable and outcome.endpoint_fault:
-            failed.add(delivery.endpoint_id)
-        retried = outcome.retryable and attempts <= len(settings.DELIVERY_RETRY_SCHEDULE)
-        status = Delivery.Status.PENDING if retried else Delivery.Status.FAILED
-        groups[(status, attempts, outcome.status_code)].append(delivery.pk)
-    failed -= succeeded
-    delays = {
-        attempts: retry_delay(attempts)
-        for status, attempts, _ in groups
-        if status == Delivery.Status.PENDING
+        groups[(delivery.attempts + 1, outcome.status_code)].append(delivery.pk)
+    return groups
+
+
+def _attempted(attempts: int, status_code: int | None, now: datetime) -> dict:
+    """What every attempt writes on its delivery, which it leaves unclaimed."""
+    return {
+        "attempts": attempts,
+        "last_status_code": status_code,
+        "last_attempt_at": now,
+        "claim_id": None,
+        "claimed_until": None,
     }
-    DeliveryAttempt.objects.bulk_create([outcome.attempt() for outcome in outcomes])
-    for (status, attempts, status_code), ids in groups.items():
-        changes = {
-            "status": status,
-            "attempts": attempts,
-            "last_status_code": status_code,
-            "last_attempt_at": now,
-            "claim_id": None,
-            "claimed_until": None,
-        }
-        if status == Delivery.Status.PENDING:
-            delay = delays[attempts]
-            changes["next_attempt_at"] = now + timedelta(seconds=delay)
-            if delay <= MAX_COUNTDOWN:
-                # Rounded up: the task runs when they are all due.
-                countdown = math.ceil(delay)
-                changes["claimed_until"] = broker_hold(now, countdown=countdown)
-                deliveries_enqueue(ids, countdown=countdown)
-        Delivery.objects.filter(pk__in=ids).update(**changes)
+
+
+def _write_retries(outcomes: list[Outcome], now: datetime) -> None:
+    """Pending again, due after a jittered delay: from a countdown in the broker when the
+    delay is short, else from the sweeper."""
+    groups = _alike(outcomes)
+    delays = {attempts: retry_delay(attempts) for attempts, _ in groups}
+    for (attempts, status_code), ids in groups.items():
+        delay = delays[attempts]
+        changes = _attempted(attempts, status_code, now)
+        changes["next_attempt_at"] = now + timedelta(seconds=delay)
+        if delay <= MAX_COUNTDOWN:
+            # Rounded up: the task runs when they are all due.
+            countdown = math.ceil(delay)
+            changes["claimed_until"] = broker_hold(now, countdown=countdown)
+            deliveries_enqueue(ids, countdown=countdown)
+        Delivery.objects.filter(pk__in=ids).update(status=Delivery.Status.PENDING, **changes)
+
+
+def _write_ended(outcomes: list[Outcome], status: Delivery.Status, now: datetime) -> None:
+    """Delivered, or failed for good: tried no more."""
+    for (attempts, status_code), ids in _alike(outcomes).items():
+        Delivery.objects.filter(pk__in=ids).update(
+            status=status, **_attempted(attempts, status_code, now)
+        )
+
+
+def _note_endpoints(outcomes: list[Outcome], now: datetime) -> None:
+    """An endpoint that answered a delivery with a 2xx works; one that only failed its
+    deliveries, through its own fault, is failing."""
+    succeeded = {outcome.delivery.endpoint_id for outcome in outcomes if outcome.succeeded}
+    failed = {
+        outcome.delivery.endpoint_id
+        for outcome in outcomes
+        if not outcome.succeeded and outcome.retryable and outcome.endpoint_fault
+    }
+    failed -= succeeded
     if succeeded:
         WebhookEndpoint.objects.filter(id__in=succeeded).filter(
             Q(failing_since__isnull=False)
