@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from tests.factories import SentMessageFactory, StreamFactory
 from textpeak.lib import outbox
-from textpeak.lib.claims import claim
 from whatsapp import tasks
 from whatsapp.models import Message
 
@@ -26,7 +25,7 @@ def rows():
 
 
 def _claimed(rows, seconds=60) -> list[Message]:
-    return list(claim(Message.objects.filter(pk__in=[r.pk for r in rows]), seconds=seconds))
+    return list(outbox.claim(Message.objects.filter(pk__in=[r.pk for r in rows]), seconds=seconds))
 
 
 def _published_ids(publish) -> list[list[int]]:
@@ -49,7 +48,7 @@ def test_it_takes_over_a_row_whose_claim_ran_out(rows):
 
 
 def test_it_applies_the_changes_in_the_claiming_update(rows):
-    claimed = claim(Message.objects.filter(pk=rows[0].pk), seconds=60, attempts=7)
+    claimed = outbox.claim(Message.objects.filter(pk=rows[0].pk), seconds=60, attempts=7)
     assert [row.attempts for row in claimed] == [7]
 
 

@@ -36,7 +36,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from textpeak.lib import outbox
-from textpeak.lib.claims import claim
 from textpeak.lib.threads import run_each
 from webhooks import transport
 from webhooks.builder import build_request
@@ -167,7 +166,9 @@ def _claim_deliveries(delivery_ids: list[int]) -> list[Delivery]:
     due = Delivery.objects.filter(
         id__in=delivery_ids, status=Delivery.Status.PENDING, next_attempt_at__lte=timezone.now()
     )
-    return list(claim(due, seconds=settings.DELIVERY_CLAIM_SECONDS).select_related("endpoint"))
+    return list(
+        outbox.claim(due, seconds=settings.DELIVERY_CLAIM_SECONDS).select_related("endpoint")
+    )
 
 
 def deliveries_send(*, delivery_ids: list[int]) -> None:

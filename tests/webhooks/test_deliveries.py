@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from django.utils import timezone
 
-from textpeak.lib.claims import claim
+from textpeak.lib.outbox import claim
 from webhooks import deliveries, services, tasks
 from webhooks.builder import build_request
 from webhooks.models import Delivery, WebhookEndpoint

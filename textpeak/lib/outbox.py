@@ -1,22 +1,28 @@
 """Rows that workers claim, work on and record: the mechanics the sends and deliveries share.
 
 Work is a row first and a task second. A service inserts the rows and ``enqueue``s their ids
-once they are committed, `BATCH_SIZE` ids a task. The task's worker claims its rows
-(``textpeak.lib.claims``), does the work outside any transaction, and ``record``s the outcomes
-of the rows its claim still holds; ``sweep`` enqueues again whatever the broker lost, a killed
-worker left, or a retry too far away for a countdown.
+once they are committed, `BATCH_SIZE` ids a task. The task's worker ``claim``s its rows, does
+the work outside any transaction, and ``record``s the outcomes of the rows its claim still
+holds; ``sweep`` enqueues again whatever the broker lost, a killed worker left, or a retry too
+far away for a countdown.
+
+A row is free when it has no ``claim_id`` or its ``claimed_until`` has passed (its worker died).
+One conditional UPDATE marks the free rows with a new ``claim_id``, so two workers can never
+hold the same row, and only the worker whose claim is still on a row records its outcome.
 
 The rows' model has ``claim_id``, ``claimed_until`` and ``next_attempt_at``; which rows are due
 and what an outcome means stay with each outbox.
 """
 
+import uuid
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from celery import Task
 from django.db import transaction
 from django.db.models import Model, Q, QuerySet
+from django.utils import timezone
 
 from textpeak.lib.tasks import enqueue_ids_on_commit
 
@@ -30,6 +36,17 @@ def enqueue(task: Task, ids: Iterable, *, countdown: float = 0) -> None:
     """Enqueue ``task`` for the rows ``ids`` after the current transaction commits, in tasks of
     `BATCH_SIZE`, to run ``countdown`` seconds later if given."""
     enqueue_ids_on_commit(task, list(ids), batch_size=BATCH_SIZE, countdown=countdown)
+
+
+def claim(rows: QuerySet, *, seconds: float, **changes) -> QuerySet:
+    """Claim the free rows among ``rows`` for ``seconds``, applying ``changes`` in the same
+    UPDATE; returns the rows claimed (none when another worker holds them all)."""
+    now = timezone.now()
+    claim_id = uuid.uuid4()
+    claimed = rows.filter(Q(claim_id__isnull=True) | Q(claimed_until__lt=now)).update(
+        claim_id=claim_id, claimed_until=now + timedelta(seconds=seconds), **changes
+    )
+    return rows.model.objects.filter(claim_id=claim_id) if claimed else rows.none()
 
 
 def record(

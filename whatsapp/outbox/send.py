@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from streams.selectors import sending_streams
 from textpeak.lib import ratelimit
-from textpeak.lib.claims import claim
+from textpeak.lib.outbox import claim
 from textpeak.lib.rows import insert_each, update_each
 from textpeak.lib.tasks import enqueue_ids_on_commit
 from textpeak.lib.threads import run_each
