@@ -59,8 +59,8 @@ def _sent(label: str) -> list[dict]:
 
 
 def _drain(stream, ids: list[int], label: str, limit: str) -> None:
+    from textpeak.lib.outbox import BATCH_SIZE
     from whatsapp.models import Message
-    from whatsapp.outbox.send import BATCH_SIZE
     from whatsapp.tasks import send_messages
 
     started = time.monotonic()

@@ -241,7 +241,7 @@ API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 2 * 1024 * 1024)
 # (textpeak.lib.misses).
 UNKNOWN_KEY_MISS_LIMIT = env_int("UNKNOWN_KEY_MISS_LIMIT", 10)
 UNKNOWN_KEY_WINDOW_SECONDS = env_int("UNKNOWN_KEY_WINDOW_SECONDS", 60)
-# Concurrent Cloud API calls of a worker process: a whole batch (sending.BATCH_SIZE) at once,
+# Concurrent Cloud API calls of a worker process: a whole batch (outbox.BATCH_SIZE) at once,
 # so that its sends leave at their rate-limit slots instead of waiting for a free thread.
 SEND_THREADS = env_int("SEND_THREADS", 100)
 SEND_MAX_ATTEMPTS = env_int("SEND_MAX_ATTEMPTS", 12)

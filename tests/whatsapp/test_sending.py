@@ -16,7 +16,7 @@ from django.utils import timezone
 from streams import services as stream_services
 from tests.factories import StreamFactory, UserFactory, grant_whatsapp_access, whatsapp_stream
 from textpeak.accounts import beta
-from textpeak.lib import ratelimit
+from textpeak.lib import outbox, ratelimit
 from whatsapp import tasks
 from whatsapp.models import Message, MessageEvent, Sender, WhatsAppAccount
 from whatsapp.outbox import send
@@ -66,6 +66,11 @@ def _sent_texts(fake_graph) -> list[str]:
 def _reload(message) -> Message:
     message.refresh_from_db()
     return message
+
+
+def _claim_elsewhere(message) -> None:
+    """Another worker claims the message."""
+    outbox.claim(Message.objects.filter(pk=message.pk), seconds=60)
 
 
 def _make_due(*messages) -> None:
@@ -292,17 +297,9 @@ def test_it_sends_a_batch_of_messages(stream, fake_graph):
     assert set(Message.objects.values_list("status", flat=True)) == {"sent"}
 
 
-def test_it_lets_only_one_of_two_overlapping_claims_take_a_message(stream):
-    message = _text(stream)
-    first = send._claim_messages([message.pk])
-    second = send._claim_messages([message.pk])
-    assert [m.pk for m in first] == [message.pk]
-    assert second == []
-
-
 def test_it_sends_nothing_while_another_worker_holds_the_claim(stream, fake_graph):
     message = _text(stream)
-    send._claim_messages([message.pk])
+    _claim_elsewhere(message)
     _send(message)
     assert fake_graph.sent_count == 0
     assert _reload(message).status == Message.Status.QUEUED
@@ -310,7 +307,7 @@ def test_it_sends_nothing_while_another_worker_holds_the_claim(stream, fake_grap
 
 def test_it_takes_over_a_message_whose_claim_expired(stream, fake_graph):
     message = _text(stream)
-    send._claim_messages([message.pk])
+    _claim_elsewhere(message)
     Message.objects.filter(pk=message.pk).update(
         claimed_until=timezone.now() - timedelta(seconds=1)
     )
@@ -693,7 +690,7 @@ def test_it_leaves_a_message_claimed_by_a_live_worker(
 ):
     settings.OUTBOX_SWEEP_AFTER_SECONDS = 60
     message = _text(stream)
-    send._claim_messages([message.pk])
+    _claim_elsewhere(message)
     _age(message, seconds=600)
     with django_capture_on_commit_callbacks(execute=True):
         assert outbox_sweep() == 0
@@ -705,7 +702,7 @@ def test_it_sweeps_a_message_whose_claim_expired(
 ):
     settings.OUTBOX_SWEEP_AFTER_SECONDS = 60
     message = _text(stream)
-    send._claim_messages([message.pk])
+    _claim_elsewhere(message)
     _age(message, seconds=600, claimed_until=timezone.now() - timedelta(seconds=1))
     with django_capture_on_commit_callbacks(execute=True):
         assert outbox_sweep() == 1

@@ -22,15 +22,12 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from streams.selectors import sending_streams
-from textpeak.lib import ratelimit
-from textpeak.lib.outbox import claim
+from textpeak.lib import outbox, ratelimit
 from textpeak.lib.rows import insert_each, update_each
-from textpeak.lib.tasks import enqueue_ids_on_commit
 from textpeak.lib.threads import run_each
 from whatsapp.graph.bodies import meta_payload
 from whatsapp.graph.errors import AuthError, GraphError, RateLimited, TemporaryError
@@ -39,9 +36,6 @@ from whatsapp.inbound.statuses import pending_statuses_apply
 from whatsapp.models import Message, MessageEvent, Sender, WhatsAppAccount
 
 logger = logging.getLogger(__name__)
-
-
-BATCH_SIZE = 100
 
 
 # A rate-limit slot further away than this is not waited for: the message is deferred, so a
@@ -67,8 +61,9 @@ def send_messages(message_ids: list[int]) -> None:
 
 
 def messages_enqueue(message_ids: list[int], *, countdown: float = 0) -> None:
-    """Send these messages after the current transaction commits, in tasks of BATCH_SIZE."""
-    enqueue_ids_on_commit(send_messages, message_ids, batch_size=BATCH_SIZE, countdown=countdown)
+    """Send these messages after the current transaction commits, in tasks of
+    ``outbox.BATCH_SIZE``."""
+    outbox.enqueue(send_messages, message_ids, countdown=countdown)
 
 
 # Sending
@@ -137,7 +132,7 @@ def _claim_messages(message_ids: list[int]) -> list[Message]:
         next_attempt_at__lte=timezone.now(),
         stream__in=sending_streams(),
     )
-    claimed = claim(due, seconds=settings.SEND_CLAIM_SECONDS, attempts=F("attempts") + 1)
+    claimed = outbox.claim(due, seconds=settings.SEND_CLAIM_SECONDS, attempts=F("attempts") + 1)
     # Only what sending and recording need (the stream's account for its senders' limits):
     # a worker claims many rows a second, and whole Message, Stream and reply-to objects for
     # each would cost it more than the rest of a send's bookkeeping.
@@ -240,7 +235,7 @@ def messages_send(*, message_ids: list[int]) -> None:
     missing = [m for m in messages if m.stream_id not in graphs]
     for message in missing:
         graphs[message.stream_id] = _NoAccount()
-    _record(_send_in_turn(messages, graphs, rates), accounts)
+    _record(_send_in_turn(messages, graphs, rates))
 
 
 def _send_in_turn(messages: list[Message], graphs: dict, rates: dict) -> list[_Outcome]:
@@ -282,31 +277,19 @@ def _still_sending(messages: list[Message]) -> tuple[list[Message], list[Message
     )
 
 
-def _record(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount]) -> None:
-    with transaction.atomic():
-        _record_held(_lock_still_held(outcomes), accounts)
-
-
-def _lock_still_held(outcomes: list[_Outcome]) -> list[_Outcome]:
-    """The outcomes whose messages are still held by this claim (locked until the end of the
-    transaction): one that was claimed again after its claim ran out must not be written
-    back to queued, and one row that cannot be written must not lose the batch's others."""
-    claims = {outcome.message.claim_id for outcome in outcomes}
-    held = set(
-        Message.objects.select_for_update()
-        .filter(pk__in=[outcome.message.pk for outcome in outcomes], claim_id__in=claims)
-        .values_list("pk", flat=True)
-    )
-    kept = [outcome for outcome in outcomes if outcome.message.pk in held]
-    if len(kept) < len(outcomes):
+def _record(outcomes: list[_Outcome]) -> None:
+    """Write the outcomes of the messages still held by this claim, in one transaction: one
+    that was claimed again after its claim ran out must not be written back to queued, and one
+    row that cannot be written must not lose the batch's others."""
+    lost = outbox.record(outcomes, row=lambda outcome: outcome.message, write=_record_held)
+    if lost:
         logger.warning(
             "%d send outcomes not recorded: claimed again, or rejected as their stream was deleted",
-            len(outcomes) - len(kept),
+            lost,
         )
-    return kept
 
 
-def _record_held(outcomes: list[_Outcome], accounts: dict[int, WhatsAppAccount]) -> None:
+def _record_held(outcomes: list[_Outcome]) -> None:
     now = timezone.now()
     events, later, waiting, stopped = [], defaultdict(list), defaultdict(list), []
     rejected_accounts = set()

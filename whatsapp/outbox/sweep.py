@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from streams.models import Stream
 from streams.selectors import sending_streams
+from textpeak.lib import outbox
 from whatsapp.models import Message
 from whatsapp.outbox.send import messages_enqueue
 
@@ -26,20 +26,17 @@ def outbox_sweep() -> int:
     them, or their worker died. Returns how many were enqueued."""
     now = timezone.now()
     overdue = now - timedelta(seconds=settings.OUTBOX_SWEEP_AFTER_SECONDS)
-    with transaction.atomic():
-        ids = list(
-            Message.objects.select_for_update(skip_locked=True)
-            .filter(status=Message.Status.QUEUED, stream__in=sending_streams())
-            # Fresh messages are given time to arrive through the broker; retries further away
-            # than a countdown are due as soon as their time comes.
-            .filter(Q(next_attempt_at__lte=overdue) | Q(attempts__gt=0, next_attempt_at__lte=now))
-            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-            .order_by("next_attempt_at")
-            .values_list("id", flat=True)[: settings.OUTBOX_SWEEP_LIMIT]
-        )
+    ids = outbox.sweep(
+        Message.objects.filter(status=Message.Status.QUEUED, stream__in=sending_streams())
+        # Fresh messages are given time to arrive through the broker; retries further away
+        # than a countdown are due as soon as their time comes.
+        .filter(Q(next_attempt_at__lte=overdue) | Q(attempts__gt=0, next_attempt_at__lte=now)),
+        now=now,
+        limit=settings.OUTBOX_SWEEP_LIMIT,
+        enqueue=messages_enqueue,
         # Not swept again before they are overdue again.
-        Message.objects.filter(id__in=ids).update(next_attempt_at=now)
-        messages_enqueue(ids)
+        next_attempt_at=now,
+    )
     if ids:
         logger.info("Outbox sweep enqueued %d overdue messages", len(ids))
     return len(ids)
