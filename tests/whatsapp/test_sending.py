@@ -818,6 +818,24 @@ def test_it_checks_for_held_streams_once_per_batch_not_per_message(stream, fake_
     assert queries(1) == queries(20)
 
 
+def test_it_writes_a_batchs_errors_in_one_update_and_one_insert_whatever_their_kinds(
+    stream, fake_graph
+):
+    def queries(*errors):
+        messages = [_text(stream, f"#{n}") for n in range(len(errors))]
+        for error in errors:
+            fake_graph.fail_next(error, path="/messages")
+        with CaptureQueriesContext(connection) as captured:
+            _send(*messages)
+        return sorted(_reload(m).status for m in messages), len(captured)
+
+    retried_and_failed = queries(graph.SERVICE_UNAVAILABLE, graph.UNDELIVERABLE)
+    failed = queries(graph.UNDELIVERABLE, graph.UNDELIVERABLE)
+    assert retried_and_failed[0] == ["queued", "sent_failed"]
+    assert failed[0] == ["sent_failed", "sent_failed"]
+    assert retried_and_failed[1] == failed[1]
+
+
 def test_it_refuses_to_send_for_an_account_whose_access_was_revoked(
     stream, fake_graph, whatsapp_access
 ):

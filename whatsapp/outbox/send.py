@@ -12,13 +12,14 @@ the others are held, ``queued``: a disabled stream's until it is enabled, those 
 whose access was revoked until it is granted again.
 """
 
+import enum
 import logging
 import math
 import random
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
@@ -94,7 +95,7 @@ class _Turn:
     retry_in: float | None = None
 
 
-# What _record_held writes back of a message that was not sent.
+# What recording writes back of a message that WhatsApp answered with an error.
 _OUTCOME_FIELDS = (
     "status",
     "wamid",
@@ -289,98 +290,168 @@ def _record(outcomes: list[_Outcome]) -> None:
         )
 
 
+class _Kind(enum.Enum):
+    """What an outcome comes to for its message."""
+
+    SENT = enum.auto()
+    # No rate-limit slot soon enough: queued again shortly, and not counted as an attempt.
+    DEFERRED = enum.auto()
+    # Its stream stopped sending after the claim: queued, waiting, not counted as an attempt.
+    HELD = enum.auto()
+    # WhatsApp's error may pass: tried again after a back-off.
+    RETRY = enum.auto()
+    # WhatsApp refused it for good, or its retries are used up.
+    FAILED = enum.auto()
+    # WhatsApp refused the stream's token: failed, and the token marked refused.
+    TOKEN_REFUSED = enum.auto()
+
+
+def _classify(outcome: _Outcome) -> _Kind:
+    """What the outcome comes to for its message: the one place that decides it."""
+    if outcome.wamid:
+        return _Kind.SENT
+    if outcome.deferred is not None:
+        return _Kind.DEFERRED
+    if outcome.held:
+        return _Kind.HELD
+    error = outcome.error
+    if isinstance(error, AuthError):
+        return _Kind.TOKEN_REFUSED
+    # WhatsApp asking us to slow down is not the message's fault: a long throttle backs off
+    # to the ten-minute ceiling but never uses up the message's retries.
+    throttled = isinstance(error, RateLimited)
+    if error.retryable and (throttled or outcome.message.attempts < settings.SEND_MAX_ATTEMPTS):
+        return _Kind.RETRY
+    return _Kind.FAILED
+
+
 def _record_held(outcomes: list[_Outcome]) -> None:
+    """Write each outcome as its kind says. The writers of WhatsApp's errors change their
+    messages in memory and return an event for each, so that the batch's errors take one
+    UPDATE and one INSERT whatever their kinds."""
     now = timezone.now()
-    events, later, waiting, stopped = [], defaultdict(list), defaultdict(list), []
-    rejected_accounts = set()
+    by_kind: dict[_Kind, list[_Outcome]] = defaultdict(list)
     for outcome in outcomes:
-        message = outcome.message
-        message.claim_id = message.claimed_until = None
-        message.updated_at = now
-        if outcome.wamid:
-            message.status, message.wamid, message.sent_at = Message.Status.SENT, outcome.wamid, now
-            # An earlier attempt's error no longer describes the message.
-            message.error_code = message.error_message = ""
-        elif outcome.deferred is not None:
-            waiting[outcome.deferred].append(message.pk)
-            later[math.ceil(outcome.deferred)].append(message.pk)
-        elif outcome.held:
-            stopped.append(message.pk)
-        else:
-            error = outcome.error
-            if isinstance(error, AuthError):
-                rejected_accounts.add(message.stream_id)
-            # WhatsApp asking us to slow down is not the message's fault: a long throttle backs
-            # off to the ten-minute ceiling but never uses up the message's retries.
-            throttled = isinstance(error, RateLimited)
-            if error.retryable and (throttled or message.attempts < settings.SEND_MAX_ATTEMPTS):
-                delay = _retry_delay(message.attempts)
-                message.next_attempt_at = now + timedelta(seconds=delay)
-                later[delay].append(message.pk)
-                note = f"Attempt {message.attempts} failed; retrying in {delay:.0f} s"
-            else:
-                message.status, message.failed_at = Message.Status.SENT_FAILED, now
-                note = "Not retried" if not error.retryable else "Gave up after retries"
-            message.error_code = str(error.code or "")
-            message.error_message = error.message[:1000]
-            events.append(
-                MessageEvent(
-                    message=message,
-                    status=message.status,
-                    occurred_at=now,
-                    error_code=message.error_code,
-                    error_message=message.error_message,
-                    note=note,
-                )
-            )
-    sent = [outcome.message for outcome in outcomes if outcome.wamid]
-    failed = [outcome.message for outcome in outcomes if outcome.error]
-    if sent:
-        # Usually the whole batch: one UPDATE (bulk_update of every field costs milliseconds
-        # per message).
-        update_each(
-            Message,
-            "wamid",
-            {message.pk: message.wamid for message in sent},
-            status=Message.Status.SENT,
-            sent_at=now,
-            error_code="",
-            error_message="",
-            claim_id=None,
-            claimed_until=None,
-            updated_at=now,
-        )
-        insert_each(
-            MessageEvent,
-            "message",
-            [message.pk for message in sent],
-            status=Message.Status.SENT,
-            occurred_at=now,
-        )
-        pending_statuses_apply(wamids=[message.wamid for message in sent])
-    for retry_in, ids in waiting.items():
+        by_kind[_classify(outcome)].append(outcome)
+    _write_sent(by_kind[_Kind.SENT], now)
+    _write_deferred(by_kind[_Kind.DEFERRED], now)
+    _write_held(by_kind[_Kind.HELD], now)
+    events = [
+        *_write_retry(by_kind[_Kind.RETRY], now),
+        *_write_failed(by_kind[_Kind.FAILED], now),
+        *_write_token_refused(by_kind[_Kind.TOKEN_REFUSED], now),
+    ]
+    Message.objects.bulk_update([event.message for event in events], _OUTCOME_FIELDS)
+    MessageEvent.objects.bulk_create(events)
+
+
+def _write_sent(outcomes: list[_Outcome], now: datetime) -> None:
+    """Sent, under WhatsApp's wamid. Usually the whole batch: one UPDATE (bulk_update of every
+    field costs milliseconds per message) and one INSERT of their events."""
+    if not outcomes:
+        return
+    update_each(
+        Message,
+        "wamid",
+        {outcome.message.pk: outcome.wamid for outcome in outcomes},
+        status=Message.Status.SENT,
+        sent_at=now,
+        # An earlier attempt's error no longer describes the message.
+        error_code="",
+        error_message="",
+        claim_id=None,
+        claimed_until=None,
+        updated_at=now,
+    )
+    insert_each(
+        MessageEvent,
+        "message",
+        [outcome.message.pk for outcome in outcomes],
+        status=Message.Status.SENT,
+        occurred_at=now,
+    )
+    pending_statuses_apply(wamids=[outcome.wamid for outcome in outcomes])
+
+
+def _write_deferred(outcomes: list[_Outcome], now: datetime) -> None:
+    """Due again once their wait for a slot is over, which is soon: a countdown in the broker."""
+    waits, countdowns = defaultdict(list), defaultdict(list)
+    for outcome in outcomes:
+        waits[outcome.deferred].append(outcome.message.pk)
+        countdowns[math.ceil(outcome.deferred)].append(outcome.message.pk)
+    for wait, ids in waits.items():
         # A batch's deferred messages share their wait: one UPDATE for them, where bulk_update
         # would build a CASE per row and field (a worker falling behind defers many).
         Message.objects.filter(pk__in=ids).update(
             # Waiting for the sender's rate limit is not a failed attempt.
             attempts=F("attempts") - 1,
-            next_attempt_at=now + timedelta(seconds=retry_in),
+            next_attempt_at=now + timedelta(seconds=wait),
             claim_id=None,
             claimed_until=None,
             updated_at=now,
         )
-    if stopped:
-        # Not an attempt either; the message waits for its stream, enqueued again when the
-        # stream is enabled or swept once its account has access again.
-        Message.objects.filter(pk__in=stopped).update(
+    for countdown, ids in countdowns.items():
+        if countdown <= MAX_COUNTDOWN:
+            messages_enqueue(ids, countdown=countdown)
+
+
+def _write_held(outcomes: list[_Outcome], now: datetime) -> None:
+    """Queued, waiting for their stream: enqueued again when the stream is enabled, or swept
+    once its account has access again. Not an attempt either."""
+    if outcomes:
+        Message.objects.filter(pk__in=[outcome.message.pk for outcome in outcomes]).update(
             attempts=F("attempts") - 1, claim_id=None, claimed_until=None, updated_at=now
         )
-    Message.objects.bulk_update(failed, _OUTCOME_FIELDS)
-    MessageEvent.objects.bulk_create(events)
-    if rejected_accounts:
-        WhatsAppAccount.objects.filter(stream_id__in=rejected_accounts).update(
-            token_rejected_at=now
-        )
+
+
+def _write_retry(outcomes: list[_Outcome], now: datetime) -> list[MessageEvent]:
+    """Due again after a back-off: from a countdown in the broker when soon, else from the
+    sweeper."""
+    events, later = [], defaultdict(list)
+    for outcome in outcomes:
+        message = outcome.message
+        delay = _retry_delay(message.attempts)
+        message.next_attempt_at = now + timedelta(seconds=delay)
+        later[delay].append(message.pk)
+        note = f"Attempt {message.attempts} failed; retrying in {delay:.0f} s"
+        events.append(_answered_with_error(outcome, now, note))
     for delay, ids in later.items():
         if delay <= MAX_COUNTDOWN:
             messages_enqueue(ids, countdown=delay)
+    return events
+
+
+def _write_failed(outcomes: list[_Outcome], now: datetime) -> list[MessageEvent]:
+    """``sent_failed``, with WhatsApp's code and text."""
+    events = []
+    for outcome in outcomes:
+        outcome.message.status, outcome.message.failed_at = Message.Status.SENT_FAILED, now
+        note = "Gave up after retries" if outcome.error.retryable else "Not retried"
+        events.append(_answered_with_error(outcome, now, note))
+    return events
+
+
+def _write_token_refused(outcomes: list[_Outcome], now: datetime) -> list[MessageEvent]:
+    """Failed, and the stream's token marked refused until the user replaces it."""
+    if outcomes:
+        WhatsAppAccount.objects.filter(
+            stream_id__in={outcome.message.stream_id for outcome in outcomes}
+        ).update(token_rejected_at=now)
+    return _write_failed(outcomes, now)
+
+
+def _answered_with_error(outcome: _Outcome, now: datetime, note: str) -> MessageEvent:
+    """The message unclaimed with WhatsApp's error on it, and its event, both in memory."""
+    message, error = outcome.message, outcome.error
+    message.claim_id = message.claimed_until = None
+    message.updated_at = now
+    message.error_code = str(error.code or "")
+    message.error_message = error.message[:1000]
+    return MessageEvent(
+        message=message,
+        status=message.status,
+        occurred_at=now,
+        error_code=message.error_code,
+        error_message=message.error_message,
+        note=note,
+    )
