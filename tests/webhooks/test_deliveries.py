@@ -9,6 +9,8 @@ from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from textpeak.lib.outbox import claim
@@ -237,6 +239,17 @@ def test_it_sends_a_batch_concurrently(stream, endpoint, receiver):
         str(d.uid) for d in batch
     }
     assert Delivery.objects.filter(status=Delivery.Status.SUCCEEDED).count() == 20
+
+
+def test_it_records_a_batch_in_as_many_statements_as_one_delivery(stream, endpoint, receiver):
+    def queries(first, count):
+        batch = _queue(stream, *[_event(first + n) for n in range(count)])
+        with CaptureQueriesContext(connection) as captured:
+            _send(*batch)
+        assert {_reload(d).status for d in batch} == {Delivery.Status.SUCCEEDED}
+        return len(captured)
+
+    assert queries(0, 1) == queries(1, 20)
 
 
 # Claims
