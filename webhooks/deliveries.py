@@ -9,7 +9,7 @@ request sent, its user header values and signature masked.
 2xx is success. Anything else (a 3xx too: redirects are not followed), a timeout or a connection
 error is retried after ``DELIVERY_RETRY_SCHEDULE[n]`` seconds (±20 % jitter, drawn per batch:
 the deliveries of one batch were sent together anyway), about a day in all; after the last
-retry the delivery is failed. Retries up to `MAX_COUNTDOWN` away wait in the
+retry the delivery is failed. Retries up to ``outbox.MAX_COUNTDOWN`` away wait in the
 broker as a countdown; later ones are rows that `deliveries_sweep` (beat, every 30 s) enqueues
 when they are due. An endpoint whose deliveries have failed without a single success for
 ``WEBHOOK_DISABLE_AFTER_DAYS`` is disabled; its pending deliveries are failed unsent as they
@@ -43,8 +43,6 @@ from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
 
-# Retries closer than this wait in the broker (a countdown); later ones wait for the sweeper.
-MAX_COUNTDOWN = 60.0
 JITTER = 0.2
 # An endpoint's last_success_at is refreshed at most this often, so concurrent workers
 # delivering to one busy endpoint do not all queue for its row.
@@ -282,7 +280,7 @@ def _write_retries(outcomes: list[Outcome], now: datetime) -> None:
         delay = delays[attempts]
         changes = _attempted(attempts, status_code, now)
         changes["next_attempt_at"] = now + timedelta(seconds=delay)
-        if delay <= MAX_COUNTDOWN:
+        if delay <= outbox.MAX_COUNTDOWN:
             # Rounded up: the task runs when they are all due.
             countdown = math.ceil(delay)
             changes["claimed_until"] = broker_hold(now, countdown=countdown)

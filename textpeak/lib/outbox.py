@@ -30,6 +30,8 @@ T = TypeVar("T")
 
 # Row ids a task at most: one worker's batch.
 BATCH_SIZE = 100
+# Retries closer than this wait in the broker (a countdown); later ones wait for the sweeper.
+MAX_COUNTDOWN = 60.0
 
 
 def enqueue(task: Task, ids: Iterable, *, countdown: float = 0) -> None:

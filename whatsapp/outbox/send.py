@@ -44,10 +44,6 @@ logger = logging.getLogger(__name__)
 MAX_SLOT_WAIT = 2.0
 
 
-# Retries closer than this wait in the broker (a countdown); later ones wait for the sweeper.
-MAX_COUNTDOWN = 60.0
-
-
 # A message that a stalled worker reached after its slot had closed is given its sender's next
 # free slot, in the same task, up to this many times before it goes back to the queue.
 SLOT_TRIES = 3
@@ -391,7 +387,7 @@ def _write_deferred(outcomes: list[_Outcome], now: datetime) -> None:
             updated_at=now,
         )
     for countdown, ids in countdowns.items():
-        if countdown <= MAX_COUNTDOWN:
+        if countdown <= outbox.MAX_COUNTDOWN:
             messages_enqueue(ids, countdown=countdown)
 
 
@@ -416,7 +412,7 @@ def _write_retry(outcomes: list[_Outcome], now: datetime) -> list[MessageEvent]:
         note = f"Attempt {message.attempts} failed; retrying in {delay:.0f} s"
         events.append(_answered_with_error(outcome, now, note))
     for delay, ids in later.items():
-        if delay <= MAX_COUNTDOWN:
+        if delay <= outbox.MAX_COUNTDOWN:
             messages_enqueue(ids, countdown=delay)
     return events
 
