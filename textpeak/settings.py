@@ -247,6 +247,10 @@ SEND_THREADS = env_int("SEND_THREADS", 100)
 SEND_MAX_ATTEMPTS = env_int("SEND_MAX_ATTEMPTS", 12)
 SEND_RETRY_BASE_SECONDS = float(env_int("SEND_RETRY_BASE_SECONDS", 2))
 SEND_CLAIM_SECONDS = env_int("SEND_CLAIM_SECONDS", 300)  # a dead worker's messages wait this long
+# A batch records the outcomes of its calls as they return, those of this many seconds together:
+# a worker killed mid-batch then repeats only the calls it had in flight, and a batch's hundred
+# answers still cost a few statements, not a hundred.
+SEND_RECORD_SECONDS = env_int("SEND_RECORD_MILLISECONDS", 10) / 1000
 OUTBOX_SWEEP_AFTER_SECONDS = env_int("OUTBOX_SWEEP_AFTER_SECONDS", 120)
 OUTBOX_SWEEP_LIMIT = 10_000
 DEMO_STATUS_DELAY_SECONDS = 1.0

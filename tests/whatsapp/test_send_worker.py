@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -185,7 +186,7 @@ def test_a_demo_stream_reports_read_within_seconds(client, account, whatsapp_acc
     assert _wait_for(client, stream, uuids, "read", seconds=10)[uuids[0]]["status"] == "read"
 
 
-def _worker_process(fake_graph, name="worker"):
+def _worker_process(fake_graph, name="worker", pool=("--pool=solo",)):
     """A Celery worker in its own process, on the test database, as `make run` starts one."""
     env = {
         **os.environ,
@@ -203,7 +204,7 @@ def _worker_process(fake_graph, name="worker"):
             "-A",
             "textpeak",
             "worker",
-            "--pool=solo",
+            *pool,
             "--without-heartbeat",
             "--without-mingle",
             "--without-gossip",
@@ -213,6 +214,19 @@ def _worker_process(fake_graph, name="worker"):
         env=env,
         start_new_session=True,
     )
+
+
+def _children(pid: int) -> list[int]:
+    """The pids of a process's children (a prefork worker's pool processes)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended while being read
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def _kill(process) -> None:
@@ -316,3 +330,40 @@ def test_two_groups_of_workers_keep_together_to_one_senders_limit_and_send_each_
     for sent in fake_graph.sent:
         per_second[int(sent.at)] = per_second.get(int(sent.at), 0) + 1
     assert max(per_second.values()) <= 10
+
+
+def test_a_prefork_child_killed_mid_batch_repeats_only_the_calls_it_had_not_recorded(
+    client, stream, fake_graph, redis_broker, settings
+):
+    if connection.vendor != "postgresql":
+        unavailable("a worker in another process needs PostgreSQL", required=REQUIRE_SERVICES)
+    # Ten messages at 5 a second: one batch whose sends are spread over two seconds.
+    stream.whatsapp.senders.update(messages_per_second=5)
+    worker = _worker_process(fake_graph, pool=("--pool=prefork", "--concurrency=1"))
+    try:
+        texts = [f"paced {n}" for n in range(10)]
+        uuids = _send(client, stream, *texts)
+        sent = Message.objects.filter(uuid__in=uuids, status="sent")
+        assert _wait(lambda: sent.exists() and _children(worker.pid))
+        for child in _children(worker.pid):
+            os.kill(child, signal.SIGKILL)
+        time.sleep(0.2)
+        received_before_kill = set(_sent_texts(fake_graph))
+        recorded_before_kill = set(sent.values_list("internal_id", flat=True))
+        assert len(received_before_kill) < len(texts)
+
+        settings.OUTBOX_SWEEP_AFTER_SECONDS = 0
+        time.sleep(2.1)  # the dead child's claim runs out
+        assert outbox_sweep() == len(texts) - len(recorded_before_kill)
+        everything = _wait_for(client, stream, uuids, "sent", seconds=20)
+    finally:
+        _kill(worker)
+
+    assert {item["status"] for item in everything.values()} == {"sent"}
+    received = _sent_texts(fake_graph)
+    sent_twice = {text for text in received if received.count(text) > 1}
+    # What the child had recorded went once; only a call answered but not yet recorded at the
+    # kill (in flight) may go again.
+    assert recorded_before_kill
+    assert sent_twice <= received_before_kill - recorded_before_kill
+    assert sorted(set(received)) == sorted(texts)

@@ -807,6 +807,13 @@ def test_it_refuses_to_send_a_message_claimed_just_before_the_stream_was_disable
     assert (_reload(message).status, message.attempts, message.claim_id) == ("queued", 0, None)
 
 
+@pytest.fixture
+def one_record_per_batch(settings):
+    """The fake answers at once, so a batch's outcomes all come within this: recorded once."""
+    settings.SEND_RECORD_SECONDS = 5
+
+
+@pytest.mark.usefixtures("one_record_per_batch")
 def test_it_checks_for_held_streams_once_per_batch_not_per_message(stream, fake_graph):
     def queries(count):
         messages = [_text(stream, f"#{count}-{n}") for n in range(count)]
@@ -818,6 +825,7 @@ def test_it_checks_for_held_streams_once_per_batch_not_per_message(stream, fake_
     assert queries(1) == queries(20)
 
 
+@pytest.mark.usefixtures("one_record_per_batch")
 def test_it_writes_a_batchs_errors_in_one_update_and_one_insert_whatever_their_kinds(
     stream, fake_graph
 ):

@@ -29,7 +29,7 @@ from django.utils import timezone
 from streams.selectors import sending_streams
 from textpeak.lib import outbox, ratelimit
 from textpeak.lib.rows import insert_each, update_each
-from textpeak.lib.threads import run_each
+from textpeak.lib.threads import run_in_groups
 from whatsapp.graph.bodies import meta_payload
 from whatsapp.graph.errors import AuthError, GraphError, RateLimited, TemporaryError
 from whatsapp.graph.pick import graph_for
@@ -232,31 +232,33 @@ def messages_send(*, message_ids: list[int]) -> None:
     missing = [m for m in messages if m.stream_id not in graphs]
     for message in missing:
         graphs[message.stream_id] = _NoAccount()
-    _record(_send_in_turn(messages, graphs, rates))
+    _send_in_turn(messages, graphs, rates)
 
 
-def _send_in_turn(messages: list[Message], graphs: dict, rates: dict) -> list[_Outcome]:
-    """Send each message in a slot of its sender's limit. One that was late for its slot gets
-    the sender's next free slot here: going back through the queue would cost a claim, an
-    update and a task, on a worker already too busy to keep its slots."""
-    outcomes: list[_Outcome] = []
+def _send_in_turn(messages: list[Message], graphs: dict, rates: dict) -> None:
+    """Send each message in a slot of its sender's limit, and record the outcomes as the calls
+    return, a few milliseconds' worth at a time (``SEND_RECORD_SECONDS``): a worker killed
+    mid-batch leaves only the calls it had in flight to be made again. One that was late for
+    its slot gets the sender's next free slot here: going back through the queue would cost a
+    claim, an update and a task, on a worker already too busy to keep its slots."""
     for _ in range(SLOT_TRIES):
         plan = _plan(messages, rates)
         messages, stopped = _still_sending(messages)
-        outcomes += [_Outcome(message, held=True) for message in stopped]
-        if not messages:
-            return outcomes
-        tried = run_each(
+        _record([_Outcome(message, held=True) for message in stopped])
+        late: list[Message] = []
+        for group in run_in_groups(
             "send",
             settings.SEND_THREADS,
             lambda m, plan=plan: _send_one(m, graphs[m.stream_id], plan[m.pk]),
             messages,
-        )
-        outcomes += [outcome for outcome in tried if not outcome.late]
-        messages = [outcome.message for outcome in tried if outcome.late]
+            seconds=settings.SEND_RECORD_SECONDS,
+        ):
+            _record([outcome for outcome in group if not outcome.late])
+            late += [outcome.message for outcome in group if outcome.late]
+        messages = late
         if not messages:
-            return outcomes
-    return outcomes + [_Outcome(message, deferred=0.0) for message in messages]
+            return
+    _record([_Outcome(message, deferred=0.0) for message in messages])
 
 
 def _still_sending(messages: list[Message]) -> tuple[list[Message], list[Message]]:
