@@ -57,6 +57,16 @@ class WhatsAppAccount(models.Model):
     # Demo streams: answer each message sent with a simulated reply from the recipient.
     demo_replies = models.BooleanField("Simulate replies", default=False)
 
+    class DeliveryGuarantee(models.TextChoices):
+        # The calls a worker had in flight when it died may or may not have reached WhatsApp,
+        # and Meta's send takes no idempotency key: either they are made again, or never.
+        AT_LEAST_ONCE = "at_least_once", "At least once: send again (a rare repeat)"
+        AT_MOST_ONCE = "at_most_once", "At most once: never send again (a rare Unknown)"
+
+    delivery_guarantee = models.CharField(
+        max_length=16, choices=DeliveryGuarantee.choices, default=DeliveryGuarantee.AT_LEAST_ONCE
+    )
+
     class Meta:
         verbose_name = "WhatsApp account"
 
@@ -173,6 +183,9 @@ class Message(models.Model):
         SENT_FAILED = "sent_failed", "Failed"
         REJECTED = "rejected", "Rejected"
         RECEIVED = "received", "Received"
+        # At most once: its worker died during its call, which may or may not have reached
+        # WhatsApp; it is not sent again.
+        UNKNOWN = "unknown", "Unknown"
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # Indexed with created_at and with status below; an index of its own would only slow inserts.
@@ -215,6 +228,8 @@ class Message(models.Model):
     next_attempt_at = models.DateTimeField(default=timezone.now)
     claim_id = models.UUIDField(null=True, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # Accepted on a stream that sends at most once: a claim that ran out is never taken again.
+    send_once = models.BooleanField(default=False)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)

@@ -204,6 +204,13 @@ def demo_replies_set(*, account: WhatsAppAccount, enabled: bool) -> None:
     account.save(update_fields=["demo_replies"])
 
 
+def delivery_guarantee_set(*, account: WhatsAppAccount, guarantee: str) -> None:
+    """What becomes of the calls in flight when a worker dies, for the messages the stream
+    accepts from now on (each process's send API sees it within ``API_CACHE_SECONDS``)."""
+    account.delivery_guarantee = guarantee
+    account.save(update_fields=["delivery_guarantee"])
+
+
 def sender_rate_set(*, sender: Sender, messages_per_second: int) -> None:
     sender.messages_per_second = messages_per_second
     sender.save(update_fields=["messages_per_second"])

@@ -71,6 +71,9 @@ STATUSES = {
     "rejected": "Never handed to WhatsApp: the stream was deleted while the message was "
     "queued (`error` says so). A message the send API refuses is not stored: its result "
     "carries the error code.",
+    "unknown": "The worker sending it stopped during its call to WhatsApp, which may or may "
+    "not have reached it, on a stream that sends at most once: it was not sent again, and "
+    "`error` says so. Streams that send at least once (the default) send it again instead.",
     "received": "Not one of your sends: a message the stream received (its `message_uuid` "
     "came with the incoming-message webhook).",
     "not_found": "No message with this uuid on this stream (unknown, another stream's, or "
@@ -922,7 +925,8 @@ first). Refused messages are not stored: their \
 Accepted messages are `queued`, then sent by workers at each sender's WhatsApp rate \
 (80 messages per second unless set otherwise), with retries when WhatsApp is busy or \
 unreachable. Ask `{STATUS_PATH}` for their progress: `queued` → `sent` → `delivered` → \
-`read`, or `sent_failed` with WhatsApp's error.
+`read`, or `sent_failed` with WhatsApp's error (on a stream that sends at most once, \
+rarely `unknown`: see the statuses below).
 
 ## Incoming media
 A message the stream receives with a file (image, video, audio, document, sticker) comes with \

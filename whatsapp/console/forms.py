@@ -99,3 +99,13 @@ class SenderRateForm(forms.Form):
         if sender is None:
             raise forms.ValidationError("That sender is not one of this stream's.")
         return sender
+
+
+class DeliveryGuaranteeForm(forms.Form):
+    """The WhatsApp tab's choice for the rare send a dying worker leaves in doubt."""
+
+    guarantee = forms.ChoiceField(
+        label="If a worker stops during a send",
+        choices=WhatsAppAccount.DeliveryGuarantee.choices,
+        widget=forms.RadioSelect,
+    )

@@ -11,7 +11,7 @@ from whatsapp.console.account import (
     settings_replace_error,
     summary_context,
 )
-from whatsapp.console.forms import SenderRateForm, UpdateTokenForm
+from whatsapp.console.forms import DeliveryGuaranteeForm, SenderRateForm, UpdateTokenForm
 from whatsapp.models import WhatsAppAccount
 
 TAB = "whatsapp"
@@ -42,6 +42,8 @@ def _action(request, stream):
         return _demo_replies_set
     if "sender_rate" in request.POST:
         return _sender_rate_set
+    if "guarantee" in request.POST:
+        return _delivery_guarantee_set
     return None if stream.is_demo else _token_update
 
 
@@ -73,6 +75,15 @@ def _sender_rate_set(request, account: WhatsAppAccount):
     return "", None
 
 
+def _delivery_guarantee_set(request, account: WhatsAppAccount):
+    form = DeliveryGuaranteeForm(request.POST)
+    if not form.is_valid():
+        return "Choose what happens to a send in doubt.", None
+    services.delivery_guarantee_set(account=account, guarantee=form.cleaned_data["guarantee"])
+    messages.success(request, "Saved: it applies to the messages accepted from now on.")
+    return "", None
+
+
 def _token_update(request, account: WhatsAppAccount):
     token_form = UpdateTokenForm(request.POST)
     if not token_form.is_valid():
@@ -100,6 +111,9 @@ def whatsapp_tab_render(
         "token_form": UpdateTokenForm() if token_form is None else token_form,
         "error": error,
         "callback_url": services.callback_url(account) if account else "",
+        "guarantee_form": DeliveryGuaranteeForm(
+            initial={"guarantee": account.delivery_guarantee if account else None}
+        ),
         # Members see each sender's rate; admins change it in place.
         "rate_form_action": panel.current_url if panel.request.member.is_admin else "",
     }

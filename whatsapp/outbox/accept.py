@@ -9,7 +9,7 @@ from django.db import IntegrityError
 from streams.models import Stream
 from textpeak.lib.local_cache import LocalCache
 from textpeak.lib.rows import insert_row
-from whatsapp.models import Message, Sender, Template
+from whatsapp.models import Message, Sender, Template, WhatsAppAccount
 from whatsapp.outbox.send import messages_enqueue
 from whatsapp.outbox.validate import OutboundMessage, Refusal, parse_message
 
@@ -42,10 +42,11 @@ class _TemplateFacts:
 @dataclass(frozen=True)
 class _Catalogue:
     """What the send API checks messages against: sender number → phone number id, and
-    (template name, language) → facts."""
+    (template name, language) → facts; and whether the stream sends at most once."""
 
     senders: dict[str, str]
     templates: dict[tuple[str, str], _TemplateFacts]
+    send_once: bool
 
 
 # Every send request checks its senders and templates; they change rarely (a Refresh, a
@@ -65,6 +66,10 @@ def _catalogue(stream: Stream) -> _Catalogue:
                 (t.name, t.language): _TemplateFacts(t.name, t.is_approved, t.variable_count)
                 for t in Template.objects.filter(whatsapp_account__stream=stream)
             },
+            send_once=WhatsAppAccount.objects.filter(
+                stream=stream,
+                delivery_guarantee=WhatsAppAccount.DeliveryGuarantee.AT_MOST_ONCE,
+            ).exists(),
         ),
     )
 
@@ -170,6 +175,7 @@ def _store(stream, batch_id, parsed, catalogue, replied, *, retry=True) -> list[
             payload=item.content,
             reply_to=replied.get(item.reply_to),
             status=Message.Status.QUEUED,
+            send_once=catalogue.send_once,
         )
         if item.internal_id:
             known[item.internal_id] = row.uuid

@@ -128,7 +128,9 @@ def _claim_messages(message_ids: list[int]) -> list[Message]:
         status=Message.Status.QUEUED,
         next_attempt_at__lte=timezone.now(),
         stream__in=sending_streams(),
-    )
+        # At most once: a message still claimed by a worker that died is in doubt, and only
+        # the sweeper decides about it.
+    ).exclude(send_once=True, claim_id__isnull=False)
     claimed = outbox.claim(due, seconds=settings.SEND_CLAIM_SECONDS, attempts=F("attempts") + 1)
     # Only what sending and recording need (the stream's account for its senders' limits):
     # a worker claims many rows a second, and whole Message, Stream and reply-to objects for

@@ -6,25 +6,32 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from streams.models import Stream
 from streams.selectors import sending_streams
 from textpeak.lib import outbox
-from whatsapp.models import Message
+from whatsapp.models import Message, MessageEvent
 from whatsapp.outbox.send import messages_enqueue
 
 logger = logging.getLogger(__name__)
 
 
 STREAM_DELETED = "The stream was deleted before this message was sent."
+IN_DOUBT = (
+    "The worker sending this message stopped during its call to WhatsApp, which may or may not "
+    "have reached it. The stream sends at most once, so it was not sent again."
+)
 
 
 def outbox_sweep() -> int:
     """Enqueue queued messages that are overdue and held by no live worker: the broker lost
-    them, or their worker died. Returns how many were enqueued."""
+    them, or their worker died. Those of a stream that sends at most once whose worker died
+    holding them become ``unknown`` instead. Returns how many were enqueued."""
     now = timezone.now()
+    messages_in_doubt_end(now=now)
     overdue = now - timedelta(seconds=settings.OUTBOX_SWEEP_AFTER_SECONDS)
     ids = outbox.sweep(
         Message.objects.filter(status=Message.Status.QUEUED, stream__in=sending_streams())
@@ -40,6 +47,43 @@ def outbox_sweep() -> int:
     if ids:
         logger.info("Outbox sweep enqueued %d overdue messages", len(ids))
     return len(ids)
+
+
+def messages_in_doubt_end(*, now) -> int:
+    """Mark ``unknown`` the at-most-once messages whose worker died holding them (its claim
+    ran out), with a history event each; returns how many."""
+    with transaction.atomic():
+        in_doubt = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(
+                status=Message.Status.QUEUED,
+                send_once=True,
+                claim_id__isnull=False,
+                claimed_until__lt=now,
+            )
+            .values_list("id", flat=True)[: settings.OUTBOX_SWEEP_LIMIT]
+        )
+        Message.objects.filter(id__in=in_doubt).update(
+            status=Message.Status.UNKNOWN,
+            error_code="",
+            error_message=IN_DOUBT,
+            claim_id=None,
+            claimed_until=None,
+            updated_at=now,
+        )
+        MessageEvent.objects.bulk_create(
+            MessageEvent(
+                message_id=pk,
+                status=Message.Status.UNKNOWN,
+                occurred_at=now,
+                error_message=IN_DOUBT,
+                note="Its worker stopped during the call; not sent again",
+            )
+            for pk in in_doubt
+        )
+    if in_doubt:
+        logger.warning("%d messages in doubt after their worker died: unknown", len(in_doubt))
+    return len(in_doubt)
 
 
 def messages_release(*, stream: Stream) -> None:
