@@ -19,7 +19,7 @@ from streams import services as stream_services
 from streams.models import Stream
 from tests.factories import AccountFactory, StreamFactory
 from whatsapp import services as wa
-from whatsapp.api import openapi
+from whatsapp.api import docs, openapi
 from whatsapp.api.examples import api_examples
 from whatsapp.graph.demo import DEMO_BUSINESS_ID
 from whatsapp.models import Message
@@ -225,7 +225,7 @@ def test_json_and_docs_need_no_login():
 
 
 def test_the_page_is_rendered_from_the_document():
-    context = openapi.docs_context(openapi.document())
+    context = docs.docs_context(openapi.document())
     send, status, media = context["operations"]
     assert (send["method"], send["path"], status["path"]) == ("POST", SEND, STATUS)
     assert (media["method"], media["path"], media["types"]) == ("GET", MEDIA, [])

@@ -1,2 +1,2 @@
 """The stream APIs for client applications: ``send`` (send and status), ``media``, the
-OpenAPI document and its docs page (``openapi``), and the ready-to-copy ``examples``."""
+OpenAPI document (``openapi``) and its docs page (``docs``), and the ready-to-copy ``examples``."""

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from whatsapp.api import media, openapi, send
+from whatsapp.api import docs, media, openapi, send
 
 urlpatterns = [
     path("whatsapp/send/", send.send, name="api_send"),
@@ -10,5 +10,5 @@ urlpatterns = [
     # Any text, not just a uuid: a malformed one is a JSON 404 like an unknown one.
     path("media/<str:message_uuid>/", media.media, name="api_media"),
     path("openapi.json", openapi.openapi_json, name="api_openapi"),
-    path("docs", openapi.api_docs, name="api_docs"),
+    path("docs", docs.api_docs, name="api_docs"),
 ]
