@@ -219,6 +219,19 @@ def test_it_records_accepted_sends_with_the_time_they_were_accepted(
     assert fake_graph.sent_count == 2
 
 
+def test_it_reads_out_the_sends_after_the_ones_already_read(send, fake_graph):
+    for body in ("first", "second", "third"):
+        send({**TEXT, "text": {"body": body}})
+
+    def read_out(**params):
+        answer = requests.get(f"{fake_graph.url}/_fake/sent", params=params, timeout=5)
+        return [sent["text"] for sent in answer.json()["sent"]]
+
+    assert read_out() == ["first", "second", "third"]
+    assert read_out(after=2) == ["third"]
+    assert read_out(after=3) == []
+
+
 def test_it_fails_exactly_the_next_sends_asked_for(send, fake_graph):
     fake_graph.fail_next(PAIR_RATE_LIMITED, path="/messages", times=2)
 

@@ -61,7 +61,8 @@ logger = logging.getLogger(__name__)
 
 # The fake's own read-out of the messages it accepted (GET, no token), for benchmarks that run
 # it in a process of its own; their arrival times are ``time.time()``, the clock every process
-# shares.
+# shares. ``?after=N`` leaves out the first N, so a benchmark polling for new ones reads only
+# those (the fake's CPU is among what it measures).
 SENT_PATH = "/_fake/sent"
 
 WABA = "WhatsAppBusinessAccount"
@@ -910,8 +911,12 @@ class FakeGraph:
     def _answer(self, request: RecordedRequest) -> _Reply:
         if request.method == "GET" and request.path == SENT_PATH:
             # Not Meta's: what a benchmark running the fake in its own process reads back.
+            try:
+                after = max(int(request.query.get("after") or 0), 0)
+            except ValueError:
+                after = 0
             with self._lock:
-                sent = list(self._sent)
+                sent = self._sent[after:]
             return _json_reply(
                 {
                     "sent": [
