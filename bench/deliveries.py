@@ -18,142 +18,14 @@ answered with a 2xx twice.
 """
 
 import argparse
-import asyncio
-import contextlib
-import multiprocessing
 import os
-import threading
 import time
-from collections import Counter
 
 import setup
 
 PORT = 8078
 # Retries 1, 2, 4, then every 5 s for a while: ~2 minutes of retries in all.
 BENCH_RETRY_SCHEDULE = "1,2,4" + ",5" * 24
-
-
-# The receiver (a separate process, so it does not share a GIL with anything measured)
-
-
-def receiver_main(port: int, latency: float, control) -> None:
-    """Serve until told to stop; commands on ``control``: ("mode", "up"|"503"|"refuse"),
-    ("stats",) → dict, ("stop",)."""
-    state = {"mode": "up", "requests": 0, "statuses": Counter()}
-    answered_ok: Counter = Counter()
-    connections: set = set()
-
-    async def handle(reader, writer):
-        connections.add(writer)
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length, delivery = 0, b""
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    name = name.strip().lower()
-                    if name == b"content-length":
-                        length = int(value)
-                    elif name == b"x-textpeak-delivery":
-                        delivery = value.strip()
-                if length:
-                    await reader.readexactly(length)
-                state["requests"] += 1
-                if state["mode"] == "503":
-                    status = 503
-                else:
-                    await asyncio.sleep(latency)
-                    status = 200
-                state["statuses"][status] += 1
-                if status == 200:
-                    answered_ok[delivery] += 1
-                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-                else:
-                    writer.write(
-                        b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\ndown"
-                    )
-                await writer.drain()
-        except (
-            asyncio.IncompleteReadError,
-            asyncio.LimitOverrunError,
-            asyncio.CancelledError,
-            ConnectionError,
-        ):
-            pass
-        finally:
-            connections.discard(writer)
-            writer.close()
-
-    async def main():
-        loop = asyncio.get_running_loop()
-        server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=1024)
-        servers = [server]
-        done = loop.create_future()
-
-        async def set_mode(mode):
-            state["mode"] = mode
-            if mode == "refuse" and servers:
-                servers.pop().close()
-                for writer in list(connections):
-                    writer.transport.abort()
-            elif mode != "refuse" and not servers:
-                servers.append(
-                    await asyncio.start_server(
-                        handle, "127.0.0.1", port, backlog=1024, reuse_address=True
-                    )
-                )
-
-        def listen():
-            while True:
-                command = control.recv()
-                if command[0] == "mode":
-                    asyncio.run_coroutine_threadsafe(set_mode(command[1]), loop).result()
-                    control.send("ok")
-                elif command[0] == "stats":
-                    duplicates = sum(1 for count in answered_ok.values() if count > 1)
-                    control.send(
-                        {
-                            "requests": state["requests"],
-                            "statuses": dict(state["statuses"]),
-                            "ok_ids": len(answered_ok),
-                            "ok_twice": duplicates,
-                        }
-                    )
-                elif command[0] == "reset":
-                    answered_ok.clear()
-                    state["requests"] = 0
-                    state["statuses"].clear()
-                    control.send("ok")
-                else:
-                    asyncio.run_coroutine_threadsafe(set_mode("refuse"), loop).result()
-                    control.send("ok")
-                    loop.call_soon_threadsafe(done.set_result, None)
-                    return
-
-        threading.Thread(target=listen, daemon=True).start()
-        await done
-
-    asyncio.run(main())
-
-
-class ReceiverProcess:
-    def __init__(self, port: int, latency: float):
-        context = multiprocessing.get_context("spawn")
-        self._control, child = context.Pipe()
-        self.process = context.Process(
-            target=receiver_main, args=(port, latency, child), daemon=True
-        )
-        self.process.start()
-
-    def ask(self, *command):
-        self._control.send(command)
-        return self._control.recv()
-
-    def stop(self):
-        if self.process.is_alive():
-            with contextlib.suppress(EOFError, OSError):
-                self.ask("stop")
-            self.process.join(5)
 
 
 # The bench
@@ -244,7 +116,6 @@ def main():
         "DELIVERY_RETRY_SCHEDULE": BENCH_RETRY_SCHEDULE,
     }
     setup.ENV.update(worker_env)
-    os.makedirs(setup.ENV["TEXTPEAK_VAR_DIR"], exist_ok=True)
     setup.django_setup()
 
     from streams.models import Stream
@@ -252,7 +123,7 @@ def main():
     from webhooks import services
     from webhooks.deliveries import deliveries_enqueue
 
-    receiver = ReceiverProcess(PORT, args.latency_ms / 1000)
+    receiver = setup.ReceiverProcess(PORT, args.latency_ms / 1000)
     account = Account.objects.create(name=f"Bench deliveries {time.time():.0f}")
     stream = Stream.objects.create(account=account, type="whatsapp", name="Deliveries bench")
     endpoint = services.webhook_save(
@@ -261,30 +132,10 @@ def main():
         url=f"http://127.0.0.1:{PORT}/hooks/textpeak",
         headers=[("Authorization", "Bearer bench-token")],
     )
-    celery = str(setup.ROOT / ".venv/bin/celery")
-    workers = setup.start(
-        [
-            celery,
-            "-A",
-            "textpeak",
-            "worker",
-            "--pool=prefork",
-            f"--concurrency={args.processes}",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=WARNING",
-        ]
+    workers = setup.start_worker(
+        concurrency=args.processes, options=("--without-gossip", "--without-mingle")
     )
-    beat = setup.start(
-        [
-            celery,
-            "-A",
-            "textpeak",
-            "beat",
-            "--loglevel=WARNING",
-            f"--schedule={setup.ENV['TEXTPEAK_VAR_DIR']}/celerybeat-deliveries",
-        ]
-    )
+    beat = setup.start_beat("celerybeat-deliveries")
     try:
         # Warm-up: workers started, connection pools and database connections open.
         warmup = _create(endpoint, 400, first=10_000_000)

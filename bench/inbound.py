@@ -12,9 +12,6 @@ callback's work ends when the body is kept and its task enqueued. Then the kept 
 stored as a worker does, and the messages and deliveries counted.
 """
 
-import hashlib
-import hmac
-import json
 import tempfile
 from pathlib import Path
 
@@ -26,22 +23,9 @@ BODIES = 40_000
 
 
 def _body(number: int) -> bytes:
-    message = {
-        "from": "4915112345678",
-        "id": f"wamid.BENCH{number:012d}",
-        "timestamp": "1736933400",
-        "type": "text",
-        "text": {"body": f"Where is my order #{number}?"},
-    }
-    value = {
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "15550100100", "phone_number_id": "100000000000001"},
-        "contacts": [{"profile": {"name": "Anna Schmidt"}, "wa_id": "4915112345678"}],
-        "messages": [message],
-    }
-    entry = {"id": WABA_ID, "changes": [{"value": value, "field": "messages"}]}
-    payload = {"object": "whatsapp_business_account", "entry": [entry]}
-    return json.dumps(payload, separators=(",", ":")).encode()
+    return setup.meta_body(
+        wamid=f"wamid.BENCH{number:012d}", text=f"Where is my order #{number}?", waba_id=WABA_ID
+    )
 
 
 def _lua(path: str, data: str) -> str:
@@ -50,8 +34,7 @@ def _lua(path: str, data: str) -> str:
     with open(data, "w") as lines:
         for number in range(BODIES):
             body = _body(number)
-            signature = hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
-            lines.write(f"sha256={signature} {body.decode()}\n")
+            lines.write(f"{setup.meta_signature(body, APP_SECRET)} {body.decode()}\n")
     return f"""
 local bodies, signatures = {{}}, {{}}
 for line in io.lines("{data}") do

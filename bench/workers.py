@@ -12,10 +12,8 @@ checks that nothing is left queued and nothing was sent twice.
 """
 
 import argparse
-import json
 import statistics
 import time
-import urllib.request
 from collections import Counter
 
 import setup
@@ -41,21 +39,9 @@ def _queue(stream, count: int, label: str) -> list[int]:
     return [row.pk for row in Message.objects.bulk_create(rows, batch_size=2000)]
 
 
-FAKE_PORT = 8093
-FAKE_URL = f"http://127.0.0.1:{FAKE_PORT}"
-FAKE_WABA = "102000000000001"
-FAKE_TOKEN = "bench-token"
-
-
-class _Business:
-    waba_id, token = FAKE_WABA, FAKE_TOKEN
-
-
 def _sent(label: str) -> list[dict]:
     """What the fake accepted for this phase: text and arrival time of each send."""
-    with urllib.request.urlopen(FAKE_URL + "/_fake/sent", timeout=30) as answer:  # noqa: S310
-        sent = json.load(answer)["sent"]
-    return [s for s in sent if (s["text"] or "").startswith(label)]
+    return [s for s in setup.fake_sent() if (s["text"] or "").startswith(label)]
 
 
 def _drain(stream, ids: list[int], label: str, limit: str) -> None:
@@ -119,32 +105,10 @@ def main():
     parser.add_argument("--latency", type=float, default=0.05)
     args = parser.parse_args()
 
-    fake = setup.start(
-        [
-            str(setup.ROOT / ".venv/bin/python"),
-            "-m",
-            "whatsapp.testing.fake_graph",
-            f"--port={FAKE_PORT}",
-            f"--send-latency={args.latency}",
-            f"--waba-id={FAKE_WABA}",
-            f"--token={FAKE_TOKEN}",
-        ]
-    )
-    setup.ENV["WHATSAPP_GRAPH_URL"] = FAKE_URL
-    setup.wait_for_http(FAKE_URL + "/_fake/sent")
+    fake = setup.start_fake_graph(send_latency=args.latency)
     setup.django_setup()
-    stream, _ = setup.ready_stream(name="workers bench", business=_Business())
-    workers = setup.start(
-        [
-            str(setup.ROOT / ".venv/bin/celery"),
-            "-A",
-            "textpeak",
-            "worker",
-            "--loglevel=WARNING",
-            f"--pool={args.pool}",
-            f"--concurrency={args.concurrency}",
-        ]
-    )
+    stream, _ = setup.ready_stream(name="workers bench", business=setup.FakeBusiness())
+    workers = setup.start_worker(concurrency=args.concurrency, pool=args.pool)
     try:
         time.sleep(4)  # the workers connect to the broker
         print(
