@@ -6,7 +6,8 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from textpeak.lib import json_input
+from textpeak.lib import shape
+from textpeak.lib.shape import Rules
 from whatsapp.outbox.accept import messages_accept
 from whatsapp.selectors import message_statuses
 
@@ -23,6 +24,9 @@ class BadRequest(Exception):
         self.status = status
 
 
+_REQUEST = Rules(error=BadRequest)
+
+
 def _json_body(request) -> dict:
     length = request.META.get("CONTENT_LENGTH") or "0"
     if length.isdigit() and int(length) > settings.API_MAX_BODY_BYTES:
@@ -35,13 +39,7 @@ def _json_body(request) -> dict:
         body = request.body
     except RequestDataTooBig:
         raise BadRequest("The body is too large; send fewer messages per request.", 413) from None
-    try:
-        data = json_input.loads(body)
-    except ValueError as error:
-        raise BadRequest(f"The body is not valid JSON: {error}.") from None
-    if not isinstance(data, dict):
-        raise BadRequest("The body must be a JSON object.")
-    return data
+    return shape.body(body, _REQUEST).data
 
 
 def _list(data: dict, key: str, *, noun: str) -> list:

@@ -11,6 +11,8 @@ import uuid
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from textpeak.lib.shape import Rules, Shape
+
 TEXT_MAX = 4096
 CAPTION_MAX = 1024
 FILENAME_MAX = 240
@@ -19,6 +21,7 @@ INTERNAL_ID_MAX = 100
 MEDIA_TYPES = ("image", "video", "audio", "document")
 TYPES = ("text", "template", *MEDIA_TYPES, "location", "reaction")
 E164 = re.compile(r"[1-9][0-9]{6,14}")
+DIGITS = re.compile(r"[0-9]+")
 
 
 class Refusal(Exception):
@@ -47,24 +50,13 @@ def _invalid(message: str) -> Refusal:
     return Refusal("INVALID_MESSAGE", message)
 
 
-def _string(obj: dict, key: str, *, required: bool = False, max_length: int = 0) -> str:
-    value = obj.get(key)
-    if value is None or value == "":
-        if required:
-            raise _invalid(f"{key} is required.")
-        return ""
-    if not isinstance(value, str):
-        raise _invalid(f"{key} must be a string.")
-    if max_length and len(value) > max_length:
-        raise _invalid(f"{key} is longer than {max_length} characters.")
-    return value
-
-
-def _object(obj: dict, key: str) -> dict:
-    value = obj.get(key)
-    if not isinstance(value, dict):
-        raise _invalid(f"{key} must be an object.")
-    return value
+# Worded for the client by the field's own name; a coordinate's with its range.
+_MESSAGE = Rules(
+    error=_invalid,
+    object_required="{key} must be an object.",
+    not_number="{where}.{key} must be a number from {low:g} to {high:g}.",
+    number_required="{where}.{key} must be a number from {low:g} to {high:g}.",
+)
 
 
 def _https_url(value: str, key: str) -> str:
@@ -74,15 +66,9 @@ def _https_url(value: str, key: str) -> str:
     return value
 
 
-def _number(value: object, *, low: float, high: float, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise _invalid(f"{key} must be a number from {low:g} to {high:g}.")
-    return float(value)
-
-
-def _message_uuid(obj: dict, key: str, *, required: bool = False) -> str:
+def _message_uuid(obj: Shape, key: str, *, required: bool = False) -> str:
     """A message_uuid in its canonical form, so any spelling of it finds the message."""
-    value = _string(obj, key, required=required, max_length=36)
+    value = obj.string(key, required=required, max_length=36)
     try:
         return str(uuid.UUID(value)) if value else ""
     except ValueError:
@@ -97,26 +83,28 @@ def parse_message(item: object) -> OutboundMessage:
     """One API message, checked; raises ``Refusal``."""
     if not isinstance(item, dict):
         raise _invalid("Each message must be an object.")
-    internal_id = _string(item, "internal_id", max_length=INTERNAL_ID_MAX)
+    fields = Shape(item, _MESSAGE)
+    internal_id = fields.string("internal_id", max_length=INTERNAL_ID_MAX)
     try:
-        return _parse(item, internal_id)
+        return _parse(fields, internal_id)
     except Refusal as refusal:
         refusal.internal_id = internal_id or None
         raise
 
 
-def _parse(item: dict, internal_id: str) -> OutboundMessage:
-    recipient = _digits(item.get("recipient_phone"))
+def _parse(item: Shape, internal_id: str) -> OutboundMessage:
+    data = item.data
+    recipient = _digits(data.get("recipient_phone"))
     if not E164.fullmatch(recipient):
         raise Refusal(
             "INVALID_RECIPIENT",
             "recipient_phone must be a phone number in international format, digits only "
             "(for example 4915112345678).",
         )
-    sender = _digits(item.get("sender"))
-    if not re.fullmatch(r"[0-9]+", sender):
+    sender = _digits(data.get("sender"))
+    if not DIGITS.fullmatch(sender):
         raise Refusal("UNKNOWN_SENDER", "sender must be one of the stream's sender numbers.")
-    kind = item.get("type")
+    kind = data.get("type")
     if kind not in TYPES:
         raise _invalid(f"type must be one of: {', '.join(TYPES)}.")
     message = OutboundMessage(
@@ -126,19 +114,19 @@ def _parse(item: dict, internal_id: str) -> OutboundMessage:
     return message
 
 
-def _text(item: dict, message: OutboundMessage) -> None:
+def _text(item: Shape, message: OutboundMessage) -> None:
     message.content = {
-        "body": _string(item, "message_content", required=True, max_length=TEXT_MAX),
-        "preview_url": bool(item.get("preview_url", False)),
+        "body": item.string("message_content", required=True, max_length=TEXT_MAX),
+        "preview_url": bool(item.data.get("preview_url", False)),
     }
     message.reply_to = _message_uuid(item, "reply_to")
 
 
-def _template(item: dict, message: OutboundMessage) -> None:
-    template = _object(item, "template")
-    name = _string(template, "name", required=True, max_length=512)
-    language = _string(template, "language", required=True, max_length=15)
-    variables = template.get("variables", [])
+def _template(item: Shape, message: OutboundMessage) -> None:
+    template = item.object("template", required=True)
+    name = template.string("name", required=True, max_length=512)
+    language = template.string("language", required=True, max_length=15)
+    variables = template.data.get("variables", [])
     if not isinstance(variables, list) or not all(
         isinstance(v, str | int | float) for v in variables
     ):
@@ -147,23 +135,22 @@ def _template(item: dict, message: OutboundMessage) -> None:
     if any(not v or len(v) > VARIABLE_MAX for v in variables):
         raise _invalid(f"Each template variable has 1 to {VARIABLE_MAX} characters.")
     content = {"name": name, "language": language, "variables": variables}
-    header = template.get("header")
-    if header is not None:
-        header = _object(template, "header")
-        header_type = header.get("type")
+    if template.data.get("header") is not None:
+        header = template.object("header")
+        header_type = header.data.get("type")
         if header_type == "text":
             content["header"] = {
                 "type": "text",
-                "text": _string(header, "text", required=True, max_length=60),
+                "text": header.string("text", required=True, max_length=60),
             }
         elif header_type in ("image", "video", "document"):
             url = _https_url(
-                _string(header, "url", required=True, max_length=2000), "template.header.url"
+                header.string("url", required=True, max_length=2000), "template.header.url"
             )
             content["header"] = {"type": header_type, "url": url}
         else:
             raise _invalid("template.header.type must be text, image, video or document.")
-    buttons = template.get("buttons")
+    buttons = template.data.get("buttons")
     if buttons is not None:
         if not isinstance(buttons, list) or len(buttons) > 10:
             raise _invalid("template.buttons must be a list of at most 10 buttons.")
@@ -182,43 +169,39 @@ def _button(button: object, position: int) -> dict:
     sub_type = button.get("sub_type")
     if sub_type not in ("url", "quick_reply"):
         raise _invalid("template.buttons[].sub_type must be url or quick_reply.")
-    parameter = _string(button, "parameter", required=True, max_length=2000)
+    parameter = Shape(button, _MESSAGE).string("parameter", required=True, max_length=2000)
     return {"index": index, "sub_type": sub_type, "parameter": parameter}
 
 
-def _media(item: dict, message: OutboundMessage) -> None:
-    media = _object(item, "media")
-    content = {
-        "url": _https_url(_string(media, "url", required=True, max_length=2000), "media.url")
-    }
+def _media(item: Shape, message: OutboundMessage) -> None:
+    media = item.object("media", required=True)
+    content = {"url": _https_url(media.string("url", required=True, max_length=2000), "media.url")}
     if message.type != "audio":
-        caption = _string(media, "caption", max_length=CAPTION_MAX)
+        caption = media.string("caption", max_length=CAPTION_MAX)
         if caption:
             content["caption"] = caption
     if message.type == "document":
-        filename = _string(media, "filename", max_length=FILENAME_MAX)
+        filename = media.string("filename", max_length=FILENAME_MAX)
         if filename:
             content["filename"] = filename
     message.content = content
     message.reply_to = _message_uuid(item, "reply_to")
 
 
-def _location(item: dict, message: OutboundMessage) -> None:
-    location = _object(item, "location")
+def _location(item: Shape, message: OutboundMessage) -> None:
+    location = item.object("location", required=True)
     message.content = {
-        "latitude": _number(location.get("latitude"), low=-90, high=90, key="location.latitude"),
-        "longitude": _number(
-            location.get("longitude"), low=-180, high=180, key="location.longitude"
-        ),
-        "name": _string(location, "name", max_length=1000),
-        "address": _string(location, "address", max_length=1000),
+        "latitude": float(location.number("latitude", required=True, low=-90, high=90)),
+        "longitude": float(location.number("longitude", required=True, low=-180, high=180)),
+        "name": location.string("name", max_length=1000),
+        "address": location.string("address", max_length=1000),
     }
 
 
-def _reaction(item: dict, message: OutboundMessage) -> None:
-    reaction = _object(item, "reaction")
+def _reaction(item: Shape, message: OutboundMessage) -> None:
+    reaction = item.object("reaction", required=True)
     message.reply_to = _message_uuid(reaction, "message_uuid", required=True)
-    emoji = reaction.get("emoji", "")
+    emoji = reaction.data.get("emoji", "")
     if not isinstance(emoji, str) or len(emoji) > 10:
         raise _invalid("reaction.emoji must be one emoji, or empty to remove the reaction.")
     message.content = {"emoji": emoji}
