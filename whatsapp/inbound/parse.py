@@ -14,13 +14,13 @@ import contextlib
 import hashlib
 import json
 import logging
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from textpeak.lib import json_input
+from textpeak.lib import json_input, shape
+from textpeak.lib.shape import Rules, Shape
 from whatsapp.models import Message
 
 logger = logging.getLogger(__name__)
@@ -100,6 +100,24 @@ Event = InboundMessage | StatusUpdate | TemplateStatusUpdate
 
 # -- parse: Meta's JSON → events
 
+# How a webhook's problems are worded: the place in Meta's shape, then what is wrong there.
+# Meta sends some ids as numbers and coordinates as strings.
+_META = Rules(
+    error=MalformedPayload,
+    numbers_as_text=True,
+    unicode_checked=True,
+    problem="{where}: {problem}",
+    required='{where}: "{key}" is required.',
+    not_string='{where}: "{key}" must be a string.',
+    not_unicode='{where}: "{key}" is not valid Unicode.',
+    not_object="{where}.{key}: must be an object.",
+    not_list='{where}: "{key}" must be an array.',
+    not_item="{key}[]: must be an object.",
+    not_number='{where}: "{key}" must be a number.',
+)
+_NO_CONTACT = Shape({}, _META, "contact")
+_UNIX_TIME = re.compile(r"\d{1,20}")
+
 
 def parse(body: bytes) -> list[Event]:
     """Every message, status and template update of a webhook body, in order.
@@ -107,252 +125,165 @@ def parse(body: bytes) -> list[Event]:
     Raises ``MalformedPayload`` for anything not of Meta's shape. Fields other than
     ``messages`` and ``message_template_status_update`` are acknowledged and ignored.
     """
-    try:
-        data = json_input.loads(body)
-    except ValueError as error:
-        raise MalformedPayload(f"The body is not valid JSON: {error}.") from None
-    if not isinstance(data, dict):
-        raise MalformedPayload("The body must be a JSON object.")
-    if data.get("object") != "whatsapp_business_account":
+    payload = shape.body(body, _META)
+    if payload.data.get("object") != "whatsapp_business_account":
         raise MalformedPayload('"object" must be "whatsapp_business_account".')
     events: list[Event] = []
-    for entry in _list(data, "entry", "the body", required=True):
-        entry = _as_object(entry, "entry[]")
-        waba_id = _string(entry, "id", "entry")
-        for change in _list(entry, "changes", "entry", required=True):
-            change = _as_object(change, "changes[]")
-            field = _string(change, "field", "change", required=True)
-            value = _object(change, "value", "change", required=True)
+    for entry in payload.objects("entry", each="entry", required=True):
+        waba_id = entry.string("id")
+        for change in entry.objects("changes", each="change", required=True):
+            field = change.string("field", required=True)
+            value = change.object("value", required=True)
             handler = _FIELDS.get(field)
             if handler is not None:
                 handler(waba_id, value, events)
     return events
 
 
-def _fail(where: str, problem: str) -> MalformedPayload:
-    return MalformedPayload(f"{where}: {problem}")
-
-
-def _as_object(value: object, where: str) -> dict:
-    if not isinstance(value, dict):
-        raise _fail(where, "must be an object.")
-    return value
-
-
-def _object(data: dict, key: str, where: str, *, required: bool = False) -> dict:
-    value = data.get(key)
-    if value is None:
-        if required:
-            raise _fail(where, f'"{key}" is required.')
-        return {}
-    return _as_object(value, f"{where}.{key}")
-
-
-def _list(data: dict, key: str, where: str, *, required: bool = False) -> list:
-    value = data.get(key)
-    if value is None:
-        if required:
-            raise _fail(where, f'"{key}" is required.')
-        return []
-    if not isinstance(value, list):
-        raise _fail(where, f'"{key}" must be an array.')
-    return value
-
-
-def _string(data: dict, key: str, where: str, *, required: bool = False) -> str:
-    """A text field; Meta sends some ids as numbers, so those become their digits."""
-    value = data.get(key)
-    if value is None or value == "":
-        if required:
-            raise _fail(where, f'"{key}" is required.')
-        return ""
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise _fail(where, f'"{key}" must be a string.')
-    value = str(value)
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        raise _fail(where, f'"{key}" is not valid Unicode.') from None
-    return value
-
-
-def _finite(value: int | float) -> bool:
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an integer too large to be a float
-        return False
-
-
-def _number(data: dict, key: str, where: str) -> float | int | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            raise _fail(where, f'"{key}" must be a number.') from None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
-        raise _fail(where, f'"{key}" must be a number.')
-    return value
-
-
-def _timestamp(data: dict, where: str) -> datetime:
-    value = data.get("timestamp")
-    if isinstance(value, str) and re.fullmatch(r"\d{1,20}", value.strip()):
+def _timestamp(data: Shape) -> datetime:
+    value = data.data.get("timestamp")
+    if isinstance(value, str) and _UNIX_TIME.fullmatch(value.strip()):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(where, '"timestamp" must be a Unix time.')
+        raise data.error('"timestamp" must be a Unix time.')
     seconds = value / 1000 if value >= MILLISECONDS_FROM else value
     try:
         return datetime.fromtimestamp(seconds, tz=UTC)
     except (OverflowError, OSError, ValueError):
-        raise _fail(where, '"timestamp" is out of range.') from None
+        raise data.error('"timestamp" is out of range.') from None
 
 
-def _event_key(raw: dict, where: str) -> str:
+def _event_key(raw: Shape) -> str:
     try:
-        canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        canonical = json.dumps(raw.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()
     except UnicodeEncodeError:
-        raise _fail(where, "is not valid Unicode.") from None
+        raise raw.error("is not valid Unicode.") from None
 
 
-def _messages_change(waba_id: str, value: dict, events: list[Event]) -> None:
-    metadata = _object(value, "metadata", "value", required=True)
-    phone_number_id = _string(metadata, "phone_number_id", "metadata", required=True)
-    display_number = _string(metadata, "display_phone_number", "metadata")
-    contacts = [_as_object(c, "contacts[]") for c in _list(value, "contacts", "value")]
-    for raw in _list(value, "messages", "value"):
-        events.append(
-            _message(_as_object(raw, "messages[]"), phone_number_id, display_number, contacts)
-        )
-    for raw in _list(value, "statuses", "value"):
-        update = _status(_as_object(raw, "statuses[]"))
+def _messages_change(waba_id: str, value: Shape, events: list[Event]) -> None:
+    metadata = value.object("metadata", required=True)
+    phone_number_id = metadata.string("phone_number_id", required=True)
+    display_number = metadata.string("display_phone_number")
+    contacts = list(value.objects("contacts", each="contact"))
+    for raw in value.objects("messages", each="message"):
+        events.append(_message(raw, phone_number_id, display_number, contacts))
+    for raw in value.objects("statuses", each="status"):
+        update = _status(raw)
         if update is not None:
             events.append(update)
-    for error in _list(value, "errors", "value"):
+    for error in value.list("errors"):
         logger.warning("Meta reported an error for phone number %s: %s", phone_number_id, error)
 
 
-def _contact(contacts: list[dict], from_number: str, from_user_id: str) -> dict:
+def _contact(contacts: list[Shape], from_number: str, from_user_id: str) -> Shape:
     for contact in contacts:
-        if from_number and str(contact.get("wa_id", "")) == from_number:
+        if from_number and str(contact.data.get("wa_id", "")) == from_number:
             return contact
-        if from_user_id and contact.get("user_id") == from_user_id:
+        if from_user_id and contact.data.get("user_id") == from_user_id:
             return contact
-    return contacts[0] if len(contacts) == 1 else {}
+    return contacts[0] if len(contacts) == 1 else _NO_CONTACT
 
 
 def _message(
-    raw: dict, phone_number_id: str, display_number: str, contacts: list[dict]
+    raw: Shape, phone_number_id: str, display_number: str, contacts: list[Shape]
 ) -> InboundMessage:
-    where = "message"
-    wamid = _string(raw, "id", where, required=True)
-    kind = _string(raw, "type", where, required=True)
-    from_number = _string(raw, "from", where)
-    contact = _contact(contacts, from_number, _string(raw, "from_user_id", where))
-    user_id = _string(contact, "user_id", "contact") or _string(raw, "from_user_id", where)
+    wamid = raw.string("id", required=True)
+    kind = raw.string("type", required=True)
+    from_number = raw.string("from")
+    contact = _contact(contacts, from_number, raw.string("from_user_id"))
+    user_id = contact.string("user_id") or raw.string("from_user_id")
     if not from_number and not user_id:
-        raise _fail(where, 'has neither "from" nor a user id.')
+        raise raw.error('has neither "from" nor a user id.')
     content = _CONTENT.get(kind, _kept_raw)(raw, kind)
-    if "referral" in raw:  # the ad a user clicked to start the conversation
-        content["referral"] = _object(raw, "referral", where)
+    if "referral" in raw.data:  # the ad a user clicked to start the conversation
+        content["referral"] = raw.object_data("referral")
     return InboundMessage(
         wamid=wamid,
         phone_number_id=phone_number_id,
         display_phone_number=display_number,
         from_number=from_number,
         user_id=user_id,
-        contact_name=_string(_object(contact, "profile", "contact"), "name", "profile"),
-        timestamp=_timestamp(raw, where),
+        contact_name=contact.string("name", within="profile"),
+        timestamp=_timestamp(raw),
         type=kind,
         content=content,
-        context_wamid=_string(_object(raw, "context", where), "id", "context"),
-        raw=raw,
-        event_key=_event_key(raw, where),
+        context_wamid=raw.string("id", within="context"),
+        raw=raw.data,
+        event_key=_event_key(raw),
     )
 
 
-def _text(raw: dict, kind: str) -> dict:
-    return {"body": _string(_object(raw, "text", kind), "body", "text")}
+def _text(raw: Shape, kind: str) -> dict:
+    # Its object's problems are said at the type ("text.text"), not at the message.
+    return {"body": raw.at(kind).string("body", within="text")}
 
 
-def _media(raw: dict, kind: str) -> dict:
+def _media(raw: Shape, kind: str) -> dict:
     """Meta's media id, type and hash; the file itself is fetched from the Cloud API later."""
-    given = _object(raw, kind, "message")
-    media = {key: _string(given, key, kind) for key in ("id", "mime_type", "sha256")}
+    given = raw.object(kind)
+    media = {key: given.string(key) for key in ("id", "mime_type", "sha256")}
     for key in ("caption", "filename"):
-        if key in given:
-            media[key] = _string(given, key, kind)
+        if key in given.data:
+            media[key] = given.string(key)
     for key in ("voice", "animated"):
-        if key in given:
-            media[key] = bool(given[key])
+        if key in given.data:
+            media[key] = bool(given.data[key])
     return {"media": media}
 
 
-def _location(raw: dict, kind: str) -> dict:
-    given = _object(raw, "location", "message")
-    location = {
-        "latitude": _number(given, "latitude", "location"),
-        "longitude": _number(given, "longitude", "location"),
-    }
+def _location(raw: Shape, kind: str) -> dict:
+    given = raw.object("location")
+    location = {"latitude": given.number("latitude"), "longitude": given.number("longitude")}
     for key in ("name", "address", "url"):
-        if key in given:
-            location[key] = _string(given, key, "location")
+        if key in given.data:
+            location[key] = given.string(key)
     return {"location": location}
 
 
-def _contacts(raw: dict, kind: str) -> dict:
-    return {"contacts": [_as_object(c, "contacts[]") for c in _list(raw, "contacts", "message")]}
+def _contacts(raw: Shape, kind: str) -> dict:
+    return {"contacts": [contact.data for contact in raw.objects("contacts")]}
 
 
-def _interactive(raw: dict, kind: str) -> dict:
-    given = _object(raw, "interactive", "message")
-    sub_type = _string(given, "type", "interactive")
-    reply = _object(given, sub_type, "interactive") if sub_type else {}
+def _interactive(raw: Shape, kind: str) -> dict:
+    given = raw.object("interactive")
+    sub_type = given.string("type")
+    if not sub_type:
+        return {"interactive": {"type": sub_type, "data": {}}}
+    reply = given.object(sub_type)
     if sub_type in ("button_reply", "list_reply"):
-        data = {
-            "type": sub_type,
-            "id": _string(reply, "id", sub_type),
-            "title": _string(reply, "title", sub_type),
-        }
+        data = {"type": sub_type, "id": reply.string("id"), "title": reply.string("title")}
         if sub_type == "list_reply":
-            data["description"] = _string(reply, "description", sub_type)
+            data["description"] = reply.string("description")
     elif sub_type == "nfm_reply":  # a WhatsApp Flow's answers
-        response = reply.get("response_json")
+        response = reply.data.get("response_json")
         if isinstance(response, str):
             # Meta sends the answers as a JSON string; kept as sent if it is not one.
             with contextlib.suppress(ValueError):
                 response = json_input.loads(response)
         data = {
             "type": sub_type,
-            "name": _string(reply, "name", sub_type),
-            "body": _string(reply, "body", sub_type),
+            "name": reply.string("name"),
+            "body": reply.string("body"),
             "response_json": response,
         }
     else:
-        data = {"type": sub_type, sub_type or "data": reply}
+        data = {"type": sub_type, sub_type: reply.data}
     return {"interactive": data}
 
 
-def _button(raw: dict, kind: str) -> dict:
+def _button(raw: Shape, kind: str) -> dict:
     """A quick-reply button of a template message."""
-    given = _object(raw, "button", "message")
-    return {
-        "button": {
-            "text": _string(given, "text", "button"),
-            "payload": _string(given, "payload", "button"),
-        }
-    }
+    given = raw.object("button")
+    return {"button": {"text": given.string("text"), "payload": given.string("payload")}}
 
 
-def _reaction(raw: dict, kind: str) -> dict:
-    given = _object(raw, "reaction", "message")
-    emoji = _string(given, "emoji", "reaction")
+def _reaction(raw: Shape, kind: str) -> dict:
+    given = raw.object("reaction")
+    emoji = given.string("emoji")
     return {
         "reaction": {
-            "message_id": _string(given, "message_id", "reaction", required=True),
+            "message_id": given.string("message_id", required=True),
             "emoji": emoji,
             # An empty (or absent) emoji takes the user's reaction away.
             "removed": not emoji,
@@ -360,36 +291,33 @@ def _reaction(raw: dict, kind: str) -> dict:
     }
 
 
-def _order(raw: dict, kind: str) -> dict:
-    given = _object(raw, "order", "message")
+def _order(raw: Shape, kind: str) -> dict:
+    given = raw.object("order")
     return {
         "order": {
-            "catalog_id": _string(given, "catalog_id", "order"),
-            "text": _string(given, "text", "order"),
-            "product_items": [
-                _as_object(item, "product_items[]")
-                for item in _list(given, "product_items", "order")
-            ],
+            "catalog_id": given.string("catalog_id"),
+            "text": given.string("text"),
+            "product_items": [item.data for item in given.objects("product_items")],
         }
     }
 
 
-def _system(raw: dict, kind: str) -> dict:
+def _system(raw: Shape, kind: str) -> dict:
     """E.g. a user changed their number: kept as Meta sent it."""
-    return {"system": _object(raw, "system", "message")}
+    return {"system": raw.object_data("system")}
 
 
-def _kept_raw(raw: dict, kind: str) -> dict:
+def _kept_raw(raw: Shape, kind: str) -> dict:
     """Unsupported and future types: their object and Meta's errors, as sent."""
     content = {}
-    if kind in raw:
-        content[kind] = raw[kind]
-    if "errors" in raw:
-        content["errors"] = _list(raw, "errors", "message")
+    if kind in raw.data:
+        content[kind] = raw.data[kind]
+    if "errors" in raw.data:
+        content["errors"] = raw.list("errors")
     return content
 
 
-_CONTENT: dict[str, Callable[[dict, str], dict]] = {
+_CONTENT: dict[str, Callable[[Shape, str], dict]] = {
     "text": _text,
     **dict.fromkeys(MEDIA_TYPES, _media),
     "location": _location,
@@ -402,22 +330,21 @@ _CONTENT: dict[str, Callable[[dict, str], dict]] = {
 }
 
 
-def _status(raw: dict) -> StatusUpdate | None:
-    where = "status"
-    wamid = _string(raw, "id", where, required=True)
-    meta_status = _string(raw, "status", where, required=True)
-    timestamp = _timestamp(raw, where)
+def _status(raw: Shape) -> StatusUpdate | None:
+    wamid = raw.string("id", required=True)
+    meta_status = raw.string("status", required=True)
+    timestamp = _timestamp(raw)
     status = STATUS_MAP.get(meta_status)
     if status is None:
         logger.info("Ignoring status %r of %s: not one a message can take", meta_status, wamid)
         return None
     code = message = ""
-    errors = _list(raw, "errors", where)
+    errors = raw.list("errors")
     if status == Message.Status.SENT_FAILED and errors:
-        error = _as_object(errors[0], "errors[]")
-        code = _string(error, "code", "error")
-        message = _string(error, "message", "error") or _string(error, "title", "error")
-        details = _string(_object(error, "error_data", "error"), "details", "error_data")
+        error = next(iter(raw.objects("errors", each="error")))
+        code = error.string("code")
+        message = error.string("message") or error.string("title")
+        details = error.string("details", within="error_data")
         if details and details not in message:
             message = f"{message}: {details}" if message else details
     return StatusUpdate(
@@ -427,22 +354,22 @@ def _status(raw: dict) -> StatusUpdate | None:
         error_code=code[:20],
         error_message=message[:1000],
         meta_status=meta_status,
-        recipient=_string(raw, "recipient_id", where) or _string(raw, "recipient_user_id", where),
-        conversation=_object(raw, "conversation", where) or None,
-        pricing=_object(raw, "pricing", where) or None,
+        recipient=raw.string("recipient_id") or raw.string("recipient_user_id"),
+        conversation=raw.object_data("conversation") or None,
+        pricing=raw.object_data("pricing") or None,
     )
 
 
-def _template_change(waba_id: str, value: dict, events: list[Event]) -> None:
-    where = "message_template_status_update"
+def _template_change(waba_id: str, value: Shape, events: list[Event]) -> None:
+    update = value.at("message_template_status_update")
     events.append(
         TemplateStatusUpdate(
             waba_id=waba_id,
-            template_id=_string(value, "message_template_id", where),
-            name=_string(value, "message_template_name", where),
-            language=_string(value, "message_template_language", where),
-            status=_string(value, "event", where, required=True),
-            reason=_string(value, "reason", where),
+            template_id=update.string("message_template_id"),
+            name=update.string("message_template_name"),
+            language=update.string("message_template_language"),
+            status=update.string("event", required=True),
+            reason=update.string("reason"),
         )
     )
 
