@@ -28,6 +28,7 @@ from django.conf import settings
 from urllib3.exceptions import ConnectTimeoutError, ProxyError, ReadTimeoutError, SSLError
 from urllib3.util import Retry
 
+from textpeak.lib.shape import Rules, Shape
 from whatsapp.graph.errors import (
     GraphError,
     InvalidParameter,
@@ -163,6 +164,19 @@ def _unexpected(what: str) -> GraphError:
     return GraphError(f"Unexpected response from WhatsApp ({what})")
 
 
+# Meta's answers, read as they come: a blank text is still a text, and anything missing or of
+# another shape is a GraphError saying what was expected.
+_ANSWER = Rules(
+    error=_unexpected,
+    absent=(None,),
+    required="no text {key!r}",
+    not_string="no text {key!r}",
+    objects_required="no list of objects in {key!r}",
+    not_objects="no list of objects in {key!r}",
+    not_item="no list of objects in {key!r}",
+)
+
+
 def media_url_allowed(url: str) -> bool:
     """Whether a media download may go to ``url`` (and so receive the access token).
 
@@ -190,11 +204,12 @@ def _media_info(body: dict) -> MediaInfo:
     size = body.get("file_size")  # a number, or a string of digits in some answers
     if isinstance(size, str) and size.isdigit():
         size = int(size)
+    answer = Shape(body, _ANSWER)
     return MediaInfo(
-        id=_text(body, "id"),
-        url=_text(body, "url"),
-        mime_type=_text(body, "mime_type", required=False),
-        sha256=_text(body, "sha256", required=False),
+        id=answer.string("id", required=True),
+        url=answer.string("url", required=True),
+        mime_type=answer.string("mime_type"),
+        sha256=answer.string("sha256"),
         file_size=size if isinstance(size, int) and not isinstance(size, bool) else None,
     )
 
@@ -298,28 +313,17 @@ def _node(object_id: str) -> str:
     return quote(object_id, safe="")
 
 
-def _text(item: dict, key: str, *, required: bool = True) -> str:
-    value = item.get(key)
-    if isinstance(value, str):
-        return value
-    if value is None and not required:
-        return ""
-    raise _unexpected(f"no text {key!r}")
-
-
 def _items(body: dict) -> list[dict]:
-    data = body.get("data")
-    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-        raise _unexpected("no list of objects in 'data'")
-    return data
+    return [item.data for item in Shape(body, _ANSWER).objects("data", required=True)]
 
 
 def _business_account(body: dict) -> BusinessAccount:
+    answer = Shape(body, _ANSWER)
     return BusinessAccount(
-        id=_text(body, "id"),
-        name=_text(body, "name"),
-        currency=_text(body, "currency"),
-        timezone_id=_text(body, "timezone_id"),
+        id=answer.string("id", required=True),
+        name=answer.string("name", required=True),
+        currency=answer.string("currency", required=True),
+        timezone_id=answer.string("timezone_id", required=True),
     )
 
 
@@ -327,12 +331,13 @@ def _phone_number(item: dict) -> PhoneNumber:
     throughput = item.get("throughput") or {}
     if not isinstance(throughput, dict):
         raise _unexpected("'throughput' is not an object")
+    number = Shape(item, _ANSWER)
     return PhoneNumber(
-        id=_text(item, "id"),
-        display_phone_number=_text(item, "display_phone_number"),
-        verified_name=_text(item, "verified_name"),
-        quality_rating=_text(item, "quality_rating", required=False),
-        throughput=_text(throughput, "level", required=False),
+        id=number.string("id", required=True),
+        display_phone_number=number.string("display_phone_number", required=True),
+        verified_name=number.string("verified_name", required=True),
+        quality_rating=number.string("quality_rating"),
+        throughput=Shape(throughput, _ANSWER).string("level"),
     )
 
 
@@ -340,12 +345,13 @@ def _message_template(item: dict) -> MessageTemplate:
     components = item.get("components", [])
     if not isinstance(components, list):
         raise _unexpected("'components' is not a list")
+    template = Shape(item, _ANSWER)
     return MessageTemplate(
-        id=_text(item, "id"),
-        name=_text(item, "name"),
-        language=_text(item, "language"),
-        category=_text(item, "category"),
-        status=_text(item, "status"),
+        id=template.string("id", required=True),
+        name=template.string("name", required=True),
+        language=template.string("language", required=True),
+        category=template.string("category", required=True),
+        status=template.string("status", required=True),
         components=components,
     )
 
