@@ -57,6 +57,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
+from textpeak.lib.shape import Rules, Shape
+
 logger = logging.getLogger(__name__)
 
 # The fake's own read-out of the messages it accepted (GET, no token), for benchmarks that run
@@ -520,76 +522,75 @@ def _one_of(parameter: str, allowed: tuple[str, ...], got: Any) -> _Rejected:
     return _invalid(f"Param {parameter} must be one of {{{names}}} - got {json.dumps(got)}.")
 
 
-def _present(value: Any) -> bool:
-    return value is not None and value != "" and value != {} and value != []
-
-
-def _require(obj: dict[str, Any], key: str, label: str) -> Any:
-    value = obj.get(key)
-    if not _present(value):
-        raise _missing(f"{label}['{key}']")
-    return value
+# Meta's checks of a message: an empty value is a missing one, and a parameter is named by its
+# path ("text['body']").
+_PARAMETERS = Rules(
+    error=_invalid,
+    absent=(None, "", {}, []),
+    nest=lambda where, key: f"{where}['{key}']" if where else key,
+    required="The parameter {path} is required.",
+    not_string="Param {path} must be a string of at most {max_length} chars.",
+    too_long="Param {path} must be a string of at most {max_length} chars.",
+    not_object="Param {path} must be an object.",
+)
 
 
 def _check_message(payload: Any) -> tuple[str, str]:
     """The recipient and type of a message Meta would accept; else Meta's code 100 error."""
-    if not isinstance(payload, dict) or not _present(payload.get("messaging_product")):
+    if not isinstance(payload, dict):
         raise _missing("messaging_product")
-    if payload["messaging_product"] != "whatsapp":
-        raise _one_of("messaging_product", ("whatsapp",), payload["messaging_product"])
+    message = Shape(payload, _PARAMETERS)
+    product = message.value("messaging_product", required=True)
+    if product != "whatsapp":
+        raise _one_of("messaging_product", ("whatsapp",), product)
     recipient_type = payload.get("recipient_type", "individual")
     if recipient_type not in ("individual", "group"):
         raise _one_of("recipient_type", ("individual", "group"), recipient_type)
-    to = payload.get("to")
-    if not _present(to):
-        raise _missing("to")
+    to = message.value("to", required=True)
     if not isinstance(to, str) or not _RECIPIENT.fullmatch(to):
         raise _invalid(f"Param to must be a phone number or WhatsApp ID - got {json.dumps(to)}.")
     kind = payload.get("type", "text")  # Meta sends text when no type is given
     if kind not in _MESSAGE_TYPES:
         raise _one_of("type", _MESSAGE_TYPES, kind)
-    content = payload.get(kind)
-    if not _present(content):
-        raise _missing(kind)
+    content = message.value(kind, required=True)
     if kind == "contacts":
         if not isinstance(content, list) or not all(isinstance(c, dict) for c in content):
             raise _invalid("Param contacts must be an array of contact objects.")
-        for index, contact in enumerate(content):
-            _require(contact, "name", f"contacts[{index}]")
-    elif not isinstance(content, dict):
-        raise _invalid(f"Param {kind} must be an object.")
-    elif kind == "text":
-        body = _require(content, "body", "text")
-        if not isinstance(body, str) or len(body) > _TEXT_LIMIT:
-            raise _invalid(f"Param text['body'] must be a string of at most {_TEXT_LIMIT} chars.")
-    elif kind == "template":
-        _require(content, "name", "template")
-        language = _require(content, "language", "template")
-        if not isinstance(language, dict):
-            raise _invalid("Param template['language'] must be an object.")
-        _require(language, "code", "template['language']")
-    elif kind in _MEDIA_TYPES:
-        if not (_present(content.get("link")) or _present(content.get("id"))):
-            raise _missing(f"{kind}['link'] or {kind}['id']")
-    elif kind == "location":
-        for key in ("latitude", "longitude"):
-            try:
-                float(_require(content, key, "location"))
-            except (TypeError, ValueError):
-                raise _invalid(f"Param location['{key}'] must be a number.") from None
-    elif kind == "reaction":
-        _require(content, "message_id", "reaction")
-        if not isinstance(content.get("emoji"), str):  # "" takes a reaction back
-            raise _missing("reaction['emoji']")
-    elif kind == "interactive":
-        _require(content, "type", "interactive")
-        _require(content, "action", "interactive")
+        for contact in message.objects("contacts"):
+            contact.value("name", required=True)
+    else:
+        _check_content(kind, message.object(kind))
     context = payload.get("context")
     if context is not None and not (
         isinstance(context, dict) and isinstance(context.get("message_id"), str)
     ):
         raise _missing("context['message_id']")
     return to, kind
+
+
+def _check_content(kind: str, content: Shape) -> None:
+    if kind == "text":
+        content.string("body", required=True, max_length=_TEXT_LIMIT)
+    elif kind == "template":
+        content.value("name", required=True)
+        content.value("language", required=True)
+        content.object("language").value("code", required=True)
+    elif kind in _MEDIA_TYPES:
+        if content.value("link") is None and content.value("id") is None:
+            raise _missing(f"{kind}['link'] or {kind}['id']")
+    elif kind == "location":
+        for key in ("latitude", "longitude"):
+            try:
+                float(content.value(key, required=True))
+            except (TypeError, ValueError):
+                raise _invalid(f"Param location['{key}'] must be a number.") from None
+    elif kind == "reaction":
+        content.value("message_id", required=True)
+        if not isinstance(content.data.get("emoji"), str):  # "" takes a reaction back
+            raise _missing("reaction['emoji']")
+    elif kind == "interactive":
+        content.value("type", required=True)
+        content.value("action", required=True)
 
 
 class _Handler(BaseHTTPRequestHandler):
