@@ -22,6 +22,8 @@ MEDIA_TYPES = ("image", "video", "audio", "document")
 TYPES = ("text", "template", *MEDIA_TYPES, "location", "reaction")
 E164 = re.compile(r"[1-9][0-9]{6,14}")
 DIGITS = re.compile(r"[0-9]+")
+# A tuple, not ``str | int | float``: that union would be built again for every variable.
+_VARIABLE_TYPES = (str, int, float)
 
 
 class Refusal(Exception):
@@ -128,7 +130,7 @@ def _template(item: Shape, message: OutboundMessage) -> None:
     language = template.string("language", required=True, max_length=15)
     variables = template.data.get("variables", [])
     if not isinstance(variables, list) or not all(
-        isinstance(v, str | int | float) for v in variables
+        isinstance(v, _VARIABLE_TYPES) for v in variables
     ):
         raise _invalid("template.variables must be a list of texts.")
     variables = [str(v) for v in variables]
