@@ -285,6 +285,14 @@ WEBHOOK_DISABLE_AFTER_DAYS = env_int("WEBHOOK_DISABLE_AFTER_DAYS", 3)
 # Test webhook: tests a stream may send a minute (one at a time).
 WEBHOOK_TESTS_PER_MINUTE = env_int("WEBHOOK_TESTS_PER_MINUTE", 5)
 
+# Retention (README, Retention): days each kind of row is kept, unless support set an account's
+# own in admin; the purge runs on beat in short batches, for at most RETENTION_PURGE_SECONDS.
+RETENTION_CONTENT_DAYS = env_int("RETENTION_CONTENT_DAYS", 30)
+RETENTION_PAYLOAD_DAYS = env_int("RETENTION_PAYLOAD_DAYS", 30)
+RETENTION_DELIVERY_DAYS = env_int("RETENTION_DELIVERY_DAYS", 30)
+RETENTION_MESSAGE_DAYS = env_int("RETENTION_MESSAGE_DAYS", 90)
+RETENTION_PURGE_SECONDS = env_int("RETENTION_PURGE_SECONDS", 20)
+
 # Celery. Without REDIS_URL the broker is kombu's filesystem transport under var/: it is
 # shared by every process on this machine, which is what `make run` starts.
 REDIS_URL = env_str("REDIS_URL")

@@ -11,7 +11,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.template.response import TemplateResponse
 
 from textpeak.accounts import beta, lockout
-from textpeak.accounts.models import Account, BetaAccessRequest, Member, User
+from textpeak.accounts.models import Account, AccountRetention, BetaAccessRequest, Member, User
 
 
 @admin.register(User)
@@ -41,6 +41,17 @@ class AccountAdmin(admin.ModelAdmin):
     ordering = ("name",)
     search_fields = ("name",)
     inlines = [MemberInline]
+
+
+@admin.register(AccountRetention)
+class AccountRetentionAdmin(admin.ModelAdmin):
+    """An account's own retention periods, which support sets; an empty one follows its
+    setting."""
+
+    list_display = ("account", "content_days", "payload_days", "delivery_days", "message_days")
+    list_select_related = ("account",)
+    search_fields = ("account__name",)
+    autocomplete_fields = ("account",)
 
 
 @admin.register(Member)

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.checks import Error, register
 
+from textpeak.accounts.retention import PERIODS
 from textpeak.lib.crypto import fernet
 
 
@@ -26,3 +27,16 @@ def check_encryption_keys(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register()
+def check_retention_periods(app_configs, **kwargs):
+    return [
+        Error(
+            f"{period.setting} is {period.days}: it must be at least {period.minimum}.",
+            hint="The README's Retention section says what each period keeps.",
+            id="textpeak.E003",
+        )
+        for period in PERIODS
+        if period.days < period.minimum
+    ]

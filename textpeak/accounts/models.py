@@ -2,6 +2,7 @@ import unicodedata
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -72,6 +73,51 @@ class Account(models.Model):
 
     def __str__(self):
         return self.name
+
+
+# The Info tab counts a stream's messages of today and the last 7 days from the messages
+# themselves: none of them may be purged yet.
+MESSAGE_MIN_DAYS = 8
+
+
+def _days(label: str, help_text: str, minimum: int = 1):
+    return models.PositiveSmallIntegerField(
+        label, null=True, blank=True, validators=[MinValueValidator(minimum)], help_text=help_text
+    )
+
+
+class AccountRetention(models.Model):
+    """How long an account's rows are kept where support set it otherwise: an empty period
+    follows its setting (README, Retention; ``textpeak.accounts.retention``)."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="retention")
+    content_days = _days(
+        "message contents (days)",
+        "Then a message's text, media and template values are blanked. "
+        "Empty: RETENTION_CONTENT_DAYS.",
+    )
+    payload_days = _days(
+        "Meta payloads (days)",
+        "A Meta webhook body that failed every attempt to be stored is kept this long for "
+        "support. Empty: RETENTION_PAYLOAD_DAYS.",
+    )
+    delivery_days = _days(
+        "webhook deliveries (days)",
+        "A delivery to the customer's webhook, its body and its attempts. "
+        "Empty: RETENTION_DELIVERY_DAYS.",
+    )
+    message_days = _days(
+        "messages (days)",
+        f"A message's metadata and status history; then it is deleted, counted first in its "
+        f"stream's daily totals. At least {MESSAGE_MIN_DAYS}. Empty: RETENTION_MESSAGE_DAYS.",
+        MESSAGE_MIN_DAYS,
+    )
+
+    class Meta:
+        verbose_name = "retention override"
+
+    def __str__(self):
+        return f"Retention of {self.account}"
 
 
 class Member(models.Model):

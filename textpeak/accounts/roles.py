@@ -1,9 +1,9 @@
 """The "Support" group: what support staff may do in Django admin, and nothing more.
 
 Support reviews beta access requests and revokes approved ones (both need "change" on the
-request), looks at accounts, members and streams, and clears login lockouts (deleting
-django-axes access attempts). It cannot add, change or delete users, accounts, members or
-streams.
+request), looks at accounts, members and streams, sets an account's own retention periods,
+and clears login lockouts (deleting django-axes access attempts). It cannot add, change or
+delete users, accounts, members or streams.
 """
 
 from django.apps import apps
@@ -16,6 +16,10 @@ SUPPORT_PERMISSIONS = [
     ("accounts", "member", "view"),
     ("accounts", "betaaccessrequest", "view"),
     ("accounts", "betaaccessrequest", "change"),
+    ("accounts", "accountretention", "view"),
+    ("accounts", "accountretention", "add"),
+    ("accounts", "accountretention", "change"),
+    ("accounts", "accountretention", "delete"),
     ("streams", "stream", "view"),
     ("streams", "tag", "view"),
     ("whatsapp", "whatsappaccount", "view"),
