@@ -23,6 +23,7 @@ def _queue_of(task) -> str:
         (webhook_tasks.send_deliveries, queues.DELIVERIES),
         (whatsapp_tasks.sweep_outbox, queues.HOUSEKEEPING),
         (webhook_tasks.sweep_deliveries, queues.HOUSEKEEPING),
+        (whatsapp_tasks.purge_expired_messages, queues.HOUSEKEEPING),
         (account_tasks.send_member_invitation, queues.HOUSEKEEPING),
     ],
 )

@@ -363,6 +363,8 @@ CELERY_BEAT_SCHEDULE = {
     "pending-statuses": {"task": "whatsapp.tasks.purge_pending_statuses", "schedule": 3600.0},
     # Customer webhook deliveries due for a retry or lost by the broker.
     "webhook-deliveries": {"task": "webhooks.tasks.sweep_deliveries", "schedule": 30.0},
+    # Retention: rows past their period, a little at a time.
+    "purge-messages": {"task": "whatsapp.tasks.purge_expired_messages", "schedule": 300.0},
 }
 
 LOGGING = {

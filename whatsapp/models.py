@@ -348,3 +348,37 @@ class InboundPayload(models.Model):
 
     def __str__(self):
         return f"{self.stream_id} {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+
+class MessageDailyCount(models.Model):
+    """How many of a stream's messages of one day, direction and status the retention purge
+    deleted (``whatsapp.retention``): counted in the transaction that deletes them, so that
+    the Info tab's all-time figures still count every message."""
+
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    direction = models.CharField(max_length=10, choices=Message.Direction.choices)
+    status = models.CharField(max_length=12, choices=Message.Status.choices)
+    messages = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            # Also the index of a stream's counts.
+            models.UniqueConstraint(
+                fields=["stream", "day", "direction", "status"], name="message_daily_count_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.stream_id} {self.day} {self.direction} {self.status}: {self.messages}"
+
+
+class ContentPurge(models.Model):
+    """How far the retention purge has blanked a stream's message contents: those of every
+    message created before ``blanked_before``, but a message still queued then."""
+
+    stream = models.OneToOneField(Stream, on_delete=models.CASCADE, related_name="+")
+    blanked_before = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.stream_id} before {self.blanked_before:%Y-%m-%d %H:%M}"

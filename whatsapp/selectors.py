@@ -4,13 +4,14 @@ import re
 import uuid
 from datetime import timedelta
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from streams.models import Stream
 from whatsapp.models import (
     IN_FLIGHT_STATUS,
     Message,
+    MessageDailyCount,
     MessageEvent,
 )
 
@@ -53,7 +54,9 @@ def messages_in_flight(*, stream) -> QuerySet[Message]:
 
 
 def message_statistics(*, stream: Stream) -> list[dict]:
-    """Messages by status today, in the last 7 days and in all, for the Info tab."""
+    """Messages by status today, in the last 7 days and in all, for the Info tab: the messages
+    kept, and in all also those the retention purge deleted, counted by day as it deleted them
+    (``whatsapp.retention``; it keeps at least the last 8 days)."""
     now = timezone.now()
     today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     counts = {
@@ -66,9 +69,20 @@ def message_statistics(*, stream: Stream) -> list[dict]:
             total=Count("id"),
         )
     }
+    purged = dict(
+        MessageDailyCount.objects.filter(stream=stream)
+        .values("status")
+        .annotate(messages=Sum("messages"))
+        .values_list("status", "messages")
+    )
     empty = {"today": 0, "week": 0, "total": 0}
     return [
-        {"status": status, "label": label, **{k: counts.get(status, empty)[k] for k in empty}}
+        {
+            "status": status,
+            "label": label,
+            **{k: counts.get(status, empty)[k] for k in empty},
+            "total": counts.get(status, empty)["total"] + purged.get(status, 0),
+        }
         for status, label in Message.Status.choices
     ]
 

@@ -6,9 +6,11 @@ from whatsapp.inbound.payloads import store_payloads, sweep_payloads
 from whatsapp.inbound.statuses import purge_pending_statuses
 from whatsapp.outbox.send import send_messages
 from whatsapp.outbox.sweep import sweep_outbox
+from whatsapp.retention import purge_expired_messages
 from whatsapp.services import refresh_catalogues
 
 __all__ = [
+    "purge_expired_messages",
     "purge_pending_statuses",
     "refresh_catalogues",
     "send_messages",
