@@ -24,6 +24,7 @@ def _queue_of(task) -> str:
         (whatsapp_tasks.sweep_outbox, queues.HOUSEKEEPING),
         (webhook_tasks.sweep_deliveries, queues.HOUSEKEEPING),
         (whatsapp_tasks.purge_expired_messages, queues.HOUSEKEEPING),
+        (webhook_tasks.purge_expired_deliveries, queues.HOUSEKEEPING),
         (account_tasks.send_member_invitation, queues.HOUSEKEEPING),
     ],
 )

@@ -365,6 +365,7 @@ CELERY_BEAT_SCHEDULE = {
     "webhook-deliveries": {"task": "webhooks.tasks.sweep_deliveries", "schedule": 30.0},
     # Retention: rows past their period, a little at a time.
     "purge-messages": {"task": "whatsapp.tasks.purge_expired_messages", "schedule": 300.0},
+    "purge-deliveries": {"task": "webhooks.tasks.purge_expired_deliveries", "schedule": 300.0},
 }
 
 LOGGING = {

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from webhooks import deliveries
+from webhooks import deliveries, retention
 
 
 @shared_task(acks_late=True)
@@ -15,3 +15,9 @@ def send_deliveries(delivery_ids: list[int]) -> None:
 def sweep_deliveries() -> None:
     """Beat: enqueue deliveries due for a retry, or lost by the broker or a killed worker."""
     deliveries.deliveries_sweep()
+
+
+@shared_task
+def purge_expired_deliveries() -> None:
+    """Beat: delete the deliveries past their retention, for ``RETENTION_PURGE_SECONDS``."""
+    retention.deliveries_purge()
