@@ -109,6 +109,7 @@ def main():
     parser.add_argument("--down-mode", choices=["503", "refuse"], default="503")
     parser.add_argument("--skip-phase2", action="store_true")
     args = parser.parse_args()
+    setup.require("postgresql", "redis")
 
     worker_env = {
         "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",  # the receiver is on 127.0.0.1

@@ -543,6 +543,7 @@ def _streams() -> dict:
 
 def main():
     args = _arguments()
+    setup.require("wrk", "postgresql", "redis")
     started = time.time()
     fake = setup.start_fake_graph(send_latency=args.send_latency)
     # The customer's webhook receiver is on 127.0.0.1.

@@ -56,6 +56,7 @@ end
 
 def main():
     args = setup.web_arguments(__doc__.splitlines()[0])
+    setup.require("wrk", "postgresql", "redis")
     from whatsapp.testing.fake_graph import FakeGraph
 
     # Only the setup asks the Graph API (the callback never does): the fake runs in this

@@ -48,6 +48,7 @@ def _wrk(path: str, *, seconds: int, connections: int, token: str = "", body: di
 
 def main():
     args = setup.web_arguments(__doc__.splitlines()[0])
+    setup.require("wrk", "postgresql", "redis")
     setup.django_setup()
     _, token = setup.ready_stream(name="send API bench")
     run = {"seconds": args.seconds, "connections": args.connections}

@@ -13,10 +13,12 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import importlib.util
 import json
 import multiprocessing
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -26,6 +28,7 @@ import urllib.request
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 DATABASE_URL = os.environ.get(
@@ -50,13 +53,78 @@ ENV = {
 }
 
 
+def require(*tools: str) -> None:
+    """Stop before anything starts, with one line saying how to get what this benchmark needs
+    and this machine lacks (exit status 2). ``tools``: names in ``TOOLS``; the project's .venv
+    is always needed (the other checks use its packages)."""
+    for group in (("venv",), tools):
+        missing = [how for ready, how in map(TOOLS.get, group) if not ready()]
+        if missing:
+            print("Missing: " + "; ".join(missing), file=sys.stderr)
+            raise SystemExit(2)
+
+
+def _address(url: str) -> str:
+    """``url``'s host and port, without the credentials it may hold."""
+    return urlsplit(url).netloc.rpartition("@")[2]
+
+
+def _venv_ready() -> bool:
+    packages = all(importlib.util.find_spec(name) for name in ("django", "psycopg", "redis"))
+    return packages and (ROOT / ".venv/bin/gunicorn").exists()
+
+
+def _postgresql_answers() -> bool:
+    import psycopg
+
+    try:
+        psycopg.connect(_admin_url(), connect_timeout=3).close()
+    except psycopg.Error:
+        return False
+    return True
+
+
+def _redis_answers() -> bool:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError:
+        return False
+    return True
+
+
+# What a benchmark may need: whether this machine has it, and how to get it.
+TOOLS = {
+    "venv": (
+        _venv_ready,
+        "the project's packages (make install, then run the benchmark with .venv/bin/python)",
+    ),
+    "wrk": (lambda: shutil.which("wrk") is not None, "wrk (apt-get install wrk)"),
+    "postgresql": (
+        _postgresql_answers,
+        f"PostgreSQL at {_address(DATABASE_URL)} (apt-get install postgresql, then "
+        "service postgresql start; or set BENCH_DATABASE_URL)",
+    ),
+    "redis": (
+        _redis_answers,
+        f"Redis at {_address(REDIS_URL)} (apt-get install redis-server, then "
+        "service redis-server start; or set BENCH_REDIS_URL)",
+    ),
+}
+
+
+def _admin_url() -> str:
+    """The benchmark's PostgreSQL server, at the database every server has."""
+    return DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
+
+
 def create_database() -> None:
     """A new, empty benchmark database for every run: results do not depend on earlier runs."""
     import psycopg
 
     name = DATABASE_URL.rsplit("/", 1)[1]
-    admin_url = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
+    with psycopg.connect(_admin_url(), autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         connection.execute(f'CREATE DATABASE "{name}"')
 

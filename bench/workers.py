@@ -104,6 +104,7 @@ def main():
     parser.add_argument("--pool", default="prefork")
     parser.add_argument("--latency", type=float, default=0.05)
     args = parser.parse_args()
+    setup.require("postgresql", "redis")
 
     fake = setup.start_fake_graph(send_latency=args.latency)
     setup.django_setup()
