@@ -246,6 +246,12 @@ class Message(models.Model):
                 condition=Q(status=IN_FLIGHT_STATUS),
                 name="message_due_idx",
             ),
+            # What else is due on a stream, for the task that claims it (whatsapp.outbox.send).
+            models.Index(
+                fields=["stream", "next_attempt_at"],
+                condition=Q(status=IN_FLIGHT_STATUS),
+                name="message_stream_due_idx",
+            ),
             # The indexes below leave out the rows where the column is empty, which is most
             # of them when the send API inserts a message: inserting costs fewer index writes.
             models.Index(

@@ -297,6 +297,49 @@ def test_it_sends_a_batch_of_messages(stream, fake_graph):
     assert set(Message.objects.values_list("status", flat=True)) == {"sent"}
 
 
+def test_a_task_also_sends_what_else_is_due_on_its_stream(stream, fake_graph):
+    """Requests of one message each: the first task to run sends what the others queued."""
+    first, second, third = (_text(stream, f"#{n}") for n in range(3))
+    _send(first)
+    assert sorted(_sent_texts(fake_graph)) == ["#0", "#1", "#2"]
+    assert {_reload(m).status for m in (first, second, third)} == {Message.Status.SENT}
+
+
+def test_the_later_tasks_of_a_group_send_nothing_again(stream, fake_graph):
+    messages = [_text(stream, f"#{n}") for n in range(3)]
+    for message in messages:
+        _send(message)
+    assert fake_graph.sent_count == 3
+
+
+def test_a_task_leaves_the_due_messages_of_other_streams_to_their_own_tasks(
+    stream, fake_graph, account
+):
+    other = whatsapp_stream(account=account, fake_graph=fake_graph, name="Other")
+    mine, theirs = _text(stream, "mine"), _text(other, "theirs")
+    _send(mine)
+    assert _sent_texts(fake_graph) == ["mine"]
+    assert _reload(theirs).status == Message.Status.QUEUED
+
+
+def test_a_task_takes_at_most_a_batch_of_its_streams_other_messages(stream, fake_graph):
+    messages = _queue(
+        stream,
+        *[{"type": "text", "message_content": f"#{n}"} for n in range(outbox.BATCH_SIZE + 5)],
+    )
+    _send(messages[-1])
+    assert fake_graph.sent_count == outbox.BATCH_SIZE + 1
+
+
+def test_a_task_does_not_take_its_streams_messages_that_are_not_due(stream, fake_graph):
+    mine, later = _text(stream, "now"), _text(stream, "later")
+    Message.objects.filter(pk=later.pk).update(
+        next_attempt_at=timezone.now() + timedelta(minutes=1)
+    )
+    _send(mine)
+    assert _sent_texts(fake_graph) == ["now"]
+
+
 def test_it_sends_nothing_while_another_worker_holds_the_claim(stream, fake_graph):
     message = _text(stream)
     _claim_elsewhere(message)

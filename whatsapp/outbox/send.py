@@ -1,11 +1,11 @@
 """Sending queued messages: claim a batch, pace each by its sender's rate, call, record.
 
 Messages are rows first: the API inserts them ``queued`` in its transaction and enqueues
-``send_messages`` tasks on commit. A task claims its rows with one conditional update (so two
-workers never send the same message), sends them concurrently through the stream's graph
-(the Cloud API client, or the demo stand-in), each after a slot of its sender's rate limit,
-and records every outcome. Anything the broker lost, or a killed worker left claimed, is
-found again by ``whatsapp.outbox.sweep``.
+``send_messages`` tasks on commit. A task claims its rows, and what else is due on their
+streams, with one conditional update (so two workers never send the same message), sends
+them concurrently through the stream's graph (the Cloud API client, or the demo stand-in),
+each after a slot of its sender's rate limit, and records every outcome. Anything the broker
+lost, or a killed worker left claimed, is found again by ``whatsapp.outbox.sweep``.
 
 Only the messages of a stream that may send (``streams.selectors.sending_streams``) are claimed;
 the others are held, ``queued``: a disabled stream's until it is enabled, those of an account
@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from streams.selectors import sending_streams
@@ -122,16 +122,26 @@ _SENDING_FIELDS = (
 
 def _claim_messages(message_ids: list[int]) -> list[Message]:
     """Take the messages that are queued, due, not held by another worker, and of a stream
-    that may send."""
+    that may send: the given ones, and up to a batch of what else is due on their streams.
+
+    A client sending one message a request queues a task for each; the first of them to reach
+    a worker takes what the others queued since, so a sender's messages share one claim, one
+    pacing reservation and one recording, and the later tasks find nothing left to do."""
     due = Message.objects.filter(
-        id__in=message_ids,
         status=Message.Status.QUEUED,
         next_attempt_at__lte=timezone.now(),
         stream__in=sending_streams(),
         # At most once: a message still claimed by a worker that died is in doubt, and only
         # the sweeper decides about it.
     ).exclude(send_once=True, claim_id__isnull=False)
-    claimed = outbox.claim(due, seconds=settings.SEND_CLAIM_SECONDS, attempts=F("attempts") + 1)
+    also_due = due.filter(
+        stream__in=Message.objects.filter(id__in=message_ids).values("stream_id")
+    ).order_by("next_attempt_at")
+    claimed = outbox.claim(
+        due.filter(Q(id__in=message_ids) | Q(id__in=also_due.values("id")[: outbox.BATCH_SIZE])),
+        seconds=settings.SEND_CLAIM_SECONDS,
+        attempts=F("attempts") + 1,
+    )
     # Only what sending and recording need (the stream's account for its senders' limits):
     # a worker claims many rows a second, and whole Message, Stream and reply-to objects for
     # each would cost it more than the rest of a send's bookkeeping.
