@@ -331,6 +331,18 @@ def test_a_task_takes_at_most_a_batch_of_its_streams_other_messages(stream, fake
     assert fake_graph.sent_count == outbox.BATCH_SIZE + 1
 
 
+def test_a_task_takes_its_streams_free_messages_past_those_another_worker_is_sending(
+    stream, fake_graph
+):
+    messages = _queue(
+        stream,
+        *[{"type": "text", "message_content": f"#{n}"} for n in range(outbox.BATCH_SIZE + 2)],
+    )
+    outbox.claim(Message.objects.filter(pk__in=[m.pk for m in messages[:-2]]), seconds=60)
+    _send(messages[-1])
+    assert sorted(_sent_texts(fake_graph)) == [f"#{outbox.BATCH_SIZE}", f"#{outbox.BATCH_SIZE + 1}"]
+
+
 def test_a_task_does_not_take_its_streams_messages_that_are_not_due(stream, fake_graph):
     mine, later = _text(stream, "now"), _text(stream, "later")
     Message.objects.filter(pk=later.pk).update(

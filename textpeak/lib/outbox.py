@@ -40,13 +40,17 @@ def enqueue(task: Task, ids: Iterable, *, countdown: float = 0) -> None:
     enqueue_ids_on_commit(task, list(ids), batch_size=BATCH_SIZE, countdown=countdown)
 
 
+def free(rows: QuerySet) -> QuerySet:
+    """The rows among ``rows`` that no worker holds."""
+    return rows.filter(Q(claim_id__isnull=True) | Q(claimed_until__lt=timezone.now()))
+
+
 def claim(rows: QuerySet, *, seconds: float, **changes) -> QuerySet:
     """Claim the free rows among ``rows`` for ``seconds``, applying ``changes`` in the same
     UPDATE; returns the rows claimed (none when another worker holds them all)."""
-    now = timezone.now()
     claim_id = uuid.uuid4()
-    claimed = rows.filter(Q(claim_id__isnull=True) | Q(claimed_until__lt=now)).update(
-        claim_id=claim_id, claimed_until=now + timedelta(seconds=seconds), **changes
+    claimed = free(rows).update(
+        claim_id=claim_id, claimed_until=timezone.now() + timedelta(seconds=seconds), **changes
     )
     return rows.model.objects.filter(claim_id=claim_id) if claimed else rows.none()
 

@@ -134,8 +134,9 @@ def _claim_messages(message_ids: list[int]) -> list[Message]:
         # At most once: a message still claimed by a worker that died is in doubt, and only
         # the sweeper decides about it.
     ).exclude(send_once=True, claim_id__isnull=False)
-    also_due = due.filter(
-        stream__in=Message.objects.filter(id__in=message_ids).values("stream_id")
+    # Only free ones: the oldest due are often those another worker is sending right now.
+    also_due = outbox.free(
+        due.filter(stream__in=Message.objects.filter(id__in=message_ids).values("stream_id"))
     ).order_by("next_attempt_at")
     claimed = outbox.claim(
         due.filter(Q(id__in=message_ids) | Q(id__in=also_due.values("id")[: outbox.BATCH_SIZE])),
