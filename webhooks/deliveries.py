@@ -160,13 +160,15 @@ def attempt_send(delivery: Delivery, signing: Signing, *, timeout: float) -> Out
 
 
 def _claim_deliveries(delivery_ids: list[int]) -> list[Delivery]:
-    """Take the deliveries that are pending, due and not held by another worker."""
+    """Take the deliveries that are pending, due and not held by another worker: the given
+    ones, and up to a batch of what else is due for their webhooks."""
     due = Delivery.objects.filter(
-        id__in=delivery_ids, status=Delivery.Status.PENDING, next_attempt_at__lte=timezone.now()
+        status=Delivery.Status.PENDING, next_attempt_at__lte=timezone.now()
     )
-    return list(
-        outbox.claim(due, seconds=settings.DELIVERY_CLAIM_SECONDS).select_related("endpoint")
+    claimed = outbox.claim_with_more(
+        due, delivery_ids, sharing="endpoint_id", seconds=settings.DELIVERY_CLAIM_SECONDS
     )
+    return list(claimed.select_related("endpoint"))
 
 
 def deliveries_send(*, delivery_ids: list[int]) -> None:

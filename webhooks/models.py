@@ -94,6 +94,12 @@ class Delivery(models.Model):
                 condition=Q(status="pending"),
                 name="delivery_due_idx",
             ),
+            # What else is due for a webhook, for the task that claims it (webhooks.deliveries).
+            models.Index(
+                fields=["endpoint", "next_attempt_at"],
+                condition=Q(status="pending"),
+                name="delivery_endpoint_due_idx",
+            ),
             # Only claimed rows: a new delivery costs no write to this index.
             models.Index(
                 fields=["claim_id"], condition=Q(claim_id__isnull=False), name="delivery_claim_idx"

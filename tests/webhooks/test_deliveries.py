@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from tests.factories import StreamFactory
 from textpeak.lib.outbox import claim
 from webhooks import deliveries, services, tasks
 from webhooks.builder import build_request
@@ -290,6 +291,29 @@ def test_it_takes_over_a_delivery_whose_claim_expired(stream, endpoint, receiver
 
     assert len(receiver.requests) == 1
     assert _reload(delivery).status == Delivery.Status.SUCCEEDED
+
+
+def test_a_task_also_sends_what_else_is_due_for_its_webhook(stream, endpoint, receiver):
+    """Events that arrive one at a time: the first task to run delivers the others' too."""
+    first, second = _queue(stream, _event(1)), _queue(stream, _event(2))
+
+    _send(*first)
+
+    assert len(receiver.requests) == 2
+    assert {_reload(d).status for d in first + second} == {Delivery.Status.SUCCEEDED}
+
+
+def test_a_task_leaves_the_deliveries_of_other_webhooks_to_their_own_tasks(
+    stream, endpoint, receiver, account
+):
+    other = StreamFactory(account=account, name="Other", setup_progress=4)
+    services.webhook_save(stream=other, method="POST", url=receiver.url("/other"), headers=[])
+    [mine], [theirs] = _queue(stream, _event(1)), _queue(other, _event(2))
+
+    _send(mine)
+
+    assert [request.path for request in receiver.requests] == ["/hook"]
+    assert _reload(theirs).status == Delivery.Status.PENDING
 
 
 def test_it_does_not_send_a_delivery_before_it_is_due(stream, endpoint, receiver):

@@ -55,6 +55,26 @@ def claim(rows: QuerySet, *, seconds: float, **changes) -> QuerySet:
     return rows.model.objects.filter(claim_id=claim_id) if claimed else rows.none()
 
 
+def claim_with_more(
+    due: QuerySet, ids: Iterable, *, sharing: str, seconds: float, **changes
+) -> QuerySet:
+    """``claim`` the rows of ``due`` among ``ids``, and up to `BATCH_SIZE` more of ``due`` that
+    share their ``sharing`` field (their stream, their webhook), the longest due first.
+
+    Work that arrives one row at a time is enqueued a task a row: the first of those tasks to
+    reach a worker takes what the others enqueued since, so the rows share one claim, one
+    batch of calls and one recording, and the later tasks find nothing left to do."""
+    ids = list(ids)
+    kin = due.model.objects.filter(id__in=ids).values(sharing)
+    # Only free ones: the longest due are often those another worker is working on now.
+    more = free(due.filter(**{f"{sharing}__in": kin})).order_by("next_attempt_at")
+    return claim(
+        due.filter(Q(id__in=ids) | Q(id__in=more.values("id")[:BATCH_SIZE])),
+        seconds=seconds,
+        **changes,
+    )
+
+
 def record(
     outcomes: Sequence[T], *, row: Callable[[T], Model], write: Callable[[list[T]], None]
 ) -> int:

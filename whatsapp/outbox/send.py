@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from streams.selectors import sending_streams
@@ -122,11 +122,9 @@ _SENDING_FIELDS = (
 
 def _claim_messages(message_ids: list[int]) -> list[Message]:
     """Take the messages that are queued, due, not held by another worker, and of a stream
-    that may send: the given ones, and up to a batch of what else is due on their streams.
-
-    A client sending one message a request queues a task for each; the first of them to reach
-    a worker takes what the others queued since, so a sender's messages share one claim, one
-    pacing reservation and one recording, and the later tasks find nothing left to do."""
+    that may send: the given ones, and up to a batch of what else is due on their streams, so
+    that a sender's messages sent a request each share a claim, a pacing reservation and a
+    recording."""
     due = Message.objects.filter(
         status=Message.Status.QUEUED,
         next_attempt_at__lte=timezone.now(),
@@ -134,12 +132,10 @@ def _claim_messages(message_ids: list[int]) -> list[Message]:
         # At most once: a message still claimed by a worker that died is in doubt, and only
         # the sweeper decides about it.
     ).exclude(send_once=True, claim_id__isnull=False)
-    # Only free ones: the oldest due are often those another worker is sending right now.
-    also_due = outbox.free(
-        due.filter(stream__in=Message.objects.filter(id__in=message_ids).values("stream_id"))
-    ).order_by("next_attempt_at")
-    claimed = outbox.claim(
-        due.filter(Q(id__in=message_ids) | Q(id__in=also_due.values("id")[: outbox.BATCH_SIZE])),
+    claimed = outbox.claim_with_more(
+        due,
+        message_ids,
+        sharing="stream_id",
         seconds=settings.SEND_CLAIM_SECONDS,
         attempts=F("attempts") + 1,
     )
