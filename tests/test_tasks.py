@@ -69,6 +69,21 @@ def test_it_publishes_ids_that_come_soon_after_a_publish_together(publish, setti
     assert publish.ids() == [[1], [2, 3, 4]]
 
 
+def test_it_publishes_ids_that_come_a_window_after_the_last_publish_at_once(publish, settings):
+    """A steady trickle (one message every 50 ms, say) waits for nothing."""
+    settings.TASK_COALESCE_SECONDS = 0.3
+    coalescer = Coalescer()
+    coalescer.add(tasks.send_messages, [1], 100, None)
+    _wait_for_calls(publish, 1)
+    time.sleep(0.35)
+
+    started = time.monotonic()
+    coalescer.add(tasks.send_messages, [2], 100, None)
+    _wait_for_calls(publish, 2)
+
+    assert time.monotonic() - started < 0.15
+
+
 def test_it_coalesces_ids_committed_close_together_in_a_process(
     publish, settings, django_capture_on_commit_callbacks
 ):

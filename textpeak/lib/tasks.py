@@ -2,11 +2,12 @@
 
 Publishing one task costs more than the API request that asks for it (Celery and kombu build a
 message and a Redis client each time: about 0.35 ms of CPU). So tasks that take a list of row
-ids are coalesced, from one thread per process: the first ids after a quiet spell (no publish
-for two windows of ``settings.TASK_COALESCE_SECONDS``, 50 ms) go out at once; while ids keep
-coming, those of each window go out together when it closes. A message now and then waits for
-nothing; a steady flow still gives each worker task a batch, since a task holds a worker process
-for its Cloud API calls whatever their number. Ids in hand when a process dies
+ids are coalesced, from one thread per process: at most one publish per task every
+``settings.TASK_COALESCE_SECONDS`` (50 ms). Ids that come a window or more after the last
+publish go out at once; those that come sooner go out together when the window closes. A
+trickle waits for nothing, and a burst shares a publish. Small tasks cost the workers little:
+the first to run claims what else is due on its stream or webhook (``outbox.claim_with_more``),
+and the rest find their rows taken. Ids in hand when a process dies
 are not lost: their rows are committed and the sweepers (``outbox_sweep``, ``payloads_sweep``,
 ``deliveries_sweep``) enqueue them again.
 """
@@ -75,11 +76,10 @@ class Coalescer:
     def _run(self) -> None:
         while True:
             self._ready.wait()
-            window = settings.TASK_COALESCE_SECONDS
-            # Busy (a publish within the last two windows): gather a whole window, so a worker
-            # gets a batch, not a task per request. Quiet: nothing else is coming to wait for.
-            if time.monotonic() - self._published_at < 2 * window:
-                time.sleep(window)
+            # At most one publish a window: ids that come sooner wait for the rest of it.
+            wait = self._published_at + settings.TASK_COALESCE_SECONDS - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
             self._ready.clear()
             with self._lock:
                 pending, self._pending = self._pending, {}
