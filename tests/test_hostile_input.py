@@ -126,6 +126,7 @@ NOT_PAGES = {
     "home",
     "favicon",
     "healthz",
+    "metrics",
     "api_openapi",
     "api_send",
     "api_messages_status",

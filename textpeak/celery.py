@@ -1,7 +1,13 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun, worker_process_shutdown, worker_shutdown
+from celery.signals import (
+    task_postrun,
+    task_prerun,
+    worker_init,
+    worker_process_shutdown,
+    worker_shutdown,
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "textpeak.settings")
 
@@ -31,3 +37,19 @@ def _close_connections(**kwargs) -> None:
     from django.db import connections
 
     connections.close_all()
+
+
+@worker_init.connect
+def _forget_dead_processes_metrics(**kwargs) -> None:
+    """A worker starting drops the metric files of this machine's processes that have ended,
+    before its own processes start writing theirs."""
+    from textpeak import metrics_files
+
+    metrics_files.remove_stale()
+
+
+@worker_process_shutdown.connect
+def _forget_this_process_gauges(**kwargs) -> None:
+    from textpeak import metrics_files
+
+    metrics_files.process_ended(os.getpid())

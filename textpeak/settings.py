@@ -5,6 +5,8 @@ The README has the table of variables. With none set, the project runs on SQLite
 to PostgreSQL and Redis.
 """
 
+import ipaddress
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -71,6 +73,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before the API's token checks, so that their refusals are counted too.
+    "textpeak.api_requests.APIRequestMetricsMiddleware",
     # Before sessions and CSRF: API calls carry a stream token, not a cookie.
     "streams.api_auth.StreamAPIMiddleware",
     # Requests from programs stop here and go straight to their view (MACHINE_PATHS).
@@ -94,7 +98,7 @@ MIDDLEWARE = [
 
 # The project's own paths called by programs only: they skip the browser's middleware
 # (textpeak/lib/machine.py), as do the stream types' (StreamType.machine_paths).
-MACHINE_PATHS = ()
+MACHINE_PATHS = ("/metrics",)
 
 ROOT_URLCONF = "textpeak.urls"
 WSGI_APPLICATION = "textpeak.wsgi.application"
@@ -375,6 +379,22 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# Metrics (textpeak/metrics.py): every process on this machine (gunicorn's workers, Celery's)
+# keeps its figures in files in this folder, which /metrics adds up. prometheus_client reads the
+# variable when it is first imported, which is after the settings.
+PROMETHEUS_MULTIPROC_DIR = Path(env_str("PROMETHEUS_MULTIPROC_DIR") or VAR_DIR / "metrics")
+PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)
+# /metrics and /healthz?detail answer this bearer token, or these addresses (IPs or CIDR ranges,
+# X-Forwarded-For believed only from TRUSTED_PROXIES); with neither set, nobody.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+try:
+    METRICS_ALLOWED_IPS = tuple(
+        ipaddress.ip_network(network, strict=False) for network in env_list("METRICS_ALLOWED_IPS")
+    )
+except ValueError as error:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {error}") from None
 
 # Absolute links in e-mails.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from textpeak import health, views
+from textpeak import health, scrape, views
 
 admin.site.site_header = "TextPeak support"
 admin.site.site_title = "TextPeak support"
@@ -19,5 +19,6 @@ urlpatterns = [
     path("", include("whatsapp.console.urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
+    path("metrics", scrape.metrics, name="metrics"),
     path("favicon.ico", views.favicon, name="favicon"),
 ]

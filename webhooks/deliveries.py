@@ -35,6 +35,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from textpeak import metrics
 from textpeak.lib import outbox
 from textpeak.lib.threads import run_each
 from webhooks import transport
@@ -251,6 +252,14 @@ def _record_held(outcomes: list[Outcome]) -> None:
     _write_ended(by_status[Delivery.Status.SUCCEEDED], Delivery.Status.SUCCEEDED, now)
     _write_ended(by_status[Delivery.Status.FAILED], Delivery.Status.FAILED, now)
     _note_endpoints(outcomes, now)
+    metrics.webhook_attempts(
+        (status, outcome.duration_ms / 1000)
+        for status, group in by_status.items()
+        for outcome in group
+    )
+    metrics.webhooks_delivered(
+        [outcome.delivery.created_at for outcome in by_status[Delivery.Status.SUCCEEDED]], now
+    )
 
 
 def _alike(outcomes: list[Outcome]) -> dict[tuple[int, int | None], list[int]]:
@@ -353,6 +362,7 @@ def deliveries_sweep() -> int:
         claim_id=None,
         claimed_until=broker_hold(now),
     )
+    metrics.swept("deliveries", len(ids))
     if ids:
         logger.info("Webhook sweep enqueued %d due deliveries", len(ids))
     return len(ids)

@@ -28,6 +28,7 @@ from django.conf import settings
 from urllib3.exceptions import ConnectTimeoutError, ProxyError, ReadTimeoutError, SSLError
 from urllib3.util import Retry
 
+from textpeak import metrics
 from textpeak.lib.shape import Rules, Shape
 from whatsapp.graph.errors import (
     GraphError,
@@ -511,11 +512,14 @@ class CloudAPIClient:
     ) -> dict[str, Any]:
         """Call ``{WHATSAPP_GRAPH_URL}/{version}/{path}``; the JSON object Meta answered."""
         try:
-            return self._send(method, path, params=params, json=json)
+            body = self._send(method, path, params=params, json=json)
         except GraphError as exc:
+            metrics.graph_call(type(exc).__name__)
             level = logging.INFO if exc.retryable else logging.WARNING
             logger.log(level, "WhatsApp %s /%s failed: %s", method, path, exc)
             raise
+        metrics.graph_call("ok")
+        return body
 
     def _send(
         self, method: str, path: str, *, params: dict[str, Any] | None, json: Any

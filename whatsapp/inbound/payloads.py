@@ -10,6 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from streams.models import Stream
+from textpeak import metrics
 from textpeak.lib.rows import insert_row
 from textpeak.lib.tasks import enqueue_ids_on_commit
 from whatsapp.inbound.parse import parse
@@ -89,6 +90,7 @@ def payloads_sweep() -> int:
         .values_list("id", flat=True)[:PAYLOAD_SWEEP_LIMIT]
     )
     _payloads_enqueue(ids)
+    metrics.swept("payloads", len(ids))
     if ids:
         logger.info("Inbound sweep enqueued %d waiting Meta payloads", len(ids))
     return len(ids)

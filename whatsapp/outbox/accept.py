@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError
 
 from streams.models import Stream
+from textpeak import metrics
 from textpeak.lib.local_cache import LocalCache
 from textpeak.lib.rows import insert_row
 from whatsapp.models import Message, Sender, Template, WhatsAppAccount
@@ -194,4 +195,6 @@ def _store(stream, batch_id, parsed, catalogue, replied, *, retry=True) -> list[
         # Another request accepted one of these internal_ids a moment ago: answer as a retry.
         return _store(stream, batch_id, parsed, catalogue, replied, retry=False)
     messages_enqueue([row.pk for row in new_rows])
+    metrics.messages_accepted(stream.type, len(new_rows))
+    metrics.messages_rejected(stream.type, [result.error for result in results if result.error])
     return results

@@ -27,6 +27,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from streams.selectors import sending_streams
+from textpeak import metrics
 from textpeak.lib import outbox, ratelimit
 from textpeak.lib.rows import insert_each, update_each
 from textpeak.lib.threads import run_in_groups
@@ -116,6 +117,7 @@ _SENDING_FIELDS = (
     "type",
     "payload",
     "reply_to__wamid",
+    "created_at",
     *_OUTCOME_FIELDS,
 )
 
@@ -145,7 +147,7 @@ def _claim_messages(message_ids: list[int]) -> list[Message]:
     return list(
         claimed.select_related("reply_to")
         .only(*_SENDING_FIELDS)
-        .annotate(account_id=F("stream__account_id"))
+        .annotate(account_id=F("stream__account_id"), stream_type=F("stream__type"))
     )
 
 
@@ -378,6 +380,7 @@ def _write_sent(outcomes: list[_Outcome], now: datetime) -> None:
         occurred_at=now,
     )
     pending_statuses_apply(wamids=[outcome.wamid for outcome in outcomes])
+    metrics.messages_sent([(o.message.stream_type, o.message.created_at) for o in outcomes], now)
 
 
 def _write_deferred(outcomes: list[_Outcome], now: datetime) -> None:
@@ -435,6 +438,7 @@ def _write_failed(outcomes: list[_Outcome], now: datetime) -> list[MessageEvent]
         outcome.message.status, outcome.message.failed_at = Message.Status.SENT_FAILED, now
         note = "Gave up after retries" if outcome.error.retryable else "Not retried"
         events.append(_answered_with_error(outcome, now, note))
+    metrics.messages_failed([(o.message.stream_type, o.error.code) for o in outcomes])
     return events
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from streams.models import Stream
 from streams.selectors import sending_streams
+from textpeak import metrics
 from textpeak.lib import outbox
 from whatsapp.models import Message, MessageEvent
 from whatsapp.outbox.send import messages_enqueue
@@ -44,6 +45,7 @@ def outbox_sweep() -> int:
         # Not swept again before they are overdue again.
         next_attempt_at=now,
     )
+    metrics.swept("messages", len(ids))
     if ids:
         logger.info("Outbox sweep enqueued %d overdue messages", len(ids))
     return len(ids)
@@ -103,7 +105,7 @@ def messages_reject_unsent(*, stream: Stream) -> None:
     """Reject what a deleted stream had queued: held, waiting for a retry, or claimed by a
     worker, which finds its claim gone and records nothing."""
     now = timezone.now()
-    Message.objects.filter(stream=stream, status=Message.Status.QUEUED).update(
+    rejected = Message.objects.filter(stream=stream, status=Message.Status.QUEUED).update(
         status=Message.Status.REJECTED,
         error_code="",
         error_message=STREAM_DELETED,
@@ -111,6 +113,7 @@ def messages_reject_unsent(*, stream: Stream) -> None:
         claimed_until=None,
         updated_at=now,
     )
+    metrics.messages_rejected(stream.type, ["STREAM_DELETED"] * rejected)
 
 
 @shared_task(name="whatsapp.tasks.sweep_outbox")
