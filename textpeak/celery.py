@@ -9,6 +9,8 @@ from celery.signals import (
     worker_shutdown,
 )
 
+import textpeak.beat  # noqa: F401  (beat's tasks stamp their last run as they finish)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "textpeak.settings")
 
 app = Celery("textpeak")
