@@ -9,17 +9,21 @@ import hmac
 import ipaddress
 import json
 import os
+import re
 from datetime import timedelta
+from pathlib import Path
 from unittest import mock
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
+from prometheus_client import Counter, Histogram
 from prometheus_client.parser import text_string_to_metric_families
 
 from streams.services import stream_token_regenerate
 from tests.factories import APP_SECRET, whatsapp_stream
 from tests.whatsapp.fixtures import fixture
-from textpeak import metrics_files
+from textpeak import metrics, metrics_files
 from webhooks import services as webhook_services
 from webhooks.deliveries import deliveries_send
 from webhooks.models import Delivery
@@ -288,3 +292,23 @@ def test_it_shows_the_broker_queue_lengths_on_redis(client, redis_broker, settin
     name = settings.CELERY_TASK_QUEUES[0].name
     redis_broker.rpush(name, "a task")
     assert scrape(client)("textpeak_broker_queue_length", queue=name) == 1
+
+
+def test_the_sample_dashboard_charts_only_metrics_that_exist():
+    dashboard = json.loads((Path(settings.BASE_DIR) / "deploy/grafana-dashboard.json").read_text())
+    charted = {
+        re.sub(r"_(bucket|total)$", "", name)
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"textpeak_\w+", target["expr"])
+    }
+    defined = {
+        family.name
+        for metric in vars(metrics).values()
+        if isinstance(metric, Counter | Histogram)
+        for family in metric.describe()
+    }
+    # What waits, and the broker's queues, which only Redis has.
+    defined |= {family.name for family in metrics.BacklogCollector().collect()}
+    defined.add("textpeak_broker_queue_length")
+    assert charted - defined == set()
