@@ -20,7 +20,7 @@ from django.utils import timezone
 from prometheus_client import Counter, Histogram
 from prometheus_client.parser import text_string_to_metric_families
 
-from streams.services import stream_token_regenerate
+from streams.services import stream_delete, stream_token_regenerate
 from tests.factories import APP_SECRET, whatsapp_stream
 from tests.whatsapp.fixtures import fixture
 from textpeak import metrics, metrics_files
@@ -30,7 +30,7 @@ from webhooks.models import Delivery
 from whatsapp import services as whatsapp_services
 from whatsapp import tasks
 from whatsapp.inbound.callback import SIGNATURE_PREFIX
-from whatsapp.inbound.payloads import payloads_store
+from whatsapp.inbound.payloads import payloads_store, payloads_sweep
 from whatsapp.models import InboundPayload, Message, WhatsAppAccount
 from whatsapp.outbox.send import messages_send
 from whatsapp.outbox.sweep import outbox_sweep
@@ -198,6 +198,31 @@ def test_it_counts_what_a_sweeper_enqueued_again(client, account, whatsapp_acces
     assert outbox_sweep() == 1
     assert scrape(client)("textpeak_swept_total", swept="messages") == (
         before("textpeak_swept_total", swept="messages") + 1
+    )
+
+
+def test_it_counts_the_meta_bodies_a_sweeper_enqueued_again(client, account, whatsapp_access):
+    stream = whatsapp_stream(account=account)
+    InboundPayload.objects.create(
+        stream=stream, body=fixture("text"), received_at=timezone.now() - timedelta(minutes=10)
+    )
+    before = scrape(client)
+    assert payloads_sweep() == 1
+    assert scrape(client)("textpeak_swept_total", swept="payloads") == (
+        before("textpeak_swept_total", swept="payloads") + 1
+    )
+
+
+def test_it_counts_the_messages_a_deleted_stream_never_sent_as_rejected(
+    client, account, whatsapp_access
+):
+    stream = whatsapp_stream(account=account)
+    _send_api(client, stream, [_text(DEMO_SENDER), _text(DEMO_SENDER)])
+    labels = {"stream_type": "whatsapp", "reason": "STREAM_DELETED"}
+    before = scrape(client)
+    stream_delete(stream=stream)
+    assert scrape(client)("textpeak_messages_rejected_total", **labels) == (
+        before("textpeak_messages_rejected_total", **labels) + 2
     )
 
 
