@@ -136,6 +136,7 @@ class BacklogCollector:
     whole installation, so they are not kept per process."""
 
     def collect(self):
+        # The apps' models: the seams import this module while the apps are still loading.
         from textpeak import backlog
 
         items = GaugeMetricFamily(
