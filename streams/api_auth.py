@@ -16,6 +16,7 @@ from django.http import JsonResponse
 
 from streams import networks, tokens, types
 from streams.models import Stream
+from textpeak import logcontext
 from textpeak.accounts import beta
 from textpeak.lib import misses, ratelimit
 from textpeak.lib.client_ip import client_ip
@@ -110,6 +111,7 @@ class StreamAPIMiddleware:
         if stream is None:
             wait = misses.missed(request, kind=MISSES)
             return _guessing(wait) if wait else _refuse("Not authenticated")
+        logcontext.bind(stream_uid=stream.uid)
         if not _ip_allowed(stream, request):
             return _refuse("IP address not allowed")
         if stream.status == Stream.Status.DISABLED:

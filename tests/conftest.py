@@ -14,6 +14,7 @@ from django.core.cache import cache
 
 from streams.services import stream_token_regenerate
 from tests.factories import AccountFactory, MemberFactory, UserFactory
+from tests.logs import json_log  # noqa: F401
 from tests.webhooks.receiver import Receiver
 from tests.workers import running_worker
 from textpeak.accounts import beta

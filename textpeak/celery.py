@@ -2,6 +2,7 @@ import os
 
 from celery import Celery
 from celery.signals import (
+    before_task_publish,
     task_postrun,
     task_prerun,
     worker_init,
@@ -10,6 +11,7 @@ from celery.signals import (
 )
 
 import textpeak.beat  # noqa: F401  (beat's tasks stamp their last run as they finish)
+from textpeak import logcontext
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "textpeak.settings")
 
@@ -30,6 +32,36 @@ def _close_old_connections(task=None, **kwargs) -> None:
     if task is not None and task.request.is_eager:
         return
     close_old_connections()
+
+
+# The message header that carries the publisher's log ids to the task.
+LOG_IDS_HEADER = "log_ids"
+_log_tokens = {}
+
+
+@before_task_publish.connect
+def _send_log_ids(headers=None, **kwargs) -> None:
+    """A task's lines carry the request id and stream uid of the work that published it; the
+    message uuids are its rows', which its lines name one by one."""
+    ids = logcontext.current()
+    ids.pop("message_uuid", None)
+    if ids and headers is not None:
+        headers[LOG_IDS_HEADER] = ids
+
+
+@task_prerun.connect
+def _start_log_ids(task_id=None, task=None, **kwargs) -> None:
+    # A task run eagerly (``apply()``) is part of its caller's work, and keeps its ids.
+    if task is None or task.request.is_eager:
+        return
+    _log_tokens[task_id] = logcontext.start(getattr(task.request, LOG_IDS_HEADER, None) or {})
+
+
+@task_postrun.connect
+def _end_log_ids(task_id=None, **kwargs) -> None:
+    token = _log_tokens.pop(task_id, None)
+    if token is not None:
+        logcontext.end(token)
 
 
 @worker_process_shutdown.connect

@@ -14,6 +14,7 @@ from pathlib import Path
 import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from pythonjsonlogger.core import RESERVED_ATTRS
 
 from textpeak.env import env_bool, env_int, env_list, env_str
 from textpeak.queues import celery_queues
@@ -72,6 +73,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every line logged for the request carries its id, whoever answers it.
+    "textpeak.requestid.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before the API's token checks, so that their refusals are counted too.
     "textpeak.api_requests.APIRequestMetricsMiddleware",
@@ -372,13 +375,37 @@ CELERY_BEAT_SCHEDULE = {
     "purge-deliveries": {"task": "webhooks.tasks.purge_expired_deliveries", "schedule": 300.0},
 }
 
+# "text" for people, "json" (one object a line) for a log collector; the request id, stream
+# uid and message uuid a line is about are in both (textpeak.logcontext).
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}.")
+_LOG_LAYOUT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "textpeak.logcontext.ContextFilter"}},
+    "formatters": {
+        "text": {"()": "textpeak.logcontext.TextFormatter", "format": _LOG_LAYOUT},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": _LOG_LAYOUT,
+            # Django hands its request objects to its log records: their text holds the path
+            # (a callback URL's key), which the message gives already, its key hidden.
+            "reserved_attrs": [*RESERVED_ATTRS, "request"],
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+# Celery's workers keep this configuration (its format and ids) instead of their own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # Metrics (textpeak/metrics.py): every process on this machine (gunicorn's workers, Celery's)
 # keeps its figures in files in this folder, which /metrics adds up. prometheus_client reads the

@@ -34,6 +34,12 @@ def _is_trusted_proxy(ip: Address) -> bool:
     return any(ip in network for network in _networks(tuple(settings.TRUSTED_PROXIES)))
 
 
+def from_trusted_proxy(request: HttpRequest) -> bool:
+    """Whether the connection's peer is one of ``TRUSTED_PROXIES``, whose headers are believed."""
+    peer = _address(request.META.get("REMOTE_ADDR", ""))
+    return peer is not None and _is_trusted_proxy(peer)
+
+
 def client_ip(request: HttpRequest) -> str:
     remote = request.META.get("REMOTE_ADDR", "")
     peer = _address(remote)

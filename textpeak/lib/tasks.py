@@ -10,6 +10,10 @@ the first to run claims what else is due on its stream or webhook (``outbox.clai
 and the rest find their rows taken. Ids in hand when a process dies
 are not lost: their rows are committed and the sweepers (``outbox_sweep``, ``payloads_sweep``,
 ``deliveries_sweep``) enqueue them again.
+
+The thread publishes each task with the log ids (``textpeak.logcontext``) of the requests or
+tasks its ids came from, taken as they were handed over: those ids when they all came from one,
+none when from several (each row's own lines still name it).
 """
 
 import logging
@@ -23,6 +27,8 @@ from celery import Task
 from django.conf import settings
 from django.db import transaction
 from kombu.exceptions import OperationalError
+
+from textpeak import logcontext
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +72,9 @@ class Coalescer:
         # Keyed by the task's identity: hashing a shared_task proxy looks the task up in the
         # app on every call, a few per cent of a send request.
         key = (id(task), batch_size, countdown)
+        handed = (logcontext.current(), ids)
         with self._lock:
-            self._pending.setdefault(key, (task, batch_size, countdown, []))[3].extend(ids)
+            self._pending.setdefault(key, (task, batch_size, countdown, []))[3].append(handed)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="tasks", daemon=True)
                 self._thread.start()
@@ -86,11 +93,35 @@ class Coalescer:
             if not pending:
                 continue
             self._published_at = time.monotonic()
-            for task, batch_size, countdown, ids in pending.values():
+            for task, batch_size, countdown, handed in pending.values():
                 try:
-                    _publish_ids(task, ids, batch_size, countdown)
+                    for ids, log_ids in _batches(handed, batch_size):
+                        token = logcontext.start(log_ids)
+                        try:
+                            _publish(task, (ids,), countdown)
+                        finally:
+                            logcontext.end(token)
                 except Exception:
                     logger.exception("Publishing %s failed; left for the sweeper", task.name)
+
+
+def _batches(handed: list[tuple[dict, list]], batch_size: int):
+    """The ids handed over, ``batch_size`` at most a batch, each batch with the log ids of
+    where its ids came from if they came from one place, else with none."""
+    batch, sources = [], []
+    for log_ids, ids in handed:
+        start = 0
+        while start < len(ids):
+            taken = ids[start : start + batch_size - len(batch)]
+            batch += taken
+            start += len(taken)
+            if log_ids not in sources:
+                sources.append(log_ids)
+            if len(batch) == batch_size:
+                yield batch, sources[0] if len(sources) == 1 else {}
+                batch, sources = [], []
+    if batch:
+        yield batch, sources[0] if len(sources) == 1 else {}
 
 
 coalescer = Coalescer()

@@ -17,6 +17,7 @@ from django.views.decorators.http import (
     require_http_methods,
 )
 
+from textpeak import logcontext
 from textpeak.lib import misses
 from textpeak.lib.local_cache import LocalCache
 from whatsapp import services
@@ -79,6 +80,7 @@ def callback(request, key):
             return _guessing(wait)
         return _plain(NO_STREAM, 404)
     account, app_secret = found
+    logcontext.bind(stream_uid=account.stream.uid)
     if account.stream.deleted_at:
         return _plain(NO_STREAM, 404)
     if account.stream.is_demo:
