@@ -35,7 +35,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from textpeak import metrics
+from textpeak import logcontext, metrics
 from textpeak.lib import outbox
 from textpeak.lib.threads import run_each
 from webhooks import transport
@@ -246,7 +246,9 @@ def _record_held(outcomes: list[Outcome]) -> None:
     now = timezone.now()
     by_status: dict[Delivery.Status, list[Outcome]] = defaultdict(list)
     for outcome in outcomes:
-        by_status[_classify(outcome)].append(outcome)
+        status = _classify(outcome)
+        by_status[status].append(outcome)
+        _log(outcome, status)
     DeliveryAttempt.objects.bulk_create([outcome.attempt() for outcome in outcomes])
     _write_retries(by_status[Delivery.Status.PENDING], now)
     _write_ended(by_status[Delivery.Status.SUCCEEDED], Delivery.Status.SUCCEEDED, now)
@@ -259,6 +261,23 @@ def _record_held(outcomes: list[Outcome]) -> None:
     )
     metrics.webhooks_delivered(
         [outcome.delivery.created_at for outcome in by_status[Delivery.Status.SUCCEEDED]], now
+    )
+
+
+def _log(outcome: Outcome, status: Delivery.Status) -> None:
+    """A line per attempt, naming the message its event is about: a message's uuid finds its
+    deliveries in the logs."""
+    delivery, event = outcome.delivery, outcome.delivery.payload
+    logger.info(
+        "Webhook delivery %s of %s to webhook %s: %s, %s",
+        delivery.uid,
+        delivery.event,
+        delivery.endpoint_id,
+        f"HTTP {outcome.status_code}" if outcome.status_code else outcome.error,
+        status,
+        extra=logcontext.about(
+            stream_uid=event.get("stream_id"), message_uuid=event.get("message_uuid")
+        ),
     )
 
 

@@ -1,15 +1,20 @@
 """The send and status APIs: JSON in, JSON out, for the stream ``streams.api_auth`` found."""
 
+import logging
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from textpeak import logcontext
 from textpeak.lib import shape
 from textpeak.lib.shape import Rules
 from whatsapp.outbox.accept import messages_accept
 from whatsapp.selectors import message_statuses
+
+logger = logging.getLogger(__name__)
 
 MAX_MESSAGES = 1000
 
@@ -76,6 +81,12 @@ def send(request, data):
     """POST /api/whatsapp/send/: accept 1 to 1000 messages, each on its own."""
     items = _list(data, "messages", noun="messages")
     batch_id, results = messages_accept(stream=request.stream, items=items)
+    # A line per message, so that a message's uuid finds its request's id in the logs.
+    for result in results:
+        if result.message_uuid:
+            logger.info(
+                "Message accepted", extra=logcontext.about(message_uuid=result.message_uuid)
+            )
     return JsonResponse(
         {
             "status": True,

@@ -27,7 +27,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from streams.selectors import sending_streams
-from textpeak import metrics
+from textpeak import logcontext, metrics
 from textpeak.lib import outbox, ratelimit
 from textpeak.lib.rows import insert_each, update_each
 from textpeak.lib.threads import run_in_groups
@@ -381,6 +381,12 @@ def _write_sent(outcomes: list[_Outcome], now: datetime) -> None:
     )
     pending_statuses_apply(wamids=[outcome.wamid for outcome in outcomes])
     metrics.messages_sent([(o.message.stream_type, o.message.created_at) for o in outcomes], now)
+    for outcome in outcomes:
+        logger.info(
+            "Message sent as %s",
+            outcome.wamid,
+            extra=logcontext.about(message_uuid=outcome.message.uuid),
+        )
 
 
 def _write_deferred(outcomes: list[_Outcome], now: datetime) -> None:
@@ -424,6 +430,12 @@ def _write_retry(outcomes: list[_Outcome], now: datetime) -> list[MessageEvent]:
         message.next_attempt_at = now + timedelta(seconds=delay)
         later[delay].append(message.pk)
         note = f"Attempt {message.attempts} failed; retrying in {delay:.0f} s"
+        logger.info(
+            "Message not sent (%s): %s",
+            outcome.error.code,
+            note,
+            extra=logcontext.about(message_uuid=message.uuid),
+        )
         events.append(_answered_with_error(outcome, now, note))
     for delay, ids in later.items():
         if delay <= outbox.MAX_COUNTDOWN:
@@ -437,6 +449,12 @@ def _write_failed(outcomes: list[_Outcome], now: datetime) -> list[MessageEvent]
     for outcome in outcomes:
         outcome.message.status, outcome.message.failed_at = Message.Status.SENT_FAILED, now
         note = "Gave up after retries" if outcome.error.retryable else "Not retried"
+        logger.info(
+            "Message failed (%s): %s",
+            outcome.error.code,
+            note,
+            extra=logcontext.about(message_uuid=outcome.message.uuid),
+        )
         events.append(_answered_with_error(outcome, now, note))
     metrics.messages_failed([(o.message.stream_type, o.error.code) for o in outcomes])
     return events
