@@ -14,7 +14,10 @@ from django.core.cache import cache
 
 from streams.services import stream_token_regenerate
 from tests.factories import AccountFactory, MemberFactory, UserFactory
+
+# Every test's log lines are searched for the secrets it made (tests/secret_logs.py).
 from tests.logs import json_log  # noqa: F401
+from tests.secret_logs import logged_lines, no_secret_logged  # noqa: F401
 from tests.webhooks.receiver import Receiver
 from tests.workers import running_worker
 from textpeak.accounts import beta
