@@ -2,7 +2,7 @@
 (``textpeak.logcontext``) in both formats, and their way into Celery tasks."""
 
 import logging
-import threading
+import time
 
 import pytest
 from celery.app.trace import trace_task
@@ -118,14 +118,14 @@ def _note_log_ids():
 
 @pytest.fixture
 def published_headers():
-    headers = []
+    """The headers of each task published during the test."""
+    published = []
 
     def note(headers=None, **kwargs):
-        headers_seen.append(dict(headers))
+        published.append(dict(headers))
 
-    headers_seen = headers
     before_task_publish.connect(note, weak=False)
-    yield headers
+    yield published
     before_task_publish.disconnect(note)
 
 
@@ -181,10 +181,9 @@ def _hand_over(coalescer: Coalescer, ids: list, log_ids: dict) -> None:
 
 
 def _wait_for(publish, count: int) -> None:
-    for _ in range(500):
-        if publish.call_count >= count:
-            return
-        threading.Event().wait(0.01)
+    deadline = time.monotonic() + 5
+    while publish.call_count < count and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def test_the_coalescer_publishes_a_requests_ids_with_its_log_ids(publish, published_ids, settings):
