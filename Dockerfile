@@ -23,4 +23,4 @@ RUN DJANGO_SECRET_KEY=collectstatic-only TEXTPEAK_ENCRYPTION_KEYS=unused \
 
 USER textpeak
 EXPOSE 8000
-CMD ["gunicorn", "textpeak.wsgi", "--bind", "0.0.0.0:8000", "--config", "python:textpeak.gunicorn_logs"]
+CMD ["gunicorn", "textpeak.wsgi", "--bind", "0.0.0.0:8000", "--config", "python:textpeak.gunicorn"]

@@ -1,5 +1,5 @@
 """A callback URL's key never shows in a log line: not in Django's lines about refused requests,
-not in gunicorn's access log (``textpeak.gunicorn_logs``)."""
+not in gunicorn's access log (``textpeak.gunicorn``)."""
 
 from datetime import timedelta
 from types import SimpleNamespace
@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import pytest
 from gunicorn.config import Config
 
-from textpeak import gunicorn_logs
-from textpeak.gunicorn_logs import AccessLogger
+from textpeak import gunicorn
+from textpeak.gunicorn import AccessLogger
 
 KEY = "Zq3vG8sJ2kLmN4pR6tV8xZ0bC2dF4hJ6kL8mN0pQ2rS"
 PATH = f"/webhooks/whatsapp/{KEY}/"
@@ -25,7 +25,7 @@ def test_djangos_line_about_a_refused_callback_shows_no_key(client, json_log):
 def test_gunicorns_access_line_shows_no_key_and_ends_with_the_request_id(capsys):
     config = Config()
     config.set("accesslog", "-")
-    config.set("access_log_format", gunicorn_logs.access_log_format)
+    config.set("access_log_format", gunicorn.access_log_format)
     response = SimpleNamespace(status="404 Not Found", sent=9, headers=[("X-Request-ID", "r-1")])
     environ = {
         "REQUEST_METHOD": "POST",
