@@ -10,6 +10,7 @@ import ipaddress
 import json
 import os
 import re
+import shutil
 from datetime import timedelta
 from pathlib import Path
 from unittest import mock
@@ -300,6 +301,22 @@ def test_it_answers_an_allowed_address_forwarded_by_a_trusted_proxy(client, sett
 
 
 # -- the processes' files
+
+
+def test_a_scrape_adds_up_the_figures_of_every_hosts_folder(client, account, whatsapp_access):
+    """Containers keep their files apart (a folder each under METRICS_DIR) and /metrics reads
+    them all: here another host's folder holds the same figures as this one's."""
+    stream = whatsapp_stream(account=account)
+    _send_api(client, stream, [_text("15559999999")])
+    labels = {"stream_type": "whatsapp", "reason": "UNKNOWN_SENDER"}
+    here = scrape(client)("textpeak_messages_rejected_total", **labels)
+    assert here >= 1
+    other = Path(settings.METRICS_DIR) / "another-host"
+    shutil.copytree(settings.PROMETHEUS_MULTIPROC_DIR, other)
+    try:
+        assert scrape(client)("textpeak_messages_rejected_total", **labels) == 2 * here
+    finally:
+        shutil.rmtree(other)
 
 
 def test_a_process_group_starting_removes_the_files_of_ended_processes(settings, tmp_path):

@@ -8,6 +8,7 @@ to PostgreSQL and Redis.
 import ipaddress
 import os
 import secrets
+import socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -407,10 +408,13 @@ LOGGING = {
 # Celery's workers keep this configuration (its format and ids) instead of their own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
-# Metrics (textpeak/metrics.py): every process on this machine (gunicorn's workers, Celery's)
-# keeps its figures in files in this folder, which /metrics adds up. prometheus_client reads the
-# variable when it is first imported, which is after the settings.
-PROMETHEUS_MULTIPROC_DIR = Path(env_str("PROMETHEUS_MULTIPROC_DIR") or VAR_DIR / "metrics")
+# Metrics (textpeak/metrics.py): every process (gunicorn's workers, Celery's) keeps its figures
+# in files in a folder of its host's under METRICS_DIR, which /metrics adds up. A host of its own
+# (a container) because process ids say nothing across hosts: two containers' processes often
+# have the same. prometheus_client reads the variable when it is first imported, which is after
+# the settings.
+METRICS_DIR = Path(env_str("METRICS_DIR") or VAR_DIR / "metrics")
+PROMETHEUS_MULTIPROC_DIR = METRICS_DIR / socket.gethostname()
 PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)
 # /metrics and /healthz?detail answer this bearer token, or these addresses (IPs or CIDR ranges,
