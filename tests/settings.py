@@ -34,3 +34,6 @@ API_CACHE_SECONDS = 0
 # Each task is published as its transaction commits, so tests see it at once; the tests of
 # coalescing turn it on.
 TASK_COALESCE_SECONDS = 0
+# Most tests send several messages to one recipient at once; the tests of the pair limit turn
+# it on.
+SEND_PAIR_SECONDS = 0

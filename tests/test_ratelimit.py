@@ -108,3 +108,38 @@ def test_a_slot_further_than_max_wait_is_refused_and_nothing_is_reserved(key):
     assert refused.wait > 1.5
     granted = ratelimit.reserve_per_second(key, per_second=1, count=1, max_wait=10)
     assert granted.window(0)[0] == pytest.approx(first.window(3)[0], abs=0.1)
+
+
+# Sends to one key at least an interval apart (space): Meta's pair limit.
+
+
+def test_a_keys_next_send_waits_until_an_interval_after_the_last_ones_window_closed(key):
+    assert ratelimit.space([(key, 0.0, 0.5)], interval=2) == [0.0]
+    [wait] = ratelimit.space([(key, 0.0, 0.5)], interval=2)
+    assert 2.3 < wait <= 2.5
+
+
+def test_a_send_whose_window_opens_after_the_interval_goes(key):
+    assert ratelimit.space([(key, 0.0, 0.1)], interval=1) == [0.0]
+    assert ratelimit.space([(key, 1.2, 1.5)], interval=1) == [0.0]
+
+
+def test_a_key_in_its_interval_holds_no_other_key(key):
+    other = f"{key}:other"
+    waits = ratelimit.space([(key, 0.0, 0.1), (key, 0.0, 0.1), (other, 0.0, 0.1)], interval=2)
+    assert waits[0] == waits[2] == 0.0
+    assert waits[1] > 2
+
+
+def test_a_keys_sends_waiting_in_one_call_come_back_an_interval_apart(key):
+    waits = ratelimit.space([(key, 0.0, 0.0)] * 3, interval=2)
+    assert waits[0] == 0.0
+    assert waits[1] == pytest.approx(2, abs=0.1)
+    assert waits[2] == pytest.approx(4, abs=0.1)
+
+
+def test_a_waiting_send_takes_nothing_from_the_key(key):
+    ratelimit.space([(key, 0.0, 0.0)], interval=1)
+    ratelimit.space([(key, 0.0, 0.0)], interval=1)
+    time.sleep(1.05)
+    assert ratelimit.space([(key, 0.0, 0.0)], interval=1) == [0.0]

@@ -253,6 +253,8 @@ UNKNOWN_KEY_WINDOW_SECONDS = env_int("UNKNOWN_KEY_WINDOW_SECONDS", 60)
 # so that its sends leave at their rate-limit slots instead of waiting for a free thread.
 SEND_THREADS = env_int("SEND_THREADS", 100)
 SEND_MAX_ATTEMPTS = env_int("SEND_MAX_ATTEMPTS", 12)
+# Meta's pair limit: seconds between a sender's messages to one recipient (0: not spaced).
+SEND_PAIR_SECONDS = env_int("SEND_PAIR_SECONDS", 6)
 SEND_RETRY_BASE_SECONDS = float(env_int("SEND_RETRY_BASE_SECONDS", 2))
 SEND_CLAIM_SECONDS = env_int("SEND_CLAIM_SECONDS", 300)  # a dead worker's messages wait this long
 # A batch records the outcomes of its calls as they return, those of this many seconds together:

@@ -1,6 +1,7 @@
 """The outbox's sending side against the fake Graph API: Meta's payloads, claims, retries,
 permanent errors, the per-sender rate limit, the sweeper and demo sending."""
 
+import itertools
 import socket
 import time
 from collections import Counter
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.django_db
 SENDER = "15550001111"  # the fake business's number
 DEMO_SENDER = "15550100100"  # whatsapp.graph.demo.DEMO_SENDERS
 RECIPIENT = "4915112345678"
+OTHER = "4915187654321"
 
 
 @pytest.fixture
@@ -703,6 +705,56 @@ def test_it_sends_every_message_of_a_burst_exactly_once(stream, fake_graph):
     _drain(stream)
     bodies = [s.payload["text"]["body"] for s in fake_graph.sent]
     assert sorted(bodies) == sorted(f"#{n}" for n in range(15))
+
+
+# -- Meta's pair limit
+
+
+@pytest.fixture
+def pair_limit(settings):
+    settings.SEND_PAIR_SECONDS = 1
+    return 1
+
+
+def test_it_sends_a_senders_messages_to_one_recipient_a_pair_interval_apart(
+    stream, fake_graph, pair_limit
+):
+    _queue(stream, *[{"type": "text", "message_content": f"#{n}"} for n in range(3)])
+    _drain(stream)
+    times = [sent.at for sent in fake_graph.sent]
+    assert len(times) == 3
+    assert all(later - earlier >= pair_limit for earlier, later in itertools.pairwise(times))
+
+
+def test_it_sends_a_recipients_messages_in_the_order_they_were_accepted(
+    stream, fake_graph, pair_limit
+):
+    _queue(stream, *[{"type": "text", "message_content": f"#{n}"} for n in range(3)])
+    _drain(stream)
+    assert _sent_texts(fake_graph) == ["#0", "#1", "#2"]
+
+
+def test_a_message_waiting_for_its_pair_is_deferred_without_holding_other_recipients(
+    stream, fake_graph, pair_limit
+):
+    first, second = _queue(stream, *[{"type": "text", "message_content": f"#{n}"} for n in (1, 2)])
+    [other] = _queue(stream, {"type": "text", "message_content": "other", "recipient_phone": OTHER})
+    _send(first, second, other)
+    assert sorted(_sent_texts(fake_graph)) == ["#1", "other"]
+    second.refresh_from_db()
+    assert (second.status, second.attempts) == (Message.Status.QUEUED, 0)
+    assert second.next_attempt_at > timezone.now()
+
+
+def test_it_sends_every_message_once_under_the_pair_limit(stream, fake_graph, pair_limit):
+    items = [
+        {"type": "text", "message_content": f"{phone}#{n}", "recipient_phone": phone}
+        for phone in (RECIPIENT, OTHER)
+        for n in range(2)
+    ]
+    _queue(stream, *items)
+    _drain(stream)
+    assert sorted(_sent_texts(fake_graph)) == sorted(item["message_content"] for item in items)
 
 
 # -- the sweeper

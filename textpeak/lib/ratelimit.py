@@ -21,6 +21,12 @@ second, it holds: no slot is used before its second begins (the wait is measured
 answer, which comes after Redis read its clock), and the guard leaves a send ``PACE_GUARD`` of
 a second to arrive before its second ends.
 
+``space`` keeps sends to one key (a sender and a recipient: Meta's pair limit) at least an
+interval apart, from the windows a batch's sends were planned in: a key's next send may begin
+only an interval after the window of its last one closed, so two sends are never closer than
+the interval, whenever in their windows they left. A key still in its interval takes nothing and
+is told how long it has to wait.
+
 ``admit`` lets one request through a limit, taking a key's slots ``RATE_LEASE_SECONDS`` of the
 rate at a time (one slot at 100/s, 100 at 10,000/s) and spending them in this process for at
 most ``LEASE_LIFETIME``: at a high limit most requests then cost no round trip. The bucket is
@@ -40,6 +46,7 @@ import os
 import secrets
 import threading
 import time
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -101,6 +108,36 @@ redis.call('SET', KEYS[1], string.format('%d:%d', last, taken % per_second), 'PX
 return {1, tostring(second - now), position}
 """
 )
+
+# One send a key, the window [now + opens, now + closes] of each: taken when the key's interval
+# since its last window is over by the time this window opens (less MARGIN: the caller measured
+# its windows a moment before Redis read its clock), else the wait until it is, an interval more
+# for each send of the key already waiting: a recipient's backlog comes back one at a time.
+_SPACE = (
+    _NOW
+    + """
+local interval = tonumber(ARGV[1])
+local margin = tonumber(ARGV[2])
+local answers, waiting = {}, {}
+for i, key in ipairs(KEYS) do
+  local opens = now + tonumber(ARGV[1 + 2 * i])
+  local closes = now + tonumber(ARGV[2 + 2 * i])
+  local free = tonumber(redis.call('GET', key) or '0')
+  if free <= opens - margin then
+    local ttl = math.ceil((closes + interval - now) * 1000) + 1000
+    redis.call('SET', key, tostring(closes + interval), 'PX', ttl)
+    answers[i] = '0'
+  else
+    local ahead = waiting[key] or 0
+    waiting[key] = ahead + 1
+    answers[i] = tostring(math.max(free - now, margin) + ahead * interval)
+  end
+end
+return answers
+"""
+)
+# How much earlier than a caller's window Redis's clock may be read, at most.
+MARGIN = 0.01
 
 # The part of each second whose sends would not be sure to arrive within it: none leaves then.
 PACE_GUARD = 0.05
@@ -188,6 +225,46 @@ def reserve_per_second(key: str, *, per_second: int, count: int, max_wait: float
         last, left = divmod(position + count, per_second)
         bucket.write(f"{second + last}:{left}")
         return Slots(True, second=second - now, position=position, per_second=per_second)
+
+
+def space(sends: list[tuple[str, float, float]], *, interval: float) -> list[float]:
+    """For each send ``(key, opens, closes)``, its window in seconds from now: 0.0 if it may go
+    (its key is then held until ``interval`` after the window closes), else the seconds until
+    its key is free. The sends of one key are answered in the order given. One round trip."""
+    if not sends:
+        return []
+    if settings.REDIS_URL:
+        try:
+            answers = _script(settings.REDIS_URL, _SPACE)(
+                keys=[f"textpeak:space:{key}" for key, _, _ in sends],
+                args=[interval, MARGIN, *(edge for _, *window in sends for edge in window)],
+            )
+        except redis.RedisError:
+            # As for the senders' limits: Meta refuses what comes too close (a retried
+            # error), which beats not sending while Redis is away.
+            logger.warning("Rate limiter unavailable; sends not spaced per recipient")
+            return [0.0] * len(sends)
+        return [float(answer) for answer in answers]
+    waiting: Counter[str] = Counter()
+    answers = []
+    for key, opens, closes in sends:
+        wait = _space_file(key, opens, closes, interval)
+        if wait:
+            wait += waiting[key] * interval
+            waiting[key] += 1
+        answers.append(wait)
+    return answers
+
+
+def _space_file(key: str, opens: float, closes: float, interval: float) -> float:
+    with _file_bucket(f"space:{key}") as bucket:
+        stored = bucket.read()
+        now = time.time()
+        free = float(stored) if stored else 0.0
+        if free > now + opens - MARGIN:
+            return max(free - now, MARGIN)
+        bucket.write(repr(now + closes + interval))
+        return 0.0
 
 
 LEASE_LIFETIME = 0.1
@@ -282,7 +359,7 @@ def _redis(url: str) -> "redis.Redis":
     return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
 
-@lru_cache(maxsize=3)
+@lru_cache(maxsize=8)
 def _script(url: str, source: str):
     return _redis(url).register_script(source)
 

@@ -152,8 +152,8 @@ def _claim_messages(message_ids: list[int]) -> list[Message]:
 
 
 def _plan(messages: list[Message], rates: dict[tuple[int, str], int]) -> dict[int, _Turn]:
-    """Each message's turn from its sender's rate limit: one reservation per sender for the
-    whole batch.
+    """Each message's turn from its sender's rate limit, one reservation per sender for the
+    whole batch, and then from Meta's pair limit (``_space_pairs``).
 
     A sender is an account's phone number: demo streams of different accounts share the demo
     number's id, and must not share its limit."""
@@ -181,7 +181,36 @@ def _plan(messages: list[Message], rates: dict[tuple[int, str], int]) -> dict[in
         for index, message in enumerate(group):
             start, end = slots.window(index)
             plan[message.pk] = _Turn(at=answered + start, until=asked + end)
+    if settings.SEND_PAIR_SECONDS:
+        _space_pairs(messages, plan)
     return plan
+
+
+def _space_pairs(messages: list[Message], plan: dict[int, _Turn]) -> None:
+    """Meta's pair limit: a sender's messages to one recipient at least ``SEND_PAIR_SECONDS``
+    apart (else error 131056). A message whose recipient had one too recently waits until the
+    pair is free, deferred like one without a slot, and holds no other recipient's messages;
+    its sender slot goes unused. One round trip for the batch; the oldest message of a pair
+    goes first."""
+    now = time.monotonic()
+    turns = sorted(
+        (message for message in messages if plan[message.pk].retry_in is None),
+        key=lambda message: message.pk,
+    )
+    waits = ratelimit.space(
+        [
+            (
+                f"pair:{message.account_id}:{message.phone_number_id}:{message.contact_number}",
+                max(plan[message.pk].at - now, 0.0),
+                plan[message.pk].until - now,
+            )
+            for message in turns
+        ],
+        interval=settings.SEND_PAIR_SECONDS,
+    )
+    for message, wait in zip(turns, waits, strict=True):
+        if wait:
+            plan[message.pk] = _Turn(retry_in=wait)
 
 
 def _send_one(message: Message, graph, turn: _Turn) -> _Outcome:
