@@ -49,7 +49,6 @@ from dataclasses import dataclass
 import setup
 
 RECEIVER_PORT = int(os.environ.get("BENCH_RECEIVER_PORT", "8079"))
-RECIPIENT = "4915112345678"
 
 
 # Process kinds and their CPU
@@ -314,6 +313,7 @@ class SendFlow(Flow):
         super().__init__(name, arrivals)
         self._sender = stream.whatsapp.senders.get().number
         self._headers = {"Content-Type": "application/json", "Authorization": token}
+        self._recipients = itertools.count()
 
     def request(self, key: str, offset: float) -> Request:
         return self.batch([key], offset)
@@ -322,7 +322,7 @@ class SendFlow(Flow):
         messages = [
             {
                 "sender": self._sender,
-                "recipient_phone": RECIPIENT,
+                "recipient_phone": setup.recipient(next(self._recipients)),
                 "type": "text",
                 "message_content": key,
             }

@@ -179,6 +179,13 @@ def ready_stream(*, name: str, business=None, app_secret: str = BENCH_APP_SECRET
     return stream, streams.stream_activate(stream=stream, steps_done=4)
 
 
+def recipient(number: int) -> str:
+    """A recipient of its own for each message of a benchmark: Meta's pair limit keeps a
+    sender's messages to one recipient ``SEND_PAIR_SECONDS`` apart, which would measure only
+    itself."""
+    return f"49151{number:08d}"
+
+
 def meta_body(*, wamid: str, text: str, waba_id: str = "102000000000001") -> bytes:
     """A body of Meta's webhook with one text message, as Meta posts it to a callback."""
     message = {

@@ -1,6 +1,6 @@
 """How fast the sending workers drain a backlog, and that they keep to a sender's rate limit.
 
-    python bench/workers.py [--messages 20000] [--concurrency 4] [--limited 800]
+    python bench/workers.py [--messages 20000] [--concurrency 4] [--limited 800] [--paired 100]
 
 On PostgreSQL and Redis (see bench/setup.py), with the fake Graph API in a process of its own
 (as Meta is not inside the workers) answering every send after 50 ms: queues
@@ -8,10 +8,17 @@ On PostgreSQL and Redis (see bench/setup.py), with the fake Graph API in a proce
 docker-compose.yml does, and reports messages/s until none is queued.
 Then queues ``--limited`` more with the limit at 80/s. Reports, for both phases, the most sends
 the fake saw in one second of the clock (how the limit counts) and in any sliding second, and
-checks that nothing is left queued and nothing was sent twice.
+checks that nothing is left queued and nothing was sent twice. Each of these messages has a
+recipient of its own.
+
+Last, ``--paired`` messages to 10 recipients at 1,000/s: Meta's pair limit (one message to a
+recipient every ``SEND_PAIR_SECONDS``, 6) sets their pace. Reports the time taken beside the
+pair limit's least, the shortest gap between two sends to one recipient, and the failed.
 """
 
 import argparse
+import itertools
+import math
 import statistics
 import time
 from collections import Counter
@@ -19,7 +26,9 @@ from collections import Counter
 import setup
 
 
-def _queue(stream, count: int, label: str) -> list[int]:
+def _queue(stream, count: int, label: str, *, recipients: int = 0) -> list[int]:
+    """``count`` queued messages, each to a recipient of its own, or spread over
+    ``recipients``."""
     from whatsapp.models import Message
 
     sender = stream.whatsapp.senders.get()
@@ -29,7 +38,7 @@ def _queue(stream, count: int, label: str) -> list[int]:
             direction=Message.Direction.OUTBOUND,
             sender_number=sender.number,
             phone_number_id=sender.phone_number_id,
-            contact_number="4915112345678",
+            contact_number=setup.recipient(n % recipients if recipients else n),
             type="text",
             payload={"body": f"{label}-{n}", "preview_url": False},
             status=Message.Status.QUEUED,
@@ -87,6 +96,35 @@ def _drain(stream, ids: list[int], label: str, limit: str) -> None:
     )
 
 
+def _drain_paired(stream, count: int, recipients: int) -> None:
+    from django.conf import settings
+
+    from whatsapp.models import Message
+    from whatsapp.tasks import send_messages
+
+    ids = _queue(stream, count, "paired", recipients=recipients)
+    started = time.monotonic()
+    send_messages.delay(ids)
+    phase = Message.objects.filter(pk__range=(ids[0], ids[-1]))
+    queued = phase.filter(status=Message.Status.QUEUED)
+    while queued.exists() and time.monotonic() - started < 3600:
+        time.sleep(0.5)
+    elapsed = time.monotonic() - started
+    arrivals: dict[str, list[float]] = {}
+    for sent in _sent("paired"):
+        arrivals.setdefault(sent["to"], []).append(sent["at"])
+    gaps = [b - a for times in arrivals.values() for a, b in itertools.pairwise(sorted(times))]
+    interval = settings.SEND_PAIR_SECONDS
+    least = (math.ceil(count / recipients) - 1) * interval
+    failed = phase.filter(status=Message.Status.SENT_FAILED).count()
+    print(
+        f"  paired: {count:,} messages to {recipients} recipients in {elapsed:.1f} s (the pair "
+        f"limit's least: {least} s); shortest gap to one recipient {min(gaps, default=0):.2f} s "
+        f"(limit {interval} s); sent {sum(map(len, arrivals.values())):,}, failed {failed}, "
+        f"left queued {queued.count()}"
+    )
+
+
 def _busiest_sliding(times: list[float]) -> int:
     busiest, first = 0, 0
     for last, at in enumerate(times):
@@ -100,6 +138,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--limited", type=int, default=800)
+    parser.add_argument("--paired", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--pool", default="prefork")
     parser.add_argument("--latency", type=float, default=0.05)
@@ -121,6 +160,10 @@ def main():
         stream.whatsapp.senders.update(messages_per_second=80)
         time.sleep(11)  # the catalogue and the limiter forget the old rate
         _drain(stream, _queue(stream, args.limited, "limited"), "limited", "80/s")
+        if args.paired:
+            stream.whatsapp.senders.update(messages_per_second=1000)
+            time.sleep(11)
+            _drain_paired(stream, args.paired, recipients=10)
     finally:
         setup.stop(workers)
         setup.stop(fake)
