@@ -94,6 +94,28 @@ def test_it_gives_every_message_its_own_wamid(send):
                 "action": {"buttons": [{"type": "reply", "reply": {"id": "y", "title": "Yes"}}]},
             },
         },
+        {
+            "type": "interactive",
+            "interactive": {
+                "type": "list",
+                "body": {"text": "Pick a slot"},
+                "action": {
+                    "button": "Slots",
+                    "sections": [{"rows": [{"id": "am", "title": "Morning"}]}],
+                },
+            },
+        },
+        {
+            "type": "interactive",
+            "interactive": {
+                "type": "cta_url",
+                "body": {"text": "Track your parcel"},
+                "action": {
+                    "name": "cta_url",
+                    "parameters": {"display_text": "Track", "url": "https://acme.test/t"},
+                },
+            },
+        },
         {"type": "contacts", "contacts": [{"name": {"formatted_name": "Pablo Morales"}}]},
     ],
     ids=lambda content: content.get("type", "untyped"),
@@ -161,6 +183,14 @@ def test_it_accepts_each_message_type_with_its_required_fields(send, content):
         ),
         (
             {**TEXT, "type": "interactive", "interactive": {"type": "button"}},
+            "The parameter interactive['body'] is required.",
+        ),
+        (
+            {
+                **TEXT,
+                "type": "interactive",
+                "interactive": {"type": "button", "body": {"text": "Hi"}},
+            },
             "The parameter interactive['action'] is required.",
         ),
         (
@@ -174,6 +204,99 @@ def test_it_accepts_each_message_type_with_its_required_fields(send, content):
 def test_it_rejects_a_malformed_message_with_metas_code_100(send, fake_graph, payload, message):
     response = send(payload)
     assert _error(response) == (400, 100, f"(#100) {message}")
+    assert fake_graph.sent_count == 0
+
+
+def _interactive(**fields):
+    interactive = {"type": "button", "body": {"text": "Confirm?"}, **fields}
+    interactive.setdefault(
+        "action", {"buttons": [{"type": "reply", "reply": {"id": "y", "title": "Yes"}}]}
+    )
+    return {**TEXT, "type": "interactive", "interactive": interactive}
+
+
+def _reply(button_id, title):
+    return {"type": "reply", "reply": {"id": button_id, "title": title}}
+
+
+def _list(*sections):
+    return {"button": "Choose", "sections": list(sections)}
+
+
+@pytest.mark.parametrize(
+    ("payload", "details"),
+    [
+        (
+            _interactive(body={"text": "b" * 1025}),
+            "Body text length invalid. Min length: 1, Max length: 1024",
+        ),
+        (
+            _interactive(action={"buttons": [_reply(str(n), str(n)) for n in range(4)]}),
+            "Number of buttons invalid. Min: 1, Max: 3",
+        ),
+        (
+            _interactive(action={"buttons": [_reply("y", "t" * 21)]}),
+            "Button title length invalid. Min length: 1, Max length: 20",
+        ),
+        (
+            _interactive(action={"buttons": [_reply("y", "Yes"), _reply("y", "No")]}),
+            "Button id must be unique within the message",
+        ),
+        (
+            _interactive(
+                type="list",
+                action=_list(
+                    {"title": "A", "rows": [{"id": str(n), "title": "r"} for n in range(11)]}
+                ),
+            ),
+            "Number of rows invalid. Min: 1, Max: 10",
+        ),
+        (
+            _interactive(
+                type="list",
+                action=_list(
+                    {"title": "A", "rows": [{"id": str(n), "title": "r"} for n in range(6)]},
+                    {"title": "B", "rows": [{"id": str(n), "title": "r"} for n in range(6, 11)]},
+                ),
+            ),
+            "Total row count exceed max allowed count: 10",
+        ),
+        (
+            _interactive(
+                type="list",
+                action=_list(
+                    {"rows": [{"id": "a", "title": "A"}]}, {"rows": [{"id": "b", "title": "B"}]}
+                ),
+            ),
+            "Section title is required when there are multiple sections",
+        ),
+        (
+            _interactive(
+                type="list",
+                header={"type": "image", "image": {"link": "https://acme.test/a.png"}},
+                action=_list({"rows": [{"id": "a", "title": "A"}]}),
+            ),
+            "Header type must be text for an interactive list message",
+        ),
+        (
+            _interactive(
+                type="cta_url",
+                action={
+                    "name": "cta_url",
+                    "parameters": {"display_text": "Go", "url": "mailto:a@b"},
+                },
+            ),
+            "Invalid URL in interactive['action']['parameters']['url']",
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_it_rejects_an_interactive_value_meta_does_not_take_with_131009(
+    send, fake_graph, payload, details
+):
+    response = send(payload)
+    assert _error(response) == (400, 131009, "(#131009) Parameter value is not valid")
+    assert response.json()["error"]["error_data"]["details"] == details
     assert fake_graph.sent_count == 0
 
 

@@ -340,7 +340,7 @@ def test_it_refuses_a_reaction_to_an_unknown_message(api):
     assert _error(api({"messages": [_message("reaction", reaction=reaction)]})) == "INVALID_MESSAGE"
 
 
-@pytest.mark.parametrize("kind", ["sticker", "interactive", "", None])
+@pytest.mark.parametrize("kind", ["fax", "button", "", None])
 def test_it_refuses_an_unknown_type(api, kind):
     assert _error(api({"messages": [_message(kind)]})) == "INVALID_MESSAGE"
 

@@ -60,6 +60,10 @@ def meta_payload(message: Message) -> dict:
         payload["text"] = {"body": content["body"], "preview_url": content["preview_url"]}
     elif message.type == "template":
         payload["template"] = _template(content)
+    elif message.type == "interactive":
+        payload["interactive"] = content  # kept in Meta's own shape
+    elif message.type == "contacts":
+        payload["contacts"] = content["contacts"]
     elif message.type == "location":
         payload["location"] = {k: v for k, v in content.items() if v != ""}
     elif message.type == "reaction":

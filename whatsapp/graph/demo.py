@@ -31,6 +31,7 @@ from whatsapp.graph.errors import InvalidParameter
 from whatsapp.inbound.parse import parse
 from whatsapp.inbound.store import store
 from whatsapp.models import Message, WhatsAppAccount
+from whatsapp.summary import message_summary
 
 logger = logging.getLogger(__name__)
 
@@ -244,15 +245,7 @@ def _demo_body(message: Message, **value) -> bytes:
 
 
 def _sent_text(message: Message) -> str:
-    payload = message.payload
-    text = (
-        payload.get("body")
-        or payload.get("caption")
-        or payload.get("name")
-        or payload.get("emoji")
-        or message.type
-    )
-    return text[:40]
+    return message_summary(message)[:40] or message.type
 
 
 def _demo_reply(message: Message) -> bytes:

@@ -187,6 +187,11 @@ REENGAGEMENT = ErrorReply(
     details="Message failed to send because more than 24 hours have passed since the customer "
     "last replied to this number.",
 )
+# A message of a known shape with a value Meta does not take (an interactive message's text too
+# long, too many buttons): ``details`` says which.
+PARAMETER_NOT_VALID = ErrorReply(
+    status=400, code=131009, message="(#131009) Parameter value is not valid"
+)
 TEMPLATE_PARAM_MISMATCH = ErrorReply(
     status=400,
     code=132000,
@@ -557,7 +562,7 @@ def _check_message(payload: Any) -> tuple[str, str]:
         if not isinstance(content, list) or not all(isinstance(c, dict) for c in content):
             raise _invalid("Param contacts must be an array of contact objects.")
         for contact in message.objects("contacts"):
-            contact.value("name", required=True)
+            contact.object("name", required=True).value("formatted_name", required=True)
     else:
         _check_content(kind, message.object(kind))
     context = payload.get("context")
@@ -589,8 +594,104 @@ def _check_content(kind: str, content: Shape) -> None:
         if not isinstance(content.data.get("emoji"), str):  # "" takes a reaction back
             raise _missing("reaction['emoji']")
     elif kind == "interactive":
-        content.value("type", required=True)
-        content.value("action", required=True)
+        _check_interactive(content)
+
+
+_INTERACTIVE_TYPES = (
+    "button",
+    "catalog_message",
+    "cta_url",
+    "flow",
+    "list",
+    "location_request_message",
+    "product",
+    "product_list",
+)
+
+
+def _not_valid(details: str) -> _Rejected:
+    return _Rejected(replace(PARAMETER_NOT_VALID, details=details))
+
+
+def _length(shape: Shape, key: str, high: int, what: str, *, required: bool = True) -> str:
+    value = shape.string(key, required=required)
+    if len(value) > high:
+        raise _not_valid(f"{what} length invalid. Min length: 1, Max length: {high}")
+    return value
+
+
+def _count(shape: Shape, key: str, high: int, what: str) -> list[Shape]:
+    items = list(shape.objects(key, required=True))
+    if not 1 <= len(items) <= high:
+        raise _not_valid(f"Number of {what} invalid. Min: 1, Max: {high}")
+    return items
+
+
+def _unique(value: str, seen: set[str], what: str) -> None:
+    if value in seen:
+        raise _not_valid(f"{what} must be unique within the message")
+    seen.add(value)
+
+
+def _check_interactive(interactive: Shape) -> None:
+    """Meta's checks of an interactive message's reply buttons, list and call-to-action URL."""
+    kind = interactive.value("type", required=True)
+    if kind not in _INTERACTIVE_TYPES:
+        raise _one_of("interactive['type']", _INTERACTIVE_TYPES, kind)
+    header = interactive.object("header")
+    if header.data:
+        header_type = header.value("type", required=True)
+        if kind == "list" and header_type != "text":
+            raise _not_valid("Header type must be text for an interactive list message")
+        if header_type == "text":
+            _length(header, "text", 60, "Header text")
+        elif header_type in ("image", "video", "document"):
+            media = header.object(header_type, required=True)
+            if media.value("link") is None and media.value("id") is None:
+                raise _missing(f"interactive['header']['{header_type}']['link']")
+        else:
+            raise _one_of(
+                "interactive['header']['type']", ("text", "image", "video", "document"), header_type
+            )
+    if kind != "product":
+        _length(interactive.object("body", required=True), "text", 1024, "Body text")
+    if interactive.data.get("footer") is not None:
+        _length(interactive.object("footer"), "text", 60, "Footer text")
+    action = interactive.object("action", required=True)
+    if kind == "button":
+        ids: set[str] = set()
+        titles: set[str] = set()
+        for button in _count(action, "buttons", 3, "buttons"):
+            if button.value("type", required=True) != "reply":
+                raise _one_of(f"{button.where}['type']", ("reply",), button.data["type"])
+            reply = button.object("reply", required=True)
+            _unique(_length(reply, "id", 256, "Button id"), ids, "Button id")
+            _unique(_length(reply, "title", 20, "Button title"), titles, "Button title")
+    elif kind == "list":
+        _length(action, "button", 20, "Button text")
+        sections = _count(action, "sections", 10, "sections")
+        ids = set()
+        rows = 0
+        for section in sections:
+            title = _length(section, "title", 24, "Section title", required=False)
+            if not title and len(sections) > 1:
+                raise _not_valid("Section title is required when there are multiple sections")
+            for row in _count(section, "rows", 10, "rows"):
+                rows += 1
+                _unique(_length(row, "id", 200, "Row id"), ids, "Row id")
+                _length(row, "title", 24, "Row title")
+                _length(row, "description", 72, "Row description", required=False)
+        if rows > 10:
+            raise _not_valid("Total row count exceed max allowed count: 10")
+    elif kind == "cta_url":
+        if action.value("name", required=True) != "cta_url":
+            raise _one_of("interactive['action']['name']", ("cta_url",), action.data["name"])
+        parameters = action.object("parameters", required=True)
+        _length(parameters, "display_text", 20, "Display text")
+        url = parameters.string("url", required=True)
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise _not_valid("Invalid URL in interactive['action']['parameters']['url']")
 
 
 class _Handler(BaseHTTPRequestHandler):
