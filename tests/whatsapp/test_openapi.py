@@ -216,7 +216,13 @@ def test_json_and_docs_need_no_login():
         assert f"<code>{code}</code>" in html
     for kind in openapi.MESSAGE_TYPES:
         assert f'id="type-{kind}"' in html
-    for field in ("messages[].template.variables", "messages[].media.filename"):
+    for field in (
+        "messages[].template.variables",
+        "messages[].media.filename",
+        "messages[].interactive.action.buttons[].reply.title",
+        "messages[].interactive.action.sections[].rows[].description",
+        "messages[].contacts[].name.formatted_name",
+    ):
         assert f"<code>{field}</code>" in html
     assert html.count("data-copy=") >= 15
     # Server-rendered with the app's own assets: no script or style from elsewhere.
@@ -508,6 +514,79 @@ def test_console_examples_match_the_document(doc, stream):
         _check(doc, _request_schema(doc, SEND), json.loads(example.body))
 
 
+def _buttons(count, title="Yes", button_id=None):
+    return {
+        "type": "button",
+        "body": {"text": "Confirm?"},
+        "action": {
+            "buttons": [
+                {"type": "reply", "reply": {"id": button_id or f"b{n}", "title": title + "!" * n}}
+                for n in range(count)
+            ]
+        },
+    }
+
+
+def _rows(count, title="Row", description=""):
+    rows = [{"id": f"r{n}", "title": title if count == 1 else f"{title} {n}"} for n in range(count)]
+    if description:
+        rows[0]["description"] = description
+    return {
+        "type": "list",
+        "body": {"text": "Pick"},
+        "action": {"button": "Open", "sections": [{"rows": rows}]},
+    }
+
+
+def _cta(**parameters):
+    return {
+        "type": "cta_url",
+        "body": {"text": "Track"},
+        "action": {
+            "name": "cta_url",
+            "parameters": {"display_text": "Track", "url": "https://e.com/t", **parameters},
+        },
+    }
+
+
+# (interactive object, whether the document and the API both accept it). Counted across
+# sections and unique ids are the API's alone: JSON Schema cannot say them.
+INTERACTIVE = [
+    (_buttons(3), True),
+    (_buttons(4), False),
+    (_buttons(0), False),
+    (_buttons(1, title="t" * 20), True),
+    (_buttons(1, title="t" * 21), False),
+    (_buttons(1, button_id="i" * 256), True),
+    (_buttons(1, button_id="i" * 257), False),
+    ({**_buttons(1), "body": {"text": "b" * 1024}}, True),
+    ({**_buttons(1), "body": {"text": "b" * 1025}}, False),
+    ({**_buttons(1), "body": {}}, False),
+    ({**_buttons(1), "footer": {"text": "f" * 60}}, True),
+    ({**_buttons(1), "footer": {"text": "f" * 61}}, False),
+    ({**_buttons(1), "header": {"type": "text", "text": "h" * 60}}, True),
+    ({**_buttons(1), "header": {"type": "text", "text": "h" * 61}}, False),
+    ({**_buttons(1), "header": {"type": "video", "video": {"link": "https://e.com/v.mp4"}}}, True),
+    ({**_buttons(1), "header": {"type": "video"}}, False),
+    ({**_buttons(1), "type": "carousel"}, False),
+    (_rows(10), True),
+    (_rows(11), False),
+    (_rows(1, title="r" * 24), True),
+    (_rows(1, title="r" * 25), False),
+    (_rows(1, description="d" * 72), True),
+    (_rows(1, description="d" * 73), False),
+    ({**_rows(1), "header": {"type": "image", "image": {"link": "https://e.com/a.jpg"}}}, False),
+    ({**_rows(1), "action": {"sections": _rows(1)["action"]["sections"]}}, False),
+    (_cta(display_text="d" * 20), True),
+    (_cta(display_text="d" * 21), False),
+    (_cta(url="ftp://e.com/t"), False),
+    (
+        {**_cta(), "action": {"name": "cta_call", "parameters": _cta()["action"]["parameters"]}},
+        False,
+    ),
+]
+
+
 BOUNDARIES = [
     # (message, whether the document and the API both accept it)
     (_message(recipient_phone="+4915112345678"), True),
@@ -639,6 +718,31 @@ BOUNDARIES = [
     ),
     (_message("template", template={"language": "en_US"}), False),
     (_message("template", template={"name": "hello_world", "language": "x" * 16}), False),
+    (
+        _message(
+            "template",
+            template={"name": "hello_world", "language": "en_US"},
+            reply_to=openapi.EXAMPLE_REPLY_TO,
+        ),
+        True,
+    ),
+    (_message("sticker", media={"url": "https://example.com/a.webp"}), True),
+    (_message("sticker", media={"url": "ftp://example.com/a.webp"}), False),
+    (_message("sticker"), False),
+    *[(_message("interactive", interactive=value), valid) for value, valid in INTERACTIVE],
+    (_message("interactive"), False),
+    (_message("contacts", contacts=[{"name": {"formatted_name": "A"}}]), True),
+    (
+        _message(
+            "contacts",
+            contacts=[{"name": {"formatted_name": "A"}, "phones": [{"phone": "+1 555"}]}],
+            reply_to=openapi.EXAMPLE_REPLY_TO,
+        ),
+        True,
+    ),
+    (_message("contacts", contacts=[]), False),
+    (_message("contacts", contacts=[{"name": {"first_name": "A"}}]), False),
+    (_message("contacts", contacts=[{"name": {"formatted_name": "A"}, "birthday": "1.2."}]), False),
 ]
 
 

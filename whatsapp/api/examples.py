@@ -38,7 +38,8 @@ def _example(title: str, description: str, message: dict) -> ApiExample:
 
 
 def api_examples(stream: Stream) -> list[ApiExample]:
-    """Initial conversation (template), message with media and reply, in the send API's format."""
+    """Initial conversation (template), message with media, interactive message and reply, in
+    the send API's format."""
     account = WhatsAppAccount.objects.filter(stream=stream).first()
     sender = account.senders.first() if account else None
     templates = [t for t in account.templates.all() if t.is_approved] if account else []
@@ -67,6 +68,30 @@ def api_examples(stream: Stream) -> list[ApiExample]:
                 **base,
                 "type": "image",
                 "media": {"url": "https://example.com/parcel.jpg", "caption": "Your parcel"},
+            },
+        ),
+        _example(
+            "Interactive message request",
+            "Reply buttons, written as WhatsApp's own interactive object; a list or a "
+            "call-to-action URL takes the same place. The customer's choice comes back to "
+            "the webhook with the button's id and title.",
+            {
+                "internal_id": "order-1004",
+                **base,
+                "type": "interactive",
+                "interactive": {
+                    "type": "button",
+                    "body": {"text": "Your parcel arrives tomorrow. Shall we deliver it?"},
+                    "action": {
+                        "buttons": [
+                            {"type": "reply", "reply": {"id": "deliver-yes", "title": "Yes"}},
+                            {
+                                "type": "reply",
+                                "reply": {"id": "deliver-shop", "title": "To the shop"},
+                            },
+                        ]
+                    },
+                },
             },
         ),
         _example(

@@ -74,9 +74,11 @@ ERROR_CODES = {
     "UNKNOWN_TEMPLATE": "There is no approved template with this `template.name` in this "
     "`template.language` on the stream.",
     "INVALID_MESSAGE": "Anything else about the message: a missing or wrong field, a value "
-    "too long or out of range, an unknown `type`, the wrong number of template variables, "
-    "or a `reply_to` / `reaction.message_uuid` that is not a message of this stream with a "
-    "WhatsApp id. `detail` says which.",
+    "too long or out of range, too many or too few buttons, sections or rows, an id used twice, "
+    "an unknown `type`, the wrong number of template variables, or a `reply_to` / "
+    "`reaction.message_uuid` that is not a message of this stream with a WhatsApp id. `detail` "
+    "says which, naming the field by its path (`interactive.action.buttons[1].reply.title has "
+    "at most 20 characters.`).",
 }
 
 
@@ -122,6 +124,62 @@ def _message_example(internal_id: str, kind: str, **fields) -> dict:
         "type": kind,
         **fields,
     }
+
+
+EXAMPLE_BUTTONS = {
+    "type": "button",
+    "header": {"type": "image", "image": {"link": "https://example.com/parcel.jpg"}},
+    "body": {"text": "Your parcel arrives tomorrow. Shall we deliver it?"},
+    "footer": {"text": "Reply by 6 pm"},
+    "action": {
+        "buttons": [
+            {"type": "reply", "reply": {"id": "deliver-yes", "title": "Yes, deliver"}},
+            {"type": "reply", "reply": {"id": "deliver-shop", "title": "To the shop"}},
+        ]
+    },
+}
+
+
+EXAMPLE_LIST = {
+    "type": "list",
+    "header": {"type": "text", "text": "Delivery slots"},
+    "body": {"text": "When should we come?"},
+    "footer": {"text": "Times are local"},
+    "action": {
+        "button": "Choose a slot",
+        "sections": [
+            {
+                "title": "Tomorrow",
+                "rows": [
+                    {"id": "slot-am", "title": "Morning", "description": "8:00 to 12:00"},
+                    {"id": "slot-pm", "title": "Afternoon", "description": "12:00 to 18:00"},
+                ],
+            },
+            {"title": "Saturday", "rows": [{"id": "slot-sat", "title": "All day"}]},
+        ],
+    },
+}
+
+
+EXAMPLE_CTA_URL = {
+    "type": "cta_url",
+    "body": {"text": "Your parcel is on its way."},
+    "action": {
+        "name": "cta_url",
+        "parameters": {"display_text": "Track it", "url": "https://example.com/t/1001"},
+    },
+}
+
+
+EXAMPLE_CONTACTS = [
+    {
+        "name": {"formatted_name": "Acme Support", "first_name": "Acme", "last_name": "Support"},
+        "org": {"company": "Acme Ltd"},
+        "phones": [{"phone": "+49 30 1234567", "type": "WORK", "wa_id": "49301234567"}],
+        "emails": [{"email": "support@example.com", "type": "WORK"}],
+        "urls": [{"url": "https://example.com/help", "type": "WORK"}],
+    }
+]
 
 
 def _send_examples() -> dict:
@@ -235,6 +293,39 @@ def _send_examples() -> dict:
                 )
             ],
         ),
+        "interactive_buttons": (
+            "Reply buttons",
+            "Up to three buttons to answer with; the incoming message's webhook event gives the "
+            "id and title of the one pressed. Written as WhatsApp's own `interactive` object.",
+            [_message_example("int-8001", "interactive", interactive=EXAMPLE_BUTTONS)],
+        ),
+        "interactive_list": (
+            "List",
+            "A menu of up to ten rows in up to ten sections, opened by its button.",
+            [_message_example("int-8002", "interactive", interactive=EXAMPLE_LIST)],
+        ),
+        "interactive_cta_url": (
+            "Call-to-action URL",
+            "A button that opens a link, in reply to the customer's message.",
+            [
+                _message_example(
+                    "int-8003",
+                    "interactive",
+                    interactive=EXAMPLE_CTA_URL,
+                    reply_to=EXAMPLE_REPLY_TO,
+                )
+            ],
+        ),
+        "sticker": (
+            "Sticker",
+            "A sticker by link (WebP); it takes no caption.",
+            [_message_example("stk-9001", "sticker", media={"url": "https://example.com/ok.webp"})],
+        ),
+        "contacts": (
+            "Contact cards",
+            "One or more contact cards, as WhatsApp's own contact objects.",
+            [_message_example("con-9101", "contacts", contacts=EXAMPLE_CONTACTS)],
+        ),
     }
     return {
         key: {"summary": summary, "description": description, "value": {"messages": messages}}
@@ -298,7 +389,7 @@ def _media_schema(kind: str, title: str, description: str) -> dict:
             pattern=URL_PATTERN,
         )
     }
-    if kind != "audio":
+    if kind not in validate.UNCAPTIONED:
         media["caption"] = _string("Text shown with the file.", maxLength=validate.CAPTION_MAX)
     if kind == "document":
         media["filename"] = _string(
@@ -312,13 +403,221 @@ def _media_schema(kind: str, title: str, description: str) -> dict:
             "media": {
                 "type": "object",
                 "description": "The file, by link."
-                + (" Audio takes no caption (one is ignored)." if kind == "audio" else ""),
+                + (
+                    f" {kind.capitalize()} takes no caption (one is ignored)."
+                    if kind in validate.UNCAPTIONED
+                    else ""
+                ),
                 "required": ["url"],
                 "properties": media,
             },
             "reply_to": _reply_to(),
         },
         required=("media",),
+    )
+
+
+def _object(properties: dict, required: tuple = (), **rest) -> dict:
+    return {"type": "object", "required": list(required), "properties": properties, **rest}
+
+
+def _text(description: str, max_length: int) -> dict:
+    return _object({"text": _string(description, minLength=1, maxLength=max_length)}, ("text",))
+
+
+def _choice_id(description: str, max_length: int) -> dict:
+    return _string(
+        f"{description} The incoming message's webhook event gives it back when the customer "
+        "chooses it; unique within the message.",
+        minLength=1,
+        maxLength=max_length,
+    )
+
+
+def _interactive_schema() -> dict:
+    """Meta's interactive object, for the three kinds the send API takes."""
+    link = _string(
+        "Where WhatsApp downloads the file from: a public http(s) URL.",
+        format="uri",
+        maxLength=validate.URL_MAX,
+        pattern=URL_PATTERN,
+    )
+    media_kinds = [kind for kind in validate.HEADER_TYPES if kind != "text"]
+    header = _object(
+        {
+            "type": {"type": "string", "enum": list(validate.HEADER_TYPES)},
+            "text": _string(
+                "The header's text. Required when `type` is `text`.",
+                minLength=1,
+                maxLength=validate.HEADER_TEXT_MAX,
+            ),
+            **{
+                kind: _object(
+                    {"link": link}, ("link",), description=f"Required when `type` is `{kind}`."
+                )
+                for kind in media_kinds
+            },
+        },
+        ("type",),
+        description="Shown above the body: a text, or an image, video or document by link. "
+        "A list's header can only be a text.",
+        allOf=[
+            {"if": {"properties": {"type": {"const": kind}}}, "then": {"required": [kind]}}
+            for kind in validate.HEADER_TYPES
+        ],
+    )
+    reply_button = _object(
+        {
+            "type": {"type": "string", "const": "reply"},
+            "reply": _object(
+                {
+                    "id": _choice_id("The button's id.", validate.BUTTON_ID_MAX),
+                    "title": _string(
+                        "The button's label; unique within the message.",
+                        minLength=1,
+                        maxLength=validate.BUTTON_TITLE_MAX,
+                    ),
+                },
+                ("id", "title"),
+            ),
+        },
+        ("type", "reply"),
+    )
+    row = _object(
+        {
+            "id": _choice_id("The row's id.", validate.ROW_ID_MAX),
+            "title": _string("The row's title.", minLength=1, maxLength=validate.ROW_TITLE_MAX),
+            "description": _string(
+                "Shown under the title.", maxLength=validate.ROW_DESCRIPTION_MAX
+            ),
+        },
+        ("id", "title"),
+    )
+    section = _object(
+        {
+            "title": _string(
+                "The section's heading. Required when there is more than one section.",
+                maxLength=validate.SECTION_TITLE_MAX,
+            ),
+            "rows": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": validate.ROWS_MAX,
+                "items": row,
+                "description": f"At most {validate.ROWS_MAX} rows in all the sections together.",
+            },
+        },
+        ("rows",),
+    )
+    action = _object(
+        {
+            "buttons": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": validate.BUTTONS_MAX,
+                "description": "`button`: the reply buttons.",
+                "items": reply_button,
+            },
+            "button": _string(
+                "`list`: the label of the button that opens the list.",
+                minLength=1,
+                maxLength=validate.LIST_BUTTON_MAX,
+            ),
+            "sections": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": validate.SECTIONS_MAX,
+                "description": "`list`: the list's sections.",
+                "items": section,
+            },
+            "name": {
+                "type": "string",
+                "const": "cta_url",
+                "description": "`cta_url`: the action's name.",
+            },
+            "parameters": _object(
+                {
+                    "display_text": _string(
+                        "The button's label.", minLength=1, maxLength=validate.CTA_TEXT_MAX
+                    ),
+                    "url": _string(
+                        "The link the button opens, http(s).",
+                        format="uri",
+                        maxLength=validate.URL_MAX,
+                        pattern=URL_PATTERN,
+                    ),
+                },
+                ("display_text", "url"),
+                description="`cta_url`: the button and its link.",
+            ),
+        },
+        description="What the customer can do: `buttons` for `button`; `button` and "
+        "`sections` for `list`; `name` and `parameters` for `cta_url`.",
+    )
+    interactive = _object(
+        {
+            "type": {"type": "string", "enum": list(validate.INTERACTIVE_TYPES)},
+            "header": header,
+            "body": _text("The message's text.", validate.BODY_MAX),
+            "footer": _text("A line under the body.", validate.FOOTER_MAX),
+            "action": action,
+        },
+        ("type", "body", "action"),
+        description="WhatsApp's own interactive object, as its Cloud API reference describes "
+        "it. Fields it does not list are left out.",
+        allOf=[
+            _when("button", action=["buttons"]),
+            _when("list", action=["button", "sections"], header_type="text"),
+            _when("cta_url", action=["name", "parameters"]),
+        ],
+    )
+    return _message_schema(
+        "interactive",
+        "Interactive message",
+        "Reply buttons, a list or a call-to-action URL button; the customer's choice comes "
+        "back as an incoming `interactive` message whose event gives its id and title, with "
+        "`reply_to` set to this message's uuid.",
+        {"interactive": interactive, "reply_to": _reply_to()},
+        required=("interactive",),
+    )
+
+
+def _when(kind: str, *, action: list[str], header_type: str | None = None) -> dict:
+    then: dict = {"properties": {"action": {"required": action}}}
+    if header_type:
+        then["properties"]["header"] = {"properties": {"type": {"const": header_type}}}
+    return {"if": {"properties": {"type": {"const": kind}}}, "then": then}
+
+
+def _contacts_schema() -> dict:
+    def texts(keys) -> dict:
+        return {key: {"type": "string"} for key in keys}
+
+    card = _object(
+        {
+            "name": _object(
+                texts(validate.CONTACT_NAME),
+                ("formatted_name",),
+                description="The name shown on the card is `formatted_name`.",
+            ),
+            "org": _object(texts(validate.CONTACT_ORG)),
+            **{
+                key: {"type": "array", "items": _object(texts(fields))}
+                for key, fields in validate.CONTACT_LISTS.items()
+            },
+            "birthday": _string("YYYY-MM-DD.", pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
+        },
+        ("name",),
+    )
+    return _message_schema(
+        "contacts",
+        "Contact cards",
+        "Contact cards, as WhatsApp's own contact objects.",
+        {
+            "contacts": {"type": "array", "minItems": 1, "items": card},
+            "reply_to": _reply_to(),
+        },
+        required=("contacts",),
     )
 
 
@@ -419,6 +718,7 @@ def _message_schemas() -> dict:
                         },
                     },
                 },
+                "reply_to": _reply_to(),
             },
             required=("template",),
         ),
@@ -428,6 +728,9 @@ def _message_schemas() -> dict:
         "DocumentMessage": _media_schema(
             "document", "Document message", "A document (PDF, …) by link."
         ),
+        "StickerMessage": _media_schema("sticker", "Sticker message", "A sticker by link."),
+        "InteractiveMessage": _interactive_schema(),
+        "ContactsMessage": _contacts_schema(),
         "LocationMessage": _message_schema(
             "location",
             "Location message",
@@ -443,6 +746,7 @@ def _message_schemas() -> dict:
                         "address": _string("The place's address.", maxLength=1000),
                     },
                 },
+                "reply_to": _reply_to(),
             },
             required=("location",),
         ),
@@ -481,8 +785,11 @@ MESSAGE_TYPES = {
     "video": "VideoMessage",
     "audio": "AudioMessage",
     "document": "DocumentMessage",
+    "sticker": "StickerMessage",
     "location": "LocationMessage",
     "reaction": "ReactionMessage",
+    "interactive": "InteractiveMessage",
+    "contacts": "ContactsMessage",
 }
 
 
