@@ -580,6 +580,40 @@ def test_it_links_a_reply_to_the_message_it_answers(stream, enqueued):
     assert event["reply_to"] == str(sent.uuid)
 
 
+@pytest.mark.parametrize(
+    ("name", "sent_type", "choice"),
+    [
+        (
+            "interactive_button_reply",
+            "interactive",
+            {"type": "button_reply", "id": "confirm-delivery", "title": "Yes, deliver"},
+        ),
+        (
+            "interactive_list_reply",
+            "interactive",
+            {
+                "type": "list_reply",
+                "id": "slot-morning",
+                "title": "Morning",
+                "description": "8:00 to 12:00",
+            },
+        ),
+        ("button", "template", {"text": "Stop promotions", "payload": "STOP-PROMOTIONS"}),
+    ],
+    ids=["button_reply", "list_reply", "template_quick_reply"],
+)
+def test_it_tells_the_customer_the_choice_and_the_message_it_answers(
+    stream, enqueued, name, sent_type, choice
+):
+    """The id and title of the button or row chosen, and the uuid of our message that
+    offered it."""
+    sent = outbound(stream, type=sent_type)
+    event = _event(stream, enqueued, name)
+    key = "button" if sent_type == "template" else "interactive"
+    assert event[key] == choice
+    assert event["reply_to"] == str(sent.uuid)
+
+
 def test_it_leaves_a_reply_to_an_unknown_message_unlinked(stream, enqueued):
     event = _event(stream, enqueued, "button")
     assert Message.objects.get().reply_to is None
