@@ -690,18 +690,13 @@ def parsed(monkeypatch):
 
 
 def _send_demo(
-    stream, text="Hi Anna, your parcel is on its way today, expect it by 6 pm."
+    stream, text="Hi Anna, your parcel is on its way today, expect it by 6 pm.", **message
 ) -> Message:
+    """A demo message sent: a text, or the type and fields of ``message`` when given."""
+    message = message or {"type": "text", "message_content": text}
     _, [result] = messages_accept(
         stream=stream,
-        items=[
-            {
-                "sender": DEMO_SENDER,
-                "recipient_phone": CONTACT,
-                "type": "text",
-                "message_content": text,
-            }
-        ],
+        items=[{"sender": DEMO_SENDER, "recipient_phone": CONTACT, **message}],
     )
     message = Message.objects.get(uuid=result.message_uuid)
     messages_send(message_ids=[message.pk])
@@ -733,6 +728,23 @@ def test_it_takes_the_demo_statuses_through_metas_path(
         ("status", "read"),
     ]
     assert not Message.objects.filter(direction="inbound").exists()
+
+
+def test_it_simulates_a_reply_to_a_demo_interactive_message_quoting_its_body(
+    demo_stream, demo_statuses, enqueued, parsed
+):
+    WhatsAppAccount.objects.filter(stream=demo_stream).update(demo_replies=True)
+    interactive = {
+        "type": "button",
+        "body": {"text": "Deliver tomorrow?"},
+        "action": {"buttons": [{"type": "reply", "reply": {"id": "y", "title": "Yes"}}]},
+    }
+    message = _send_demo(demo_stream, type="interactive", interactive=interactive)
+    _simulate(message)
+    reply = Message.objects.get(direction="inbound")
+    assert reply.payload == {
+        "body": "Thanks! This is a simulated reply to: Deliver tomorrow? [Yes]"
+    }
 
 
 def test_it_simulates_a_reply_to_a_demo_message_when_asked(

@@ -1,5 +1,6 @@
 """The side panel's Messages tab: the stream's messages, their filters, pages and history."""
 
+import html
 import re
 from datetime import timedelta
 
@@ -165,6 +166,87 @@ def test_it_shows_the_messages_ids_with_copy_buttons(owner_client, stream):
     for value in (str(message.uuid), "order-42", "wamid.HBgL123"):
         button = f'<button type="button" class="btn small" data-copy="{value}">Copy</button>'
         assert f"<code>{value}</code> {button}" in page
+
+
+@pytest.mark.parametrize(
+    ("direction", "type", "payload", "shown"),
+    [
+        ("outbound", "text", {"body": "Thanks, see you soon"}, "Thanks, see you soon"),
+        (
+            "outbound",
+            "interactive",
+            {
+                "type": "button",
+                "body": {"text": "Deliver tomorrow?"},
+                "action": {
+                    "buttons": [
+                        {"type": "reply", "reply": {"id": "y", "title": "Yes"}},
+                        {"type": "reply", "reply": {"id": "n", "title": "Another day"}},
+                    ]
+                },
+            },
+            "Deliver tomorrow? [Yes | Another day]",
+        ),
+        (
+            "outbound",
+            "interactive",
+            {
+                "type": "list",
+                "body": {"text": "Pick a slot"},
+                "action": {
+                    "button": "Slots",
+                    "sections": [{"rows": [{"id": "am", "title": "Morning"}]}],
+                },
+            },
+            "Pick a slot [Morning]",
+        ),
+        (
+            "outbound",
+            "interactive",
+            {
+                "type": "cta_url",
+                "body": {"text": "On its way"},
+                "action": {
+                    "name": "cta_url",
+                    "parameters": {"display_text": "Track it", "url": "https://e.com/t"},
+                },
+            },
+            "On its way [Track it]",
+        ),
+        ("outbound", "sticker", {"url": "https://e.com/thanks.webp"}, "https://e.com/thanks.webp"),
+        (
+            "outbound",
+            "contacts",
+            {
+                "contacts": [
+                    {"name": {"formatted_name": "Anna"}},
+                    {"name": {"formatted_name": "Bo"}},
+                ]
+            },
+            "Anna, Bo",
+        ),
+        ("outbound", "location", {"latitude": 1.5, "longitude": 2.0, "name": "Shop"}, "Shop"),
+        (
+            "inbound",
+            "interactive",
+            {"interactive": {"type": "button_reply", "id": "y", "title": "Yes, deliver"}},
+            "Yes, deliver",
+        ),
+        (
+            "inbound",
+            "button",
+            {"button": {"text": "Stop promotions", "payload": "STOP"}},
+            "Stop promotions",
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) and " " not in value else None,
+)
+def test_it_shows_what_each_type_of_message_says(
+    owner_client, stream, direction, type, payload, shown
+):
+    _message(stream, "4915112345678", direction=direction, type=type, payload=payload)
+    page = _page(owner_client, stream)
+    assert f'<p class="message-summary">{html.escape(shown)}</p>' in page
 
 
 def test_it_says_when_there_are_no_messages_yet(owner_client, stream):

@@ -1082,11 +1082,21 @@ def test_it_sends_every_demo_message_type(demo_stream, demo_statuses):
         {"type": "image", "media": {"url": "https://e.com/a.jpg"}},
         {"type": "location", "location": {"latitude": 1, "longitude": 2}},
         {"type": "reaction", "reaction": {"message_uuid": str(earlier.uuid), "emoji": "👍"}},
+        {"type": "sticker", "media": {"url": "https://e.com/a.webp"}},
+        {
+            "type": "interactive",
+            "interactive": {
+                "type": "button",
+                "body": {"text": "Deliver?"},
+                "action": {"buttons": [{"type": "reply", "reply": {"id": "y", "title": "Yes"}}]},
+            },
+        },
+        {"type": "contacts", "contacts": [{"name": {"formatted_name": "Acme Support"}}]},
         sender=DEMO_SENDER,
     )
     _send(*messages)
     assert set(Message.objects.values_list("status", flat=True)) == {"sent"}
-    assert MessageEvent.objects.filter(status="sent").count() == 5
+    assert MessageEvent.objects.filter(status="sent").count() == 8
 
 
 def test_it_records_the_messages_sent_even_when_another_of_the_batch_raises(stream, fake_graph):

@@ -14,6 +14,7 @@ from django.utils.cache import patch_vary_headers
 from streams.panel import Panel
 from whatsapp import selectors
 from whatsapp.models import Message
+from whatsapp.summary import message_summary
 
 PAGE_SIZE = 50
 TEMPLATE = "whatsapp/tab_messages.html"
@@ -73,6 +74,8 @@ def messages_tab(request, panel: Panel) -> HttpResponse:
     filters = form.filters() if form.is_bound else {}
     messages = selectors.message_list(stream=stream, **filters)
     page = Paginator(messages, PAGE_SIZE).get_page(request.GET.get("page"))
+    for message in page:
+        message.summary = message_summary(message)
     # Page links keep the filters that apply, and drop any that were refused.
     query = urlencode(filters)
     context = {
