@@ -238,6 +238,8 @@ def test_the_page_is_rendered_from_the_document():
     assert [t["name"] for t in send["types"]] == list(openapi.MESSAGE_TYPES)
     rows = {row["name"]: row for t in send["types"] for row in t["fields"]}
     assert rows["messages[].message_content"]["rules"] == ["1 to 4096 characters"]
+    assert rows["messages[].interactive.action.buttons"]["rules"] == ["1 to 3 items"]
+    assert rows["messages[].contacts"]["rules"] == ["at least 1 item"]
     assert rows["messages[].template.header.text"]["required"] == 'if type is "text"'
     common = {row["name"]: row for row in send["common_fields"]}
     assert common["messages[].recipient_phone"]["required"] == "yes"

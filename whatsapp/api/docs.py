@@ -71,8 +71,12 @@ def _rules(schema: dict) -> list[str]:
         rules.append(f"at least {low} character")
     if "minimum" in schema or "maximum" in schema:
         rules.append(f"from {schema.get('minimum', '…')} to {schema.get('maximum', '…')}")
-    if "minItems" in schema or "maxItems" in schema:
-        rules.append(f"{schema.get('minItems', 0)} to {schema.get('maxItems', '…')} items")
+    if "maxItems" in schema:
+        rules.append(f"{schema.get('minItems', 0)} to {schema['maxItems']} items")
+    elif "minItems" in schema:
+        rules.append(
+            f"at least {schema['minItems']} item" + ("s" if schema["minItems"] > 1 else "")
+        )
     if "enum" in schema:
         rules.append("one of " + ", ".join(json.dumps(value) for value in schema["enum"]))
     if "pattern" in schema:

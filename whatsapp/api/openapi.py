@@ -728,7 +728,11 @@ def _message_schemas() -> dict:
         "DocumentMessage": _media_schema(
             "document", "Document message", "A document (PDF, …) by link."
         ),
-        "StickerMessage": _media_schema("sticker", "Sticker message", "A sticker by link."),
+        "StickerMessage": _media_schema(
+            "sticker",
+            "Sticker message",
+            "A sticker by link: a WebP image of 512 by 512 pixels, up to 100 KB (500 KB animated).",
+        ),
         "InteractiveMessage": _interactive_schema(),
         "ContactsMessage": _contacts_schema(),
         "LocationMessage": _message_schema(
