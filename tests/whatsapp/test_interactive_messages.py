@@ -157,6 +157,11 @@ def test_it_sends_interactive_texts_at_metas_limits(sent):
     assert sent({"type": "interactive", "interactive": interactive})["interactive"] == interactive
 
 
+def test_it_sends_a_list_with_a_body_of_4096_characters(sent):
+    interactive = _with(LIST, ("body", "text"), "b" * 4096)
+    assert sent({"type": "interactive", "interactive": interactive})["interactive"] == interactive
+
+
 def test_it_sends_a_list_of_ten_rows_over_ten_sections(sent):
     sections = [{"title": f"S{n}", "rows": [{"id": f"r{n}", "title": "r" * 24}]} for n in range(10)]
     interactive = {
@@ -239,6 +244,14 @@ REFUSED_INTERACTIVE = [
     (
         _with(BUTTONS, ("body", "text"), "b" * 1025),
         "interactive.body.text has at most 1024 characters.",
+    ),
+    (
+        _with(LIST, ("body", "text"), "b" * 4097),
+        "interactive.body.text has at most 4096 characters.",
+    ),
+    (
+        _with(BUTTONS, ("action", "buttons", 0, "reply", "id"), " deliver-yes"),
+        "interactive.action.buttons[0].reply.id has no leading or trailing spaces.",
     ),
     (
         _with(BUTTONS, ("footer", "text"), "f" * 61),

@@ -471,7 +471,10 @@ def _interactive_schema() -> dict:
             "type": {"type": "string", "const": "reply"},
             "reply": _object(
                 {
-                    "id": _choice_id("The button's id.", validate.BUTTON_ID_MAX),
+                    "id": _choice_id(
+                        "The button's id, without leading or trailing spaces.",
+                        validate.BUTTON_ID_MAX,
+                    ),
                     "title": _string(
                         "The button's label; unique within the message.",
                         minLength=1,
@@ -558,7 +561,11 @@ def _interactive_schema() -> dict:
         {
             "type": {"type": "string", "enum": list(validate.INTERACTIVE_TYPES)},
             "header": header,
-            "body": _text("The message's text.", validate.BODY_MAX),
+            "body": _text(
+                f"The message's text: up to {validate.BODY_MAX['button']} characters, "
+                f"{validate.BODY_MAX['list']} for a `list`.",
+                max(validate.BODY_MAX.values()),
+            ),
             "footer": _text("A line under the body.", validate.FOOTER_MAX),
             "action": action,
         },
@@ -583,7 +590,9 @@ def _interactive_schema() -> dict:
 
 
 def _when(kind: str, *, action: list[str], header_type: str | None = None) -> dict:
-    then: dict = {"properties": {"action": {"required": action}}}
+    """What one kind of interactive message needs besides the fields all kinds share."""
+    body = {"properties": {"text": {"maxLength": validate.BODY_MAX[kind]}}}
+    then: dict = {"properties": {"action": {"required": action}, "body": body}}
     if header_type:
         then["properties"]["header"] = {"properties": {"type": {"const": header_type}}}
     return {"if": {"properties": {"type": {"const": kind}}}, "then": then}

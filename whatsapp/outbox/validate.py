@@ -26,7 +26,8 @@ TYPES = ("text", "template", *MEDIA_TYPES, "location", "reaction", "interactive"
 INTERACTIVE_TYPES = ("button", "list", "cta_url")
 HEADER_TYPES = ("text", "image", "video", "document")
 # Meta's limits of interactive messages (Cloud API reference, "Interactive object").
-BODY_MAX = 1024
+# A list's body may be longer than the others' (Meta's "Interactive list messages").
+BODY_MAX = {"button": 1024, "list": 4096, "cta_url": 1024}
 FOOTER_MAX = 60
 HEADER_TEXT_MAX = 60
 BUTTONS_MAX = 3
@@ -289,7 +290,7 @@ def _interactive(item: Shape, message: OutboundMessage) -> None:
     if header:
         content["header"] = header
     content["body"] = {
-        "text": interactive.string("text", required=True, max_length=BODY_MAX, within="body")
+        "text": interactive.string("text", required=True, max_length=BODY_MAX[kind], within="body")
     }
     if interactive.data.get("footer") is not None:
         footer = interactive.object("footer")
@@ -323,6 +324,8 @@ def _buttons(action: Shape) -> dict:
             raise _invalid(f"{_path(button, 'type')} must be reply.")
         reply = button.object("reply", required=True)
         button_id = reply.string("id", required=True, max_length=BUTTON_ID_MAX)
+        if button_id != button_id.strip():
+            raise _invalid(f"{_path(reply, 'id')} has no leading or trailing spaces.")
         _unique(button_id, ids, reply, "id")
         title = reply.string("title", required=True, max_length=BUTTON_TITLE_MAX)
         _unique(title, titles, reply, "title")

@@ -654,7 +654,8 @@ def _check_interactive(interactive: Shape) -> None:
                 "interactive['header']['type']", ("text", "image", "video", "document"), header_type
             )
     if kind != "product":
-        _length(interactive.object("body", required=True), "text", 1024, "Body text")
+        body_max = 4096 if kind == "list" else 1024
+        _length(interactive.object("body", required=True), "text", body_max, "Body text")
     if interactive.data.get("footer") is not None:
         _length(interactive.object("footer"), "text", 60, "Footer text")
     action = interactive.object("action", required=True)
@@ -665,7 +666,10 @@ def _check_interactive(interactive: Shape) -> None:
             if button.value("type", required=True) != "reply":
                 raise _one_of(f"{button.where}['type']", ("reply",), button.data["type"])
             reply = button.object("reply", required=True)
-            _unique(_length(reply, "id", 256, "Button id"), ids, "Button id")
+            button_id = _length(reply, "id", 256, "Button id")
+            if button_id != button_id.strip():
+                raise _not_valid("Button id cannot have leading or trailing spaces")
+            _unique(button_id, ids, "Button id")
             _unique(_length(reply, "title", 20, "Button title"), titles, "Button title")
     elif kind == "list":
         _length(action, "button", 20, "Button text")
