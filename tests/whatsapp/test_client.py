@@ -13,6 +13,7 @@ from whatsapp.graph.client import (
     BusinessAccount,
     CloudAPIClient,
     PhoneNumber,
+    WebhookConfiguration,
     media_url_allowed,
 )
 from whatsapp.graph.errors import (
@@ -25,6 +26,7 @@ from whatsapp.graph.errors import (
     TemporaryError,
 )
 from whatsapp.testing.fake_graph import (
+    APP_ID,
     APP_RATE_LIMITED,
     BAD_GATEWAY,
     PAIR_RATE_LIMITED,
@@ -139,6 +141,43 @@ def test_it_subscribes_the_app_with_the_callback_and_verify_token(client, busine
         "override_callback_uri": "https://textpeak.test/hooks/wa/1",
         "verify_token": "v-123",
     }
+
+
+# -- what a credentials check reads
+
+
+def test_it_reads_the_permissions_granted_to_the_token(client, business):
+    business.permissions["whatsapp_business_messaging"] = "declined"
+    assert client.granted_permissions() == {"whatsapp_business_management"}
+
+
+def test_it_reads_the_tokens_app(client):
+    assert client.app_id() == APP_ID
+
+
+def test_it_reads_the_apps_subscribed_to_the_business(client, business, fake_graph):
+    assert client.subscribed_app_ids(business.waba_id) == set()
+    client.subscribe_app(business.waba_id, callback_url="https://t.test/1", verify_token="v")
+    assert client.subscribed_app_ids(business.waba_id) == {APP_ID}
+    fake_graph.unsubscribe(business)
+    assert client.subscribed_app_ids(business.waba_id) == set()
+
+
+def test_it_reads_the_callback_in_force_for_a_number(client, business, phone_number_id):
+    client.subscribe_app(business.waba_id, callback_url="https://t.test/waba", verify_token="v")
+    business.number_callbacks[phone_number_id] = "https://elsewhere.test/number"
+    config = client.webhook_configuration(phone_number_id)
+    assert config == WebhookConfiguration(
+        phone_number="https://elsewhere.test/number",
+        whatsapp_business_account="https://t.test/waba",
+        application="",
+    )
+    assert config.in_force == "https://elsewhere.test/number"
+
+
+def test_it_raises_auth_error_when_a_check_meets_a_rejected_token(business):
+    with pytest.raises(AuthError):
+        CloudAPIClient("EAAG-revoked").granted_permissions()
 
 
 def test_it_sends_the_token_only_as_a_bearer_header(client, business, fake_graph):

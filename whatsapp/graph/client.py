@@ -94,6 +94,20 @@ class PhoneNumber:
 
 
 @dataclass(frozen=True)
+class WebhookConfiguration:
+    """Where Meta sends a phone number's webhooks: its own override, its WABA's, or the app's
+    callback URL, the first one set being the one in force ("" where none is)."""
+
+    phone_number: str
+    whatsapp_business_account: str
+    application: str
+
+    @property
+    def in_force(self) -> str:
+        return self.phone_number or self.whatsapp_business_account or self.application
+
+
+@dataclass(frozen=True)
 class MessageTemplate:
     id: str
     name: str
@@ -389,6 +403,42 @@ class CloudAPIClient:
         )
         if body.get("success") is not True:
             raise _unexpected("the subscription did not report success")
+
+    def granted_permissions(self) -> set[str]:
+        """The permissions the token's user granted (``GET /me/permissions``): those whose
+        status is "granted", not "declined" or "expired"."""
+        items = [Shape(item, _ANSWER) for item in self._paged("me/permissions", {})]
+        return {
+            item.string("permission", required=True)
+            for item in items
+            if item.string("status") == "granted"
+        }
+
+    def app_id(self) -> str:
+        """The id of the Meta app the token belongs to (``GET /app``)."""
+        return Shape(self._request("GET", "app", params={"fields": "id"}), _ANSWER).string(
+            "id", required=True
+        )
+
+    def subscribed_app_ids(self, waba_id: str) -> set[str]:
+        """The ids of the apps subscribed to the business's webhooks."""
+        items = self._paged(f"{_node(waba_id)}/subscribed_apps", {})
+        return {
+            Shape(item, _ANSWER).object("whatsapp_business_api_data").string("id", required=True)
+            for item in items
+        }
+
+    def webhook_configuration(self, phone_number_id: str) -> WebhookConfiguration:
+        """Where Meta sends the phone number's webhooks."""
+        body = self._request(
+            "GET", _node(phone_number_id), params={"fields": "webhook_configuration"}
+        )
+        config = Shape(body, _ANSWER).object("webhook_configuration")
+        return WebhookConfiguration(
+            phone_number=config.string("phone_number"),
+            whatsapp_business_account=config.string("whatsapp_business_account"),
+            application=config.string("application"),
+        )
 
     def send_message(self, phone_number_id: str, payload: dict[str, Any]) -> str:
         """Send one message from ``phone_number_id``; the id Meta gave it ("wamid.…").

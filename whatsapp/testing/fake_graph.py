@@ -26,6 +26,15 @@ Media a customer sent (``GET /{media_id}``, then ``GET`` of the URL it answers, 
         media_id = fake.add_media(business, b"\x89PNG...", "image/png")
         fake.media_url_ttl = 0                  # media URLs expire at once (Meta: ~5 minutes)
 
+What a credentials check reads (``GET /me/permissions``, ``GET /app``, ``GET
+/{waba_id}/subscribed_apps``, ``GET /{phone_number_id}?fields=webhook_configuration``), and the
+switches that make it find a problem::
+
+        business.token = "EAAG-rotated"         # the token Meta knew is gone: every call is a 190
+        business.permissions["whatsapp_business_messaging"] = "declined"
+        fake.unsubscribe(business)              # as DELETE /{waba_id}/subscribed_apps
+        business.number_callbacks[number_id] = "https://elsewhere.example/hook"
+
 For benchmarks, ``FakeGraph(record_requests=False)`` keeps no ``.requests`` (``.sent`` still fills).
 
 By hand, with no Django settings needed::
@@ -71,6 +80,13 @@ WABA = "WhatsAppBusinessAccount"
 PHONE_NUMBER = "WhatsAppBusinessPhoneNumber"
 TEMPLATE = "WhatsAppBusinessHSM"
 MEDIA = "WhatsAppBusinessMedia"
+USER = "User"  # the token's system user, as ``/me``
+APPLICATION = "Application"  # the token's app, as ``/app``
+# The one Meta app every token of the fake belongs to.
+APP_ID = "670843887433847"
+APP_NAME = "TextPeak"
+# Permissions a system user's token is created with for the WhatsApp Cloud API.
+GRANTED_PERMISSIONS = ("whatsapp_business_management", "whatsapp_business_messaging")
 # Where media URLs point, as on Meta's lookaside host: ?mid=<media id>&ext=<expiry>&hash=<key>.
 MEDIA_DOWNLOAD_PATH = "/whatsapp_business/attachments/"
 
@@ -88,12 +104,14 @@ _FIELDS = {
             "code_verification_status",
             "platform_type",
             "name_status",
+            "webhook_configuration",  # made up when asked: see FakeGraph._read_node
         }
     ),
     TEMPLATE: frozenset(
         {"id", "name", "language", "category", "status", "components", "rejected_reason"}
     ),
     MEDIA: frozenset({"id", "url", "mime_type", "sha256", "file_size", "messaging_product"}),
+    APPLICATION: frozenset({"id", "name", "link"}),
 }
 # What Meta answers when the request names no ``fields`` (None: every field the object has).
 _DEFAULT_FIELDS: dict[str, tuple[str, ...] | None] = {
@@ -101,6 +119,7 @@ _DEFAULT_FIELDS: dict[str, tuple[str, ...] | None] = {
     PHONE_NUMBER: None,
     TEMPLATE: None,
     MEDIA: None,
+    APPLICATION: ("id", "name"),
 }
 _DEFAULT_PAGE_SIZE = 25
 
@@ -334,6 +353,13 @@ class Business:
     templates: list[dict[str, Any]]
     # Media customers sent to the business, by media id (see ``FakeGraph.add_media``).
     media: dict[str, "Media"] = field(default_factory=dict)
+    # What ``GET /me/permissions`` answers: each permission's status ("granted", "declined").
+    permissions: dict[str, str] = field(
+        default_factory=lambda: dict.fromkeys(GRANTED_PERMISSIONS, "granted")
+    )
+    # Callback URLs set on phone numbers themselves, by phone number id: they win over the
+    # business's subscription's.
+    number_callbacks: dict[str, str] = field(default_factory=dict)
 
     def node(self) -> dict[str, Any]:
         return {
@@ -778,10 +804,13 @@ class FakeGraph:
         # Whether to keep every request in ``.requests``: off, long benchmarks keep less memory.
         self.record_requests = record_requests
         self._routes: dict[tuple[str, str | None], _Route] = {
-            ("GET", None): _Route((WABA, PHONE_NUMBER, MEDIA), self._read_node),
             ("GET", "phone_numbers"): _Route((WABA,), self._list_phone_numbers),
             ("GET", "message_templates"): _Route((WABA,), self._list_templates),
+            ("GET", None): _Route((WABA, PHONE_NUMBER, MEDIA, APPLICATION), self._read_node),
+            ("GET", "permissions"): _Route((USER,), self._list_permissions),
+            ("GET", "subscribed_apps"): _Route((WABA,), self._list_subscribed_apps),
             ("POST", "subscribed_apps"): _Route((WABA,), self._subscribe),
+            ("DELETE", "subscribed_apps"): _Route((WABA,), self._unsubscribe),
             ("POST", "messages"): _Route((PHONE_NUMBER,), self._send_message),
         }
 
@@ -911,6 +940,11 @@ class FakeGraph:
         """The latest subscription of each business, by WABA id."""
         with self._lock:
             return dict(self._subscriptions)
+
+    def unsubscribe(self, business: Business) -> None:
+        """The app no longer subscribed to the business's webhooks (someone removed it)."""
+        with self._lock:
+            self._subscriptions.pop(business.waba_id, None)
 
     def fail_next(
         self,
@@ -1069,6 +1103,11 @@ class FakeGraph:
 
     @staticmethod
     def _find(business: Business, node_id: str) -> _Target | None:
+        if node_id == "me":
+            return _Target(business, USER, {"id": "system-user-of-" + business.waba_id})
+        if node_id == "app":
+            link = f"https://www.facebook.com/games/?app_id={APP_ID}"
+            return _Target(business, APPLICATION, {"id": APP_ID, "name": APP_NAME, "link": link})
         if node_id == business.waba_id:
             return _Target(business, WABA, business.node())
         for number in business.phone_numbers:
@@ -1107,6 +1146,9 @@ class FakeGraph:
         node = target.node
         if target.node_type == MEDIA:
             node = {**node, "url": self._media_url(target.business, node["id"])}
+        fields = request.query.get("fields") or ""
+        if target.node_type == PHONE_NUMBER and "webhook_configuration" in fields.split(","):
+            node = {**node, "webhook_configuration": self._webhook_configuration(target)}
         return _select(node, target.node_type, request.query.get("fields"))
 
     def _media_url(self, business: Business, media_id: str) -> str:
@@ -1147,6 +1189,37 @@ class FakeGraph:
         fields = request.query.get("fields")
         templates = [_select(t, TEMPLATE, fields) for t in target.business.templates]
         return self._page(request, templates)
+
+    def _webhook_configuration(self, target: _Target) -> dict[str, str]:
+        """Meta's answer names each level that has a callback URL: the number's own, its
+        business's (the subscription's override) and the app's (none in the fake)."""
+        business = target.business
+        subscription = self._subscriptions.get(business.waba_id)
+        levels = {
+            "phone_number": business.number_callbacks.get(target.node["id"], ""),
+            "whatsapp_business_account": subscription.override_callback_uri if subscription else "",
+        }
+        return {level: url for level, url in levels.items() if url}
+
+    def _list_permissions(self, request: RecordedRequest, target: _Target) -> dict[str, Any]:
+        items = [
+            {"permission": permission, "status": status}
+            for permission, status in target.business.permissions.items()
+        ]
+        return self._page(request, items)
+
+    def _list_subscribed_apps(self, request: RecordedRequest, target: _Target) -> dict[str, Any]:
+        apps = []
+        if target.business.waba_id in self._subscriptions:
+            link = f"https://www.facebook.com/games/?app_id={APP_ID}"
+            apps.append(
+                {"whatsapp_business_api_data": {"id": APP_ID, "link": link, "name": APP_NAME}}
+            )
+        return self._page(request, apps)
+
+    def _unsubscribe(self, request: RecordedRequest, target: _Target) -> dict[str, Any]:
+        self._subscriptions.pop(target.business.waba_id, None)
+        return {"success": True}
 
     def _subscribe(self, request: RecordedRequest, target: _Target) -> dict[str, Any]:
         # Meta takes these in the query string, a JSON body or a form (not faked here).
