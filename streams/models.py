@@ -48,6 +48,18 @@ class StreamQuerySet(models.QuerySet):
             is_sending=reduce(operator.or_, in_flight) if in_flight else Value(False)
         )
 
+    def with_attention(self):
+        """Annotate ``needs_attention``: the stream has a problem its type says a person must
+        fix."""
+        problems = [
+            Exists(found)
+            for stream_type in types.all_types()
+            if (found := stream_type.problems(OuterRef("pk"))) is not None
+        ]
+        return self.annotate(
+            needs_attention=reduce(operator.or_, problems) if problems else Value(False)
+        )
+
 
 class Stream(models.Model):
     """A named channel with its own token that a customer's applications send through."""
@@ -108,6 +120,16 @@ class Stream(models.Model):
         if self.status == self.Status.READY and is_sending:
             return "sending"
         return self.status
+
+    @property
+    def has_problems(self) -> bool:
+        """Whether the stream Needs attention (``needs_attention`` when annotated)."""
+        annotated = getattr(self, "needs_attention", None)
+        if annotated is not None:
+            return annotated
+        stream_type = types.find(self.type)
+        found = stream_type.problems(self) if stream_type else None
+        return found is not None and found.exists()
 
     @property
     def display_status_label(self) -> str:

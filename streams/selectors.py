@@ -27,7 +27,7 @@ def stream_list(
     *, account: Account, name: str = "", status: str = "", tag: str = ""
 ) -> QuerySet[Stream]:
     """The account's streams, newest first, narrowed by the Streams API page's filters."""
-    streams = Stream.objects.for_account(account).with_sending()
+    streams = Stream.objects.for_account(account).with_sending().with_attention()
     if name:
         streams = streams.filter(name__icontains=name)
     if status in ("ready", "sending"):

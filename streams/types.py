@@ -44,6 +44,12 @@ class StreamType:
         to a stream, so the streams list asks in its own query."""
         return None
 
+    def problems(self, stream):
+        """What about the stream a person must fix (a QuerySet), which makes it show as Needs
+        attention; None for a type that has none. ``stream`` may be an ``OuterRef``, as for
+        ``messages_in_flight``."""
+        return None
+
     def message_statistics(self, stream) -> list[dict]:
         """The Info tab's rows: each message status's ``status`` and ``label``, and how many
         messages have it ``today``, this ``week`` and in ``total``."""

@@ -54,6 +54,8 @@ class WhatsAppAccount(models.Model):
     refreshed_at = models.DateTimeField(null=True, blank=True)
     callback_registered_at = models.DateTimeField(null=True, blank=True)
     callback_error = models.TextField(blank=True)
+    # When the credentials check last asked Meta (see whatsapp.health).
+    health_checked_at = models.DateTimeField(null=True, blank=True)
     # Demo streams: answer each message sent with a simulated reply from the recipient.
     demo_replies = models.BooleanField("Simulate replies", default=False)
 
@@ -106,6 +108,11 @@ class Sender(models.Model):
     verified_name = models.CharField(max_length=200, blank=True)
     quality_rating = models.CharField(max_length=20, blank=True)
     throughput = models.CharField(max_length=20, blank=True)
+    # From Meta's phone_number_quality_update webhooks: what it last reported of the number
+    # (FLAGGED, UNFLAGGED, UPGRADE, DOWNGRADE …), its messaging limit (TIER_1K …), and when.
+    quality_event = models.CharField(max_length=40, blank=True)
+    messaging_limit = models.CharField(max_length=40, blank=True)
+    quality_changed_at = models.DateTimeField(null=True, blank=True)
     # Workers never send faster than this from the number (WhatsApp's default is 80 per
     # second, raised by Meta up to 1,000; 20 for numbers shared with the WhatsApp Business app).
     messages_per_second = models.PositiveSmallIntegerField(
@@ -127,6 +134,69 @@ class Sender(models.Model):
     def number(self) -> str:
         """The number in the send API's form: digits only."""
         return re.sub(r"\D", "", self.display_phone_number)
+
+
+class CredentialProblem(models.Model):
+    """Something wrong with a stream's standing at Meta that only a person can fix. The stream
+    Needs attention while it has one; a row is made when a problem is found and deleted when a
+    check finds it gone, so a problem that comes back is a new row (and a new e-mail)."""
+
+    class Kind(models.TextChoices):
+        TOKEN_REJECTED = "token_rejected", "Token rejected"
+        PERMISSION_MISSING = "permission_missing", "Permission missing"
+        APP_UNSUBSCRIBED = "app_unsubscribed", "App unsubscribed"
+        CALLBACK_ELSEWHERE = "callback_elsewhere", "Callback elsewhere"
+
+    whatsapp_account = models.ForeignKey(
+        WhatsAppAccount, on_delete=models.CASCADE, related_name="problems"
+    )
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    # What the check saw: the permissions missing, the numbers whose webhooks go elsewhere.
+    detail = models.CharField(max_length=500, blank=True)
+    detected_at = models.DateTimeField(default=timezone.now)
+    # Set once the account's admins have been e-mailed about it.
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["detected_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["whatsapp_account", "kind"], name="credential_problem_unique_kind"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on {self.whatsapp_account}"
+
+    @property
+    def summary(self) -> str:
+        """What is wrong, in people's words."""
+        return {
+            self.Kind.TOKEN_REJECTED: "The access token was rejected by Meta (it expired or was "
+            "revoked).",
+            self.Kind.PERMISSION_MISSING: "The access token lacks a permission the stream needs"
+            f"{': ' + self.detail if self.detail else ''}.",
+            self.Kind.APP_UNSUBSCRIBED: "The WhatsApp Business Account is no longer subscribed "
+            "to your Meta app, so Meta sends this stream no incoming messages or statuses.",
+            self.Kind.CALLBACK_ELSEWHERE: "Meta sends the webhooks of "
+            f"{self.detail or 'a sender'} to another URL than this stream's callback URL.",
+        }[self.kind]
+
+    @property
+    def fix(self) -> str:
+        """How to fix it."""
+        return {
+            self.Kind.TOKEN_REJECTED: "Paste a new permanent token under Update token on the "
+            "WhatsApp tab.",
+            self.Kind.PERMISSION_MISSING: "In Meta Business Settings > System users, give the "
+            "token's system user whatsapp_business_messaging and whatsapp_business_management "
+            "for your app, generate a new token, and paste it under Update token.",
+            self.Kind.APP_UNSUBSCRIBED: "An admin presses Register with Meta on the WhatsApp "
+            "tab, then Check now.",
+            self.Kind.CALLBACK_ELSEWHERE: "Remove the other callback URL in your Meta app's "
+            "WhatsApp > Configuration (or on the number), then press Register with Meta and Check "
+            "now on the WhatsApp tab.",
+        }[self.kind]
 
 
 class Template(models.Model):

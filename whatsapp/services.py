@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from streams.models import Stream
+from whatsapp import problems
 from whatsapp.graph.client import BusinessAccount, CloudAPIClient, MessageTemplate, PhoneNumber
 from whatsapp.graph.errors import (
     AuthError,
@@ -99,6 +100,7 @@ def _store(account: WhatsAppAccount, catalogue: _Catalogue) -> None:
     account.verified_at = account.refreshed_at = now
     account.token_rejected_at = None
     account.save()
+    problems.token_accepted(account=account)
     numbers = catalogue.numbers
     account.senders.exclude(phone_number_id__in=[n.id for n in numbers]).delete()
     for number in numbers:
@@ -139,8 +141,7 @@ def whatsapp_account_refresh(*, account: WhatsAppAccount) -> None:
     try:
         catalogue = _fetch(graph_for(account), account.business_id)
     except AuthError:
-        account.token_rejected_at = timezone.now()
-        account.save(update_fields=["token_rejected_at"])
+        problems.tokens_rejected(account_ids=[account.pk], at=timezone.now())
         raise
     with transaction.atomic():
         _store(account, catalogue)

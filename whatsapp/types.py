@@ -56,10 +56,10 @@ class WhatsAppStreamType(types.StreamType):
 
         banners = []
         account = WhatsAppAccount.objects.filter(stream=stream).first()
-        if account and account.token_rejected_at:
-            banners.append(
-                "Meta refused this stream's token: messages cannot be sent until the token is "
-                "updated on the WhatsApp tab."
+        if account:
+            banners.extend(
+                f"Needs attention: {problem.summary} {problem.fix}"
+                for problem in account.problems.all()
             )
         if account and not stream.is_demo and not stream.is_draft and not account.has_app_secret:
             banners.append(
@@ -87,6 +87,11 @@ class WhatsAppStreamType(types.StreamType):
                 "it no webhook from Meta can be checked, so none would be taken."
             )
         return ""
+
+    def problems(self, stream):
+        from whatsapp.models import CredentialProblem
+
+        return CredentialProblem.objects.filter(whatsapp_account__stream=stream)
 
     def messages_in_flight(self, stream):
         from whatsapp.selectors import messages_in_flight

@@ -583,7 +583,7 @@ def test_it_tells_the_whatsapp_tab_that_the_token_must_be_updated(stream, fake_g
     fake_graph.business.token = "EAAGrotated-elsewhere"
     _send(_text(stream))
     page = owner_client.get(reverse("streams:tab", args=[stream.uid, "whatsapp"]))
-    assert "Meta refused this stream" in page.content.decode()
+    assert "The access token was rejected by Meta" in page.content.decode()
 
 
 def test_it_does_not_flag_the_account_for_other_errors(stream, fake_graph):

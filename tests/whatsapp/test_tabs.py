@@ -88,9 +88,14 @@ def test_it_replaces_the_token_with_a_good_one(owner_client, stream, fake_graph)
 def test_it_clears_a_rejected_token_warning_with_a_good_token(owner_client, stream, fake_graph):
     fake_graph.business.token = "EAAGrotated-token-7c1d"
     owner_client.post(_tab(stream), {"refresh": "1"})
-    assert "Meta refused this stream" in owner_client.get(_tab(stream)).content.decode()
+    assert (
+        "The access token was rejected by Meta" in owner_client.get(_tab(stream)).content.decode()
+    )
     owner_client.post(_tab(stream), {"update_token": "1", "access_token": "EAAGrotated-token-7c1d"})
-    assert "Meta refused this stream" not in owner_client.get(_tab(stream)).content.decode()
+    assert (
+        "The access token was rejected by Meta"
+        not in owner_client.get(_tab(stream)).content.decode()
+    )
 
 
 def test_it_shows_an_error_when_update_token_is_pressed_without_a_token(owner_client, stream):

@@ -166,3 +166,12 @@ def _keep_an_admin(member: Member) -> None:
             f"{member.account.name} must keep at least one admin who has joined: make another "
             "member an admin first."
         )
+
+
+def admin_emails(*, account: Account) -> list[str]:
+    """Where the account's notices go: its admins who can log in."""
+    return list(
+        account.members.filter(role=Member.Role.ADMIN, user__is_active=True)
+        .order_by("created_at", "id")
+        .values_list("user__email", flat=True)
+    )

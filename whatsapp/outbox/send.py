@@ -31,6 +31,7 @@ from textpeak import logcontext, metrics
 from textpeak.lib import outbox, ratelimit
 from textpeak.lib.rows import insert_each, update_each
 from textpeak.lib.threads import run_in_groups
+from whatsapp import problems
 from whatsapp.graph.bodies import meta_payload
 from whatsapp.graph.errors import AuthError, GraphError, RateLimited, TemporaryError
 from whatsapp.graph.pick import graph_for
@@ -490,11 +491,16 @@ def _write_failed(outcomes: list[_Outcome], now: datetime) -> list[MessageEvent]
 
 
 def _write_token_refused(outcomes: list[_Outcome], now: datetime) -> list[MessageEvent]:
-    """Failed, and the stream's token marked refused until the user replaces it."""
+    """Failed, and the stream's token marked refused (its stream Needs attention) until the
+    user replaces it."""
     if outcomes:
-        WhatsAppAccount.objects.filter(
-            stream_id__in={outcome.message.stream_id for outcome in outcomes}
-        ).update(token_rejected_at=now)
+        streams = {outcome.message.stream_id for outcome in outcomes}
+        problems.tokens_rejected(
+            account_ids=WhatsAppAccount.objects.filter(stream_id__in=streams).values_list(
+                "pk", flat=True
+            ),
+            at=now,
+        )
     return _write_failed(outcomes, now)
 
 
