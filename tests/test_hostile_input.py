@@ -119,6 +119,7 @@ NOT_PAGES = {
     "webhooks:enable",
     "webhooks:redeliver",
     "whatsapp_callback_key_rotate",
+    "whatsapp_credentials_check",
     "member_role",
     "member_resend",
     "logout",

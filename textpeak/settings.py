@@ -370,6 +370,8 @@ CELERY_BEAT_SCHEDULE = {
     "inbound-payloads": {"task": "whatsapp.tasks.sweep_payloads", "schedule": 30.0},
     # Meta sends no template events to per-account callback overrides.
     "whatsapp-catalogues": {"task": "whatsapp.tasks.refresh_catalogues", "schedule": 3600.0},
+    # Each real stream's token, permissions, subscription and callback URL, checked with Meta.
+    "whatsapp-credentials": {"task": "whatsapp.tasks.check_all_credentials", "schedule": 86400.0},
     "pending-statuses": {"task": "whatsapp.tasks.purge_pending_statuses", "schedule": 3600.0},
     # Customer webhook deliveries due for a retry or lost by the broker.
     "webhook-deliveries": {"task": "webhooks.tasks.sweep_deliveries", "schedule": 30.0},

@@ -63,6 +63,7 @@ ADMIN_ONLY = {
     "webhooks:redeliver",
     "whatsapp_callback_key_rotate",
     "whatsapp_callback_key_rotate_confirm",
+    "whatsapp_credentials_check",
     "beta_request",
     "member_invite",
     "member_resend",

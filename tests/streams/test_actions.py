@@ -233,6 +233,7 @@ OUTSIDER_REQUESTS = [
             "webhooks:preview",
             "webhooks:remove",
             "whatsapp_callback_key_rotate",
+            "whatsapp_credentials_check",
         )
     ),
     ("get", "whatsapp_callback_key_rotate_confirm", {}),
@@ -288,6 +289,7 @@ def test_it_returns_404_for_another_accounts_member(client, outsider, teammate, 
         "webhooks:preview",
         "webhooks:remove",
         "whatsapp_callback_key_rotate",
+        "whatsapp_credentials_check",
     ],
 )
 def test_it_refuses_get_on_a_post_only_action(owner_client, account, name):

@@ -18,6 +18,11 @@ urlpatterns = [
         name="whatsapp_callback_key_rotate_confirm",
     ),
     path(
+        "streams/<uuid:uid>/whatsapp/check/",
+        actions.credentials_check,
+        name="whatsapp_credentials_check",
+    ),
+    path(
         "help/whatsapp-credentials/",
         actions.credentials_help,
         name="whatsapp_credentials_help",
