@@ -1,8 +1,8 @@
 """Meta's webhook bodies read into events; nothing past this module touches Meta's JSON.
 
 ``parse`` turns the raw body of one POST into small event objects (``InboundMessage``,
-``StatusUpdate``, ``TemplateStatusUpdate``), validating its shape here and raising
-``MalformedPayload`` for anything else.
+``StatusUpdate``, ``TemplateStatusUpdate``, ``QualityUpdate``), validating its shape here and
+raising ``MalformedPayload`` for anything else.
 
 Facts about Meta's deliveries this respects: one POST carries many entries, changes and up to
 1,000 messages or statuses; a delivery is retried, and repeated whole, for days; statuses
@@ -95,7 +95,16 @@ class StatusUpdate:
     pricing: dict | None = None
 
 
-Event = InboundMessage | StatusUpdate | TemplateStatusUpdate
+@dataclass(frozen=True)
+class QualityUpdate:
+    """A change of a phone number's quality or messaging limit (``phone_number_quality_update``)."""
+
+    display_phone_number: str
+    event: str  # Meta's: FLAGGED, UNFLAGGED, UPGRADE, DOWNGRADE, ONBOARDING, …
+    messaging_limit: str  # TIER_250, TIER_1K, …, TIER_UNLIMITED; "" when Meta does not say
+
+
+Event = InboundMessage | StatusUpdate | TemplateStatusUpdate | QualityUpdate
 
 
 # -- parse: Meta's JSON → events
@@ -123,7 +132,9 @@ def parse(body: bytes) -> list[Event]:
     """Every message, status and template update of a webhook body, in order.
 
     Raises ``MalformedPayload`` for anything not of Meta's shape. Fields other than
-    ``messages`` and ``message_template_status_update`` are acknowledged and ignored.
+    ``messages``, ``message_template_status_update`` and ``phone_number_quality_update`` are
+    acknowledged and ignored (``account_update`` among them: it reports verification, policy and
+    offboarding events, not a number's quality or limit).
     """
     payload = shape.body(body, _META)
     if payload.data.get("object") != "whatsapp_business_account":
@@ -374,7 +385,20 @@ def _template_change(waba_id: str, value: Shape, events: list[Event]) -> None:
     )
 
 
+def _quality_change(waba_id: str, value: Shape, events: list[Event]) -> None:
+    events.append(
+        QualityUpdate(
+            display_phone_number=value.string("display_phone_number", required=True),
+            event=value.string("event", required=True),
+            # Meta replaces current_limit with max_daily_conversations_per_business (2026).
+            messaging_limit=value.string("max_daily_conversations_per_business")
+            or value.string("current_limit"),
+        )
+    )
+
+
 _FIELDS = {
     "messages": _messages_change,
     "message_template_status_update": _template_change,
+    "phone_number_quality_update": _quality_change,
 }

@@ -5,6 +5,7 @@ import re
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from streams.models import Stream
 from webhooks import services as webhook_services
@@ -13,11 +14,12 @@ from whatsapp.inbound.parse import (
     TEMPLATE_STATUS_MAP,
     Event,
     InboundMessage,
+    QualityUpdate,
     StatusUpdate,
     TemplateStatusUpdate,
 )
 from whatsapp.inbound.statuses import pending_statuses_keep, statuses_apply
-from whatsapp.models import Message, Template
+from whatsapp.models import Message, Sender, Template
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,7 @@ def store(*, stream: Stream, events: list[Event]) -> None:
     messages = [e for e in events if isinstance(e, InboundMessage)]
     statuses = [e for e in events if isinstance(e, StatusUpdate)]
     templates = [e for e in events if isinstance(e, TemplateStatusUpdate)]
+    qualities = [e for e in events if isinstance(e, QualityUpdate)]
     with transaction.atomic():
         if messages:
             _messages_store(stream, messages)
@@ -38,6 +41,8 @@ def store(*, stream: Stream, events: list[Event]) -> None:
             _statuses_store(stream, statuses)
         for update in templates:
             _template_store(stream, update)
+        for update in qualities:
+            _quality_store(stream, update)
 
 
 def _digits(value: str) -> str:
@@ -130,3 +135,18 @@ def _template_store(stream: Stream, update: TemplateStatusUpdate) -> None:
     templates = Template.objects.filter(same, whatsapp_account__stream=stream)
     status = TEMPLATE_STATUS_MAP.get(update.status, update.status)[:20]
     templates.update(status=status)
+
+
+def _quality_store(stream: Stream, update: QualityUpdate) -> None:
+    """Only a number of this stream's own account, found by its digits (Meta's webhook names
+    the display number, the Graph API formats it: "+1 555-000-1111")."""
+    number = _digits(update.display_phone_number)
+    senders = Sender.objects.filter(whatsapp_account__stream=stream)
+    matching = [sender.pk for sender in senders if sender.number == number]
+    if not matching:
+        logger.info("Quality update %s names none of the stream's numbers", update.event)
+        return
+    fields = {"quality_event": update.event[:40], "quality_changed_at": timezone.now()}
+    if update.messaging_limit:
+        fields["messaging_limit"] = update.messaging_limit[:40]
+    Sender.objects.filter(pk__in=matching).update(**fields)
