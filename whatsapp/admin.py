@@ -4,13 +4,37 @@ from django.contrib import admin, messages
 from django.template.defaultfilters import pluralize
 
 from whatsapp.inbound.payloads import payloads_retry
-from whatsapp.models import InboundPayload, Message, Sender, Template, WhatsAppAccount
+from whatsapp.models import (
+    CredentialProblem,
+    InboundPayload,
+    Message,
+    Sender,
+    Template,
+    WhatsAppAccount,
+)
 
 
 class SenderInline(admin.TabularInline):
     model = Sender
     extra = 0
-    fields = ("display_phone_number", "verified_name", "quality_rating", "throughput")
+    fields = (
+        "display_phone_number",
+        "verified_name",
+        "quality_rating",
+        "throughput",
+        "messaging_limit",
+        "quality_event",
+        "quality_changed_at",
+    )
+    readonly_fields = fields
+
+
+class CredentialProblemInline(admin.TabularInline):
+    """What makes the stream Need attention, as its WhatsApp tab says it."""
+
+    model = CredentialProblem
+    extra = 0
+    fields = ("kind", "detail", "detected_at", "notified_at")
     readonly_fields = fields
 
 
@@ -39,9 +63,10 @@ class WhatsAppAccountAdmin(admin.ModelAdmin):
         "refreshed_at",
         "callback_registered_at",
         "callback_error",
+        "health_checked_at",
     )
     readonly_fields = fields
-    inlines = [SenderInline, TemplateInline]
+    inlines = [CredentialProblemInline, SenderInline, TemplateInline]
 
 
 @admin.register(Message)

@@ -190,7 +190,7 @@ class CredentialProblem(models.Model):
             "WhatsApp tab.",
             self.Kind.PERMISSION_MISSING: "In Meta Business Settings > System users, give the "
             "token's system user whatsapp_business_messaging and whatsapp_business_management "
-            "for your app, generate a new token, and paste it under Update token.",
+            "for your app, generate a new token, paste it under Update token, then Check now.",
             self.Kind.APP_UNSUBSCRIBED: "An admin presses Register with Meta on the WhatsApp "
             "tab, then Check now.",
             self.Kind.CALLBACK_ELSEWHERE: "Remove the other callback URL in your Meta app's "

@@ -56,7 +56,7 @@ def credentials_check(request, uid):
     returns to rather than on a later reload."""
     account = _own_account(request, uid)
     if account.stream.is_demo or not account.business_id:
-        messages.info(request, "A demo stream has no credentials at Meta to check.")
+        messages.info(request, "This stream has no credentials at Meta to check.")
         return _back_to_tab(request, account)
     try:
         health.credentials_check(account=account)
