@@ -56,10 +56,12 @@ class WhatsAppStreamType(types.StreamType):
 
         banners = []
         account = WhatsAppAccount.objects.filter(stream=stream).first()
-        if account:
-            banners.extend(
-                f"Needs attention: {problem.summary} {problem.fix}"
-                for problem in account.problems.all()
+        # What is wrong and how to fix it are under Credential health on the WhatsApp tab.
+        found = account.problems.count() if account else 0
+        if found:
+            banners.append(
+                f"Needs attention: {found} problem{'s' if found > 1 else ''} with this stream's "
+                "standing at Meta, explained under Credential health on the WhatsApp tab."
             )
         if account and not stream.is_demo and not stream.is_draft and not account.has_app_secret:
             banners.append(

@@ -32,10 +32,9 @@ def test_a_stream_whose_token_meta_rejects_needs_attention_after_check_now(
     panel.get_by_role("link", name="WhatsApp").click()
     panel.get_by_role("button", name="Check now").click()
     expect(panel.get_by_text("Checked with Meta: 1 problem.")).to_be_visible()
+    expect(panel.get_by_text("Needs attention: 1 problem with this stream")).to_be_visible()
     expect(
-        panel.get_by_text(
-            "The access token was rejected by Meta (it expired or was revoked)."
-        ).first
+        panel.get_by_text("The access token was rejected by Meta (it expired or was revoked).")
     ).to_be_visible()
 
     page.reload()
