@@ -11,7 +11,7 @@ from django.urls import reverse
 from tests.factories import whatsapp_stream
 from tests.whatsapp.fixtures import fixture
 from whatsapp import health, problems, services
-from whatsapp.inbound.parse import parse
+from whatsapp.inbound.parse import QualityUpdate, parse
 from whatsapp.inbound.store import store
 from whatsapp.models import Message, WhatsAppAccount
 from whatsapp.outbox import send
@@ -289,3 +289,9 @@ def test_it_shows_a_quality_update_on_the_whatsapp_tab(owner_client, stream):
     store(stream=stream, events=parse(fixture("phone_number_quality_update")))
     page = owner_client.get(_tab(stream)).content.decode()
     assert "Meta reported <code>+1 555-000-1111</code>: UPGRADE, messaging limit TIER_10K" in page
+
+
+def test_it_ignores_a_quality_update_for_a_number_not_the_streams(owner_client, stream):
+    update = QualityUpdate(display_phone_number="19995550000", event="FLAGGED", messaging_limit="")
+    store(stream=stream, events=[update])
+    assert "Meta reported" not in owner_client.get(_tab(stream)).content.decode()

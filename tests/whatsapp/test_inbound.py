@@ -37,6 +37,7 @@ from whatsapp.inbound.events import sample_message_event
 from whatsapp.inbound.parse import (
     InboundMessage,
     MalformedPayload,
+    QualityUpdate,
     StatusUpdate,
     TemplateStatusUpdate,
     parse,
@@ -421,6 +422,14 @@ def test_it_reads_every_entry_change_message_and_status_of_a_batch():
 
 def test_it_acknowledges_other_fields_without_events():
     assert parse(fixture("account_update")) == []
+
+
+def test_it_reads_a_phone_number_quality_update():
+    assert parse(fixture("phone_number_quality_update")) == [
+        QualityUpdate(
+            display_phone_number="15550001111", event="UPGRADE", messaging_limit="TIER_10K"
+        )
+    ]
 
 
 def _text_body(**message_fields) -> bytes:
