@@ -2,11 +2,13 @@
 standing at Meta, show it as Needs attention with how to fix it, e-mail the admins once per
 problem, and clear it when a later check finds it gone."""
 
+from datetime import timedelta
 from unittest import mock
 
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.factories import whatsapp_stream
 from tests.whatsapp.fixtures import fixture
@@ -176,7 +178,7 @@ def test_it_clears_the_callback_problem_when_the_other_url_is_removed(
 def test_it_changes_nothing_when_meta_cannot_be_reached(check, owner_client, fake_graph):
     fake_graph.business.token = "EAAG-rotated-elsewhere"
     check()
-    fake_graph.fail_next(SERVICE_UNAVAILABLE, times=5)
+    fake_graph.fail_next(SERVICE_UNAVAILABLE)
     page = check()
     assert "The check did not finish" in page
     assert "The access token was rejected by Meta" in page
@@ -245,6 +247,21 @@ def test_the_daily_check_fans_out_one_task_per_real_stream(
     ):
         health.check_all_credentials()
     assert [call.kwargs["args"] for call in published.call_args_list] == [(_whatsapp(stream).pk,)]
+
+
+def test_the_daily_check_sends_again_an_email_that_did_not_go_out(
+    stream, django_capture_on_commit_callbacks
+):
+    problem = _whatsapp(stream).problems.create(
+        kind="app_unsubscribed", detected_at=timezone.now() - timedelta(hours=1)
+    )
+    with (
+        mock.patch.object(health.check_credentials, "apply_async"),
+        mock.patch.object(problems.notify_credential_problem, "apply_async") as published,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        health.check_all_credentials()
+    assert [call.kwargs["args"] for call in published.call_args_list] == [(problem.pk,)]
 
 
 def test_the_daily_check_records_a_problem(owner_client, stream, fake_graph):
