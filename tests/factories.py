@@ -106,6 +106,14 @@ def whatsapp_stream(*, account, fake_graph=None, **fields) -> Stream:
     return stream
 
 
+def contact_wrote(stream, number: str, at=None) -> None:
+    """The contact wrote to the stream (now, unless ``at``): their service window is open, as
+    a message received would open it."""
+    from whatsapp.service_window import contacts_wrote
+
+    contacts_wrote(stream=stream, written=[(number, at or timezone.now())])
+
+
 def grant_whatsapp_access(account) -> None:
     """The account approved for WhatsApp streams through the real services, unless it is
     already: what a stream that sends needs."""

@@ -131,6 +131,7 @@ NOT_PAGES = {
     "api_openapi",
     "api_send",
     "api_messages_status",
+    "api_contacts",
     "api_media",
     "whatsapp:callback",
 }

@@ -22,7 +22,7 @@ from prometheus_client import Counter, Histogram
 from prometheus_client.parser import text_string_to_metric_families
 
 from streams.services import stream_delete, stream_token_regenerate
-from tests.factories import APP_SECRET, whatsapp_stream
+from tests.factories import APP_SECRET, contact_wrote, whatsapp_stream
 from tests.whatsapp.fixtures import fixture
 from textpeak import metrics, metrics_files
 from webhooks import services as webhook_services
@@ -142,6 +142,7 @@ def test_it_counts_graph_api_calls_and_a_failed_message_by_metas_code(
     client, account, whatsapp_access, fake_graph
 ):
     stream = whatsapp_stream(account=account, fake_graph=fake_graph)
+    contact_wrote(stream, RECIPIENT)
     _send_api(client, stream, [_text(SENDER)])
     before = scrape(client)
     fake_graph.fail_next(graph.UNDELIVERABLE, path="/messages")

@@ -52,7 +52,7 @@ class WhatsAppAccountAdmin(admin.ModelAdmin):
     list_display = ("stream", "business_id", "business_name", "verified_at", "token_rejected_at")
     search_fields = ("business_id", "business_name", "stream__name", "stream__uid")
     list_select_related = ("stream",)
-    fields = (
+    readonly_fields = (
         "stream",
         "business_id",
         "business_name",
@@ -65,7 +65,8 @@ class WhatsAppAccountAdmin(admin.ModelAdmin):
         "callback_error",
         "health_checked_at",
     )
-    readonly_fields = fields
+    # Support may turn the service window check off when a customer asks; the rest is read-only.
+    fields = (*readonly_fields, "service_window_check")
     inlines = [CredentialProblemInline, SenderInline, TemplateInline]
 
 

@@ -68,6 +68,12 @@ class WhatsAppAccount(models.Model):
     delivery_guarantee = models.CharField(
         max_length=16, choices=DeliveryGuarantee.choices, default=DeliveryGuarantee.AT_LEAST_ONCE
     )
+    # Refuse a free-form message to a contact who has not written in the last 24 hours at once,
+    # rather than have WhatsApp fail it (131047). Off for a number that also chats from the
+    # WhatsApp Business app, whose messages TextPeak does not see.
+    service_window_check = models.BooleanField(
+        "Refuse messages outside the customer service window", default=True
+    )
 
     class Meta:
         verbose_name = "WhatsApp account"
@@ -458,3 +464,23 @@ class ContentPurge(models.Model):
 
     def __str__(self):
         return f"{self.stream_id} before {self.blanked_before:%Y-%m-%d %H:%M}"
+
+
+class ServiceWindow(models.Model):
+    """When a contact last wrote to a stream, which opens WhatsApp's 24-hour customer service
+    window (``whatsapp.service_window``): one row a contact, moved forward by each message."""
+
+    # Also the index of a stream's contacts, by the constraint below.
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="+", db_index=False)
+    contact_number = models.CharField(max_length=32)
+    last_inbound_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stream", "contact_number"], name="service_window_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.stream_id} {self.contact_number}"

@@ -212,6 +212,13 @@ def delivery_guarantee_set(*, account: WhatsAppAccount, guarantee: str) -> None:
     account.save(update_fields=["delivery_guarantee"])
 
 
+def service_window_check_set(*, account: WhatsAppAccount, enabled: bool) -> None:
+    """Whether the send API refuses free-form messages to contacts whose service window is
+    closed (each process's send API sees it within ``API_CACHE_SECONDS``)."""
+    account.service_window_check = enabled
+    account.save(update_fields=["service_window_check"])
+
+
 def sender_rate_set(*, sender: Sender, messages_per_second: int) -> None:
     sender.messages_per_second = messages_per_second
     sender.save(update_fields=["messages_per_second"])

@@ -18,7 +18,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import SentMessageFactory, StreamFactory
+from tests.factories import SentMessageFactory, StreamFactory, contact_wrote
 from tests.whatsapp.fixtures import (
     CONTACT,
     OUR_NUMBER,
@@ -588,6 +588,7 @@ def test_it_keeps_a_status_of_a_message_not_recorded_yet_until_it_is(
     assert post(client, stream, fixture("status_delivered")).status_code == 200
     assert PendingStatus.objects.filter(wamid=OUT_WAMID, status="delivered").exists()
 
+    contact_wrote(stream, CONTACT)
     _, [result] = messages_accept(
         stream=stream,
         items=[

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from streams.services import stream_token_regenerate
-from tests.factories import whatsapp_stream
+from tests.factories import contact_wrote, whatsapp_stream
 from textpeak.lib import outbox
 from whatsapp import services
 from whatsapp.models import Message, WhatsAppAccount
@@ -25,6 +25,7 @@ AT_LEAST_ONCE = WhatsAppAccount.DeliveryGuarantee.AT_LEAST_ONCE
 @pytest.fixture
 def stream(account, whatsapp_access, fake_graph):
     stream = whatsapp_stream(account=account, fake_graph=fake_graph)
+    contact_wrote(stream, "4915112345678")
     stream.token = stream_token_regenerate(stream=stream)
     return stream
 

@@ -18,7 +18,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tests.factories import SentMessageFactory, StreamFactory, grant_whatsapp_access
+from tests.factories import (
+    SentMessageFactory,
+    StreamFactory,
+    contact_wrote,
+    grant_whatsapp_access,
+)
 from tests.whatsapp.fixtures import (
     CONTACT,
     OUR_NUMBER,
@@ -941,6 +946,7 @@ def _send(stream, monkeypatch, *wamids: str) -> list[Message]:
             return next(answers)
 
     monkeypatch.setattr("whatsapp.outbox.send.graph_for", lambda account: Graph())
+    contact_wrote(stream, CONTACT)  # so that texts may be sent to them
     item = {"sender": OUR_NUMBER, "recipient_phone": CONTACT, "type": "text"}
     _, results = messages_accept(
         stream=stream,

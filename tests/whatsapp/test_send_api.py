@@ -8,7 +8,7 @@ import pytest
 from kombu.exceptions import OperationalError
 
 from streams import services as stream_services
-from tests.factories import StreamFactory, whatsapp_stream
+from tests.factories import StreamFactory, contact_wrote, whatsapp_stream
 from whatsapp import services, tasks
 from whatsapp.models import Message
 
@@ -22,8 +22,11 @@ RECIPIENT = "4915112345678"
 @pytest.fixture
 def stream(account, whatsapp_access, fake_graph):
     """A Ready stream on the fake's business: sender 15550001111, templates order_update
-    (2 variables), hello_world (none) and appointment_reminder (pending)."""
-    return whatsapp_stream(account=account, fake_graph=fake_graph)
+    (2 variables), hello_world (none) and appointment_reminder (pending). The recipient
+    wrote a moment ago: any type of message may be sent to them."""
+    stream = whatsapp_stream(account=account, fake_graph=fake_graph)
+    contact_wrote(stream, RECIPIENT)
+    return stream
 
 
 @pytest.fixture
@@ -448,6 +451,7 @@ def test_it_answers_one_uuid_for_an_internal_id_twice_in_one_request(api):
 def test_it_keeps_internal_ids_apart_between_streams(api, client, account, fake_graph):
     first = _one(api({"messages": [_message(internal_id="ord-1")]}))
     other = whatsapp_stream(account=account, fake_graph=fake_graph, name="Other")
+    contact_wrote(other, RECIPIENT)
     other_token = stream_services.stream_token_regenerate(stream=other)
     response = client.post(
         URL,

@@ -15,7 +15,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from streams import services as stream_services
-from tests.factories import StreamFactory, UserFactory, grant_whatsapp_access, whatsapp_stream
+from tests.factories import (
+    StreamFactory,
+    UserFactory,
+    contact_wrote,
+    grant_whatsapp_access,
+    whatsapp_stream,
+)
 from textpeak.accounts import beta
 from textpeak.lib import outbox, ratelimit
 from whatsapp import tasks
@@ -40,7 +46,9 @@ def stream(account, whatsapp_access, fake_graph):
 
 
 def _queue(stream, *items, sender=SENDER) -> list[Message]:
-    """Accept messages as the send API does: rows ``queued``."""
+    """Accept messages as the send API does: rows ``queued``. The recipient has written, so
+    any type may be sent to them."""
+    contact_wrote(stream, RECIPIENT)
     full = [{"sender": sender, "recipient_phone": RECIPIENT, **item} for item in items]
     _, results = messages_accept(stream=stream, items=full)
     assert [r.error for r in results] == [None] * len(items), results

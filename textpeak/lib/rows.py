@@ -102,3 +102,35 @@ def insert_each(model: type[Model], column: str, values: list[Any], **fields: An
     params += [each.get_db_prep_save(value, connection) for value in values]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def upsert_latest(model: type[Model], unique: list[str], column: str, rows: list[tuple]) -> None:
+    """One INSERT of ``rows``, each the values of the ``unique`` fields then of ``column``; a
+    row already there with the same ``unique`` values keeps the later of its ``column`` and the
+    new one.
+
+    ``bulk_create(update_conflicts=True)`` would overwrite it with the new one even when that
+    is earlier: rows reported out of order would move it back."""
+    if not rows:
+        return
+    connection = connections[DEFAULT_DB_ALIAS]
+    quote = connection.ops.quote_name
+    meta = model._meta
+    table = quote(meta.db_table)
+    fields = [meta.get_field(name) for name in [*unique, column]]
+    keys = ", ".join(quote(field.column) for field in fields[:-1])
+    latest = quote(fields[-1].column)
+    values = ", ".join([f"({', '.join(['%s'] * len(fields))})"] * len(rows))
+    # Names from the model, quoted; the values are parameters.
+    sql = (
+        f"INSERT INTO {table} ({keys}, {latest}) VALUES {values} "  # noqa: S608
+        f"ON CONFLICT ({keys}) DO UPDATE SET {latest} = excluded.{latest} "
+        f"WHERE {table}.{latest} < excluded.{latest}"
+    )
+    params = [
+        field.get_db_prep_save(value, connection)
+        for row in rows
+        for field, value in zip(fields, row, strict=True)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)

@@ -1,4 +1,5 @@
-"""The send and status APIs: JSON in, JSON out, for the stream ``streams.api_auth`` found."""
+"""The send, status and contacts APIs: JSON in, JSON out, for the stream ``streams.api_auth``
+found."""
 
 import logging
 
@@ -11,8 +12,10 @@ from django.views.decorators.csrf import csrf_exempt
 from textpeak import logcontext
 from textpeak.lib import shape
 from textpeak.lib.shape import Rules
+from whatsapp.outbox import validate
 from whatsapp.outbox.accept import messages_accept
 from whatsapp.selectors import message_statuses
+from whatsapp.service_window import contact_windows
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +23,12 @@ MAX_MESSAGES = 1000
 
 
 METHOD_NOT_ALLOWED = "Use POST, with a JSON body."
+
+
+BAD_CONTACT = (
+    "“contacts” must be phone numbers in international format, digits only (for example "
+    "4915112345678): {position} is not."
+)
 
 
 class BadRequest(Exception):
@@ -104,3 +113,25 @@ def messages_status(request, data):
         raise BadRequest("“message_uuids” must be strings.")
     statuses = message_statuses(stream=request.stream, uuids=uuids)
     return JsonResponse({"status": True, "messages": statuses})
+
+
+@_api_view
+def contacts(request, data):
+    """POST /api/whatsapp/contacts/: the customer service window of up to 1000 contacts."""
+    numbers = _list(data, "contacts", noun="contacts")
+    digits = []
+    for position, number in enumerate(numbers):
+        value = number.removeprefix("+") if isinstance(number, str) else ""
+        if not validate.E164.fullmatch(value):
+            raise BadRequest(BAD_CONTACT.format(position=f"contacts[{position}]"))
+        digits.append(value)
+    windows = contact_windows(stream=request.stream, numbers=digits)
+    return JsonResponse(
+        {
+            "status": True,
+            "contacts": [
+                {"phone": number, "window": windows[value].as_json()}
+                for number, value in zip(numbers, digits, strict=True)
+            ],
+        }
+    )

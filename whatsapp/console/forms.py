@@ -109,3 +109,17 @@ class DeliveryGuaranteeForm(forms.Form):
         choices=WhatsAppAccount.DeliveryGuarantee.choices,
         widget=forms.RadioSelect,
     )
+
+
+class ServiceWindowCheckForm(forms.Form):
+    """The WhatsApp tab's choice to refuse free-form messages outside the service window."""
+
+    service_window_check = forms.TypedChoiceField(
+        label="A message that is not a template, to a contact who has not written in 24 hours",
+        choices=[
+            ("on", "Refuse it at once (OUTSIDE_SERVICE_WINDOW)"),
+            ("off", "Send it: WhatsApp refuses it if the window is closed (131047)"),
+        ],
+        coerce=lambda value: value == "on",
+        widget=forms.RadioSelect,
+    )

@@ -14,6 +14,8 @@ from django.utils.cache import patch_vary_headers
 from streams.panel import Panel
 from whatsapp import selectors
 from whatsapp.models import Message
+from whatsapp.outbox.validate import E164
+from whatsapp.service_window import contact_windows
 from whatsapp.summary import message_summary
 
 PAGE_SIZE = 50
@@ -78,7 +80,16 @@ def messages_tab(request, panel: Panel) -> HttpResponse:
         message.summary = message_summary(message)
     # Page links keep the filters that apply, and drop any that were refused.
     query = urlencode(filters)
+    # A whole number is a contact looked up: its service window is shown above its messages.
+    contact = filters.get("number", "")
+    window = (
+        contact_windows(stream=stream, numbers=[contact])[contact]
+        if E164.fullmatch(contact)
+        else None
+    )
     context = {
+        "contact": contact,
+        "window": window,
         "form": form,
         "page": page,
         "filtered": bool(filters),

@@ -11,7 +11,12 @@ from whatsapp.console.account import (
     settings_replace_error,
     summary_context,
 )
-from whatsapp.console.forms import DeliveryGuaranteeForm, SenderRateForm, UpdateTokenForm
+from whatsapp.console.forms import (
+    DeliveryGuaranteeForm,
+    SenderRateForm,
+    ServiceWindowCheckForm,
+    UpdateTokenForm,
+)
 from whatsapp.models import WhatsAppAccount
 
 TAB = "whatsapp"
@@ -44,6 +49,8 @@ def _action(request, stream):
         return _sender_rate_set
     if "guarantee" in request.POST:
         return _delivery_guarantee_set
+    if "service_window_check" in request.POST:
+        return _service_window_check_set
     return None if stream.is_demo else _token_update
 
 
@@ -84,6 +91,17 @@ def _delivery_guarantee_set(request, account: WhatsAppAccount):
     return "", None
 
 
+def _service_window_check_set(request, account: WhatsAppAccount):
+    form = ServiceWindowCheckForm(request.POST)
+    if not form.is_valid():
+        return "Choose what happens to a message outside the service window.", None
+    services.service_window_check_set(
+        account=account, enabled=form.cleaned_data["service_window_check"]
+    )
+    messages.success(request, "Saved: it applies to the messages sent from now on.")
+    return "", None
+
+
 def _token_update(request, account: WhatsAppAccount):
     token_form = UpdateTokenForm(request.POST)
     if not token_form.is_valid():
@@ -113,6 +131,11 @@ def whatsapp_tab_render(
         "callback_url": services.callback_url(account) if account else "",
         "guarantee_form": DeliveryGuaranteeForm(
             initial={"guarantee": account.delivery_guarantee if account else None}
+        ),
+        "window_form": ServiceWindowCheckForm(
+            initial={
+                "service_window_check": "on" if account and account.service_window_check else "off"
+            }
         ),
         # Members see each sender's rate; admins change it in place.
         "rate_form_action": panel.current_url if panel.request.member.is_admin else "",

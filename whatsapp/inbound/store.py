@@ -20,6 +20,7 @@ from whatsapp.inbound.parse import (
 )
 from whatsapp.inbound.statuses import pending_statuses_keep, statuses_apply
 from whatsapp.models import Message, Sender, Template
+from whatsapp.service_window import contacts_wrote
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,11 @@ def _messages_store(stream: Stream, messages: list[InboundMessage]) -> None:
     # A conflict on event_key is the same event stored before (or by a concurrent retry):
     # rows whose uuid is not ours were not inserted by this call, so are not handed on again.
     Message.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    # WhatsApp's own notices (a contact's new number) are not the contact writing.
+    contacts_wrote(
+        stream=stream,
+        written=[(row.contact_number, row.created_at) for row in rows if row.type != "system"],
+    )
     ours = set(
         Message.objects.filter(event_key__in=[row.event_key for row in rows]).values_list(
             "uuid", flat=True

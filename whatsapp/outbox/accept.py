@@ -13,6 +13,11 @@ from textpeak.lib.rows import insert_row
 from whatsapp.models import Message, Sender, Template, WhatsAppAccount
 from whatsapp.outbox.send import messages_enqueue
 from whatsapp.outbox.validate import OutboundMessage, Refusal, parse_message
+from whatsapp.service_window import (
+    OUTSIDE_SERVICE_WINDOW,
+    OUTSIDE_SERVICE_WINDOW_MESSAGE,
+    contact_windows,
+)
 
 
 @dataclass
@@ -43,11 +48,13 @@ class _TemplateFacts:
 @dataclass(frozen=True)
 class _Catalogue:
     """What the send API checks messages against: sender number → phone number id, and
-    (template name, language) → facts; and whether the stream sends at most once."""
+    (template name, language) → facts; whether the stream sends at most once, and whether it
+    refuses free-form messages to contacts whose service window is closed."""
 
     senders: dict[str, str]
     templates: dict[tuple[str, str], _TemplateFacts]
     send_once: bool
+    window_check: bool
 
 
 # Every send request checks its senders and templates; they change rarely (a Refresh, a
@@ -56,29 +63,48 @@ _catalogues = LocalCache()
 
 
 def _catalogue(stream: Stream) -> _Catalogue:
-    return _catalogues.get(
-        stream.pk,
-        lambda: _Catalogue(
-            senders={
-                sender.number: sender.phone_number_id
-                for sender in Sender.objects.filter(whatsapp_account__stream=stream)
-            },
-            templates={
-                (t.name, t.language): _TemplateFacts(t.name, t.is_approved, t.variable_count)
-                for t in Template.objects.filter(whatsapp_account__stream=stream)
-            },
-            send_once=WhatsAppAccount.objects.filter(
-                stream=stream,
-                delivery_guarantee=WhatsAppAccount.DeliveryGuarantee.AT_MOST_ONCE,
-            ).exists(),
-        ),
+    return _catalogues.get(stream.pk, lambda: _catalogue_read(stream))
+
+
+def _catalogue_read(stream: Stream) -> _Catalogue:
+    account = (
+        WhatsAppAccount.objects.filter(stream=stream)
+        .values("delivery_guarantee", "service_window_check")
+        .first()
+    ) or {}
+    return _Catalogue(
+        senders={
+            sender.number: sender.phone_number_id
+            for sender in Sender.objects.filter(whatsapp_account__stream=stream)
+        },
+        templates={
+            (t.name, t.language): _TemplateFacts(t.name, t.is_approved, t.variable_count)
+            for t in Template.objects.filter(whatsapp_account__stream=stream)
+        },
+        send_once=account.get("delivery_guarantee")
+        == WhatsAppAccount.DeliveryGuarantee.AT_MOST_ONCE,
+        # A demo stream's windows are always open: no need to ask.
+        window_check=account.get("service_window_check", False) and not stream.is_demo,
     )
 
 
-def _check(message: OutboundMessage, catalogue: _Catalogue, replied) -> None:
-    """What only the stream can tell: its senders, approved templates and messages."""
+def _closed_windows(stream: Stream, valid: list[OutboundMessage], catalogue) -> set[str]:
+    """The recipients of the request's free-form messages whose window is closed, in one
+    query for them all."""
+    if not catalogue.window_check:
+        return set()
+    recipients = {m.recipient for m in valid if m.template_key is None}
+    windows = contact_windows(stream=stream, numbers=recipients)
+    return {number for number, window in windows.items() if not window.open}
+
+
+def _check(message: OutboundMessage, catalogue: _Catalogue, replied, closed: set[str]) -> None:
+    """What only the stream can tell: its senders, approved templates and messages, and
+    whose windows are closed."""
     if message.sender not in catalogue.senders:
         raise Refusal("UNKNOWN_SENDER", "sender must be one of the stream's sender numbers.")
+    if message.template_key is None and message.recipient in closed:
+        raise Refusal(OUTSIDE_SERVICE_WINDOW, OUTSIDE_SERVICE_WINDOW_MESSAGE)
     if message.template_key:
         template = catalogue.templates.get(message.template_key)
         if template is None or not template.is_approved:
@@ -126,10 +152,11 @@ def messages_accept(*, stream: Stream, items: list) -> tuple[uuid.UUID, list[Res
                 stream=stream, uuid__in=reply_uuids, wamid__isnull=False
             )
         }
-    return batch_id, _store(stream, batch_id, parsed, catalogue, replied)
+    closed = _closed_windows(stream, valid, catalogue)
+    return batch_id, _store(stream, batch_id, parsed, catalogue, replied, closed)
 
 
-def _store(stream, batch_id, parsed, catalogue, replied, *, retry=True) -> list[Result]:
+def _store(stream, batch_id, parsed, catalogue, replied, closed, *, retry=True) -> list[Result]:
     """Insert the accepted messages in one statement (one transaction) and enqueue them."""
     internal_ids = {
         m.internal_id for m in parsed if isinstance(m, OutboundMessage) and m.internal_id
@@ -158,7 +185,7 @@ def _store(stream, batch_id, parsed, catalogue, replied, *, retry=True) -> list[
             )
             continue
         try:
-            _check(item, catalogue, replied)
+            _check(item, catalogue, replied, closed)
         except Refusal as refusal:
             results.append(
                 Result(internal_id=internal_id, error=refusal.code, detail=refusal.message)
@@ -193,7 +220,7 @@ def _store(stream, batch_id, parsed, catalogue, replied, *, retry=True) -> list[
         if not retry:
             raise
         # Another request accepted one of these internal_ids a moment ago: answer as a retry.
-        return _store(stream, batch_id, parsed, catalogue, replied, retry=False)
+        return _store(stream, batch_id, parsed, catalogue, replied, closed, retry=False)
     messages_enqueue([row.pk for row in new_rows])
     metrics.messages_accepted(stream.type, len(new_rows))
     metrics.messages_rejected(stream.type, [result.error for result in results if result.error])
