@@ -2,8 +2,9 @@
 
 Support reviews beta access requests and revokes approved ones (both need "change" on the
 request), looks at accounts, members and streams, sets an account's own retention periods,
-and clears login lockouts (deleting django-axes access attempts). It cannot add, change or
-delete users, accounts, members or streams.
+turns a WhatsApp stream's service window check off or on (the one field of a WhatsApp account
+that admin does not show read-only), and clears login lockouts (deleting django-axes access
+attempts). It cannot add, change or delete users, accounts, members or streams.
 """
 
 from django.apps import apps
@@ -23,6 +24,7 @@ SUPPORT_PERMISSIONS = [
     ("streams", "stream", "view"),
     ("streams", "tag", "view"),
     ("whatsapp", "whatsappaccount", "view"),
+    ("whatsapp", "whatsappaccount", "change"),
     ("whatsapp", "sender", "view"),
     ("whatsapp", "template", "view"),
     ("whatsapp", "message", "view"),
