@@ -17,7 +17,7 @@ from openapi_spec_validator import validate as validate_spec
 
 from streams import services as stream_services
 from streams.models import Stream
-from tests.factories import AccountFactory, StreamFactory
+from tests.factories import AccountFactory, StreamFactory, contact_wrote, whatsapp_stream
 from whatsapp import services as wa
 from whatsapp.api import docs, openapi
 from whatsapp.api.examples import api_examples
@@ -30,6 +30,7 @@ pytestmark = pytest.mark.django_db
 SEND = openapi.SEND_PATH
 STATUS = openapi.STATUS_PATH
 MEDIA = openapi.MEDIA_PATH
+CONTACTS = openapi.CONTACTS_PATH
 SENDER = "15550100100"  # the demo sender (whatsapp.graph.demo)
 RECIPIENT = "4915112345678"
 
@@ -131,8 +132,12 @@ def _message(kind="text", **fields):
     return message
 
 
-# A body both endpoints accept.
-BOTH = {"messages": [_message()], "message_uuids": ["0b7f9f5e-3c1a-4a52-9c3e-6f1d2b8a4e10"]}
+# A body every POST endpoint accepts.
+BOTH = {
+    "messages": [_message()],
+    "message_uuids": ["0b7f9f5e-3c1a-4a52-9c3e-6f1d2b8a4e10"],
+    "contacts": [RECIPIENT],
+}
 
 
 # The document
@@ -145,7 +150,7 @@ def test_document_is_valid_openapi(doc, settings):
     assert doc["servers"] == [{"url": settings.SITE_URL}]
     scheme = doc["components"]["securitySchemes"]["StreamToken"]
     assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Authorization")
-    assert set(doc["paths"]) == {SEND, STATUS, MEDIA}
+    assert set(doc["paths"]) == {SEND, STATUS, CONTACTS, MEDIA}
     assert set(doc["paths"][MEDIA]) == {"get"}
     assert set(doc["paths"][MEDIA]["get"]["responses"]) == {
         "200",
@@ -156,7 +161,7 @@ def test_document_is_valid_openapi(doc, settings):
         "429",
         "502",
     }
-    for path in (SEND, STATUS):
+    for path in (SEND, STATUS, CONTACTS):
         assert set(doc["paths"][path]["post"]["responses"]) == {
             "200",
             "400",
@@ -209,11 +214,12 @@ def test_json_and_docs_need_no_login():
     assert page.status_code == 200
     html = page.content.decode()
     assert "TextPeak Streams API" in html
-    for path in (SEND, STATUS):
+    for path in (SEND, STATUS, CONTACTS):
         assert f"<code>{path}</code>" in html
     assert 'href="/api/openapi.json"' in html
     for code in openapi.ERROR_CODES:
         assert f"<code>{code}</code>" in html
+    assert "Customer service window" in html
     for kind in openapi.MESSAGE_TYPES:
         assert f'id="type-{kind}"' in html
     for field in (
@@ -232,8 +238,11 @@ def test_json_and_docs_need_no_login():
 
 def test_the_page_is_rendered_from_the_document():
     context = docs.docs_context(openapi.document())
-    send, status, media = context["operations"]
+    send, status, contacts, media = context["operations"]
     assert (send["method"], send["path"], status["path"]) == ("POST", SEND, STATUS)
+    assert (contacts["method"], contacts["path"], contacts["types"]) == ("POST", CONTACTS, [])
+    [numbers] = contacts["fields"]
+    assert (numbers["name"], numbers["rules"][0]) == ("contacts", "1 to 1000 items")
     assert (media["method"], media["path"], media["types"]) == ("GET", MEDIA, [])
     assert [t["name"] for t in send["types"]] == list(openapi.MESSAGE_TYPES)
     rows = {row["name"]: row for t in send["types"] for row in t["fields"]}
@@ -382,7 +391,9 @@ def test_status_api(doc, post, stream):
 
 
 @pytest.mark.parametrize(
-    ("path", "key"), [(SEND, "messages"), (STATUS, "message_uuids")], ids=["send", "status"]
+    ("path", "key"),
+    [(SEND, "messages"), (STATUS, "message_uuids"), (CONTACTS, "contacts")],
+    ids=["send", "status", "contacts"],
 )
 def test_bad_requests_answer_as_documented(doc, post, path, key):
     bodies = {
@@ -411,7 +422,7 @@ def test_status_api_refuses_uuids_that_are_not_strings(doc, post):
     _check_response(doc, STATUS, response)
 
 
-@pytest.mark.parametrize("path", [SEND, STATUS])
+@pytest.mark.parametrize("path", [SEND, STATUS, CONTACTS])
 def test_forbidden_answers_as_documented(doc, post, stream, token, path):
     documented = {value["detail"] for value in _example_values(doc, path, 403)}
     seen = set()
@@ -449,7 +460,7 @@ def test_forbidden_answers_as_documented(doc, post, stream, token, path):
     assert seen == documented
 
 
-@pytest.mark.parametrize("path", [SEND, STATUS])
+@pytest.mark.parametrize("path", [SEND, STATUS, CONTACTS])
 def test_too_large_body(doc, post, settings, path):
     settings.API_MAX_BODY_BYTES = 300
     doc = openapi.document()
@@ -458,7 +469,7 @@ def test_too_large_body(doc, post, settings, path):
     assert _check_response(doc, path, response) == _example_values(doc, path, 413)[0]
 
 
-@pytest.mark.parametrize("path", [SEND, STATUS])
+@pytest.mark.parametrize("path", [SEND, STATUS, CONTACTS])
 def test_too_many_requests(doc, post, settings, path):
     settings.STREAM_API_REQUESTS_PER_SECOND = 1
     doc = openapi.document()
@@ -468,7 +479,7 @@ def test_too_many_requests(doc, post, settings, path):
     assert int(response["Retry-After"]) >= 1
 
 
-@pytest.mark.parametrize("path", [SEND, STATUS])
+@pytest.mark.parametrize("path", [SEND, STATUS, CONTACTS])
 def test_too_many_unknown_tokens(doc, post, settings, path):
     settings.UNKNOWN_KEY_MISS_LIMIT = 1
     settings.UNKNOWN_KEY_WINDOW_SECONDS = 6
@@ -479,7 +490,7 @@ def test_too_many_unknown_tokens(doc, post, settings, path):
     assert statuses[1]["Retry-After"] == "6"
 
 
-@pytest.mark.parametrize("path", [SEND, STATUS])
+@pytest.mark.parametrize("path", [SEND, STATUS, CONTACTS])
 def test_other_methods(doc, client, token, path):
     response = client.get(path, HTTP_AUTHORIZATION=token)
     assert response.status_code == 405
@@ -503,12 +514,13 @@ def test_every_request_example_is_accepted_by_the_api(doc, post, replied):
         kinds |= {m["type"] for m in example["value"]["messages"]}
     assert kinds == set(openapi.MESSAGE_TYPES)
 
-    status = doc["paths"][STATUS]["post"]["requestBody"]["content"]["application/json"]
-    for example in status["examples"].values():
-        _check(doc, status["schema"], example["value"])
-        response = post(STATUS, example["value"])
-        assert response.status_code == 200
-        _check_response(doc, STATUS, response)
+    for path in (STATUS, CONTACTS):
+        request = doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+        for example in request["examples"].values():
+            _check(doc, request["schema"], example["value"])
+            response = post(path, example["value"])
+            assert response.status_code == 200
+            _check_response(doc, path, response)
 
 
 def test_console_examples_match_the_document(doc, stream):
@@ -884,3 +896,63 @@ def test_the_page_shows_the_media_download(client):
     assert "yes (in the path)" in html
     assert "curl -f -H &quot;Authorization: $STREAM_TOKEN&quot;" in html
     assert 'id="incoming-media"' in html
+
+
+# The customer service window (a real stream: a demo stream's windows are always open)
+
+
+@pytest.fixture
+def live(account, whatsapp_access, fake_graph):
+    """A Ready stream on the fake Graph API's business, and its token."""
+    stream = whatsapp_stream(account=account, fake_graph=fake_graph, name="Live")
+    return stream, stream_services.stream_token_regenerate(stream=stream)
+
+
+def test_the_window_refusal_answers_as_documented(doc, post, live):
+    stream, token = live
+    text = _message(sender="15550001111", internal_id="chat-1")
+    response = post(SEND, {"messages": [text]}, authorization=token)
+    [result] = _check_response(doc, SEND, response)["messages"]
+    assert result["error"] == "OUTSIDE_SERVICE_WINDOW"
+    assert result["detail"] in doc["info"]["description"]
+
+    contact_wrote(stream, RECIPIENT)
+    response = post(SEND, {"messages": [text]}, authorization=token)
+    [result] = _check_response(doc, SEND, response)["messages"]
+    assert result["error"] is None
+
+
+def test_the_contacts_api_answers_as_documented(doc, post, live):
+    stream, token = live
+    contact_wrote(stream, RECIPIENT)
+    response = post(CONTACTS, {"contacts": [RECIPIENT, "+4917612345678"]}, authorization=token)
+    assert response.status_code == 200
+    body = _check_response(doc, CONTACTS, response)
+    assert [c["window"]["open"] for c in body["contacts"]] == [True, False]
+
+
+def test_the_contacts_apis_number_refusal_is_the_documented_one(doc, post):
+    response = post(CONTACTS, {"contacts": [RECIPIENT, "0151 12345678"]})
+    assert response.status_code == 400
+    documented = _response(doc, CONTACTS, 400)["content"]["application/json"]["examples"]
+    assert _check_response(doc, CONTACTS, response) == documented["bad_number"]["value"]
+
+
+@pytest.mark.parametrize(
+    ("number", "valid"),
+    [
+        (RECIPIENT, True),
+        ("+" + RECIPIENT, True),
+        ("1234567", True),
+        ("123456", False),
+        ("1" * 16, False),
+        ("04915112345678", False),
+        (4915112345678, False),
+    ],
+)
+def test_the_documented_contact_numbers_are_the_apis(doc, post, number, valid):
+    schema = _request_schema(doc, CONTACTS)
+    assert (not list(_validator(doc, schema).iter_errors({"contacts": [number]}))) == valid
+    response = post(CONTACTS, {"contacts": [number]})
+    assert response.status_code == (200 if valid else 400)
+    _check_response(doc, CONTACTS, response)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from streams.services import stream_token_regenerate
 from tests.factories import whatsapp_stream
 from tests.whatsapp.fixtures import CONTACT, fixture
+from whatsapp import services
 from whatsapp.inbound.parse import parse
 from whatsapp.inbound.store import store
 from whatsapp.models import Message, ServiceWindow, WhatsAppAccount
@@ -228,8 +229,6 @@ def test_a_message_from_a_hidden_number_records_no_window(stream, clock):
 
 def test_a_stream_without_the_check_accepts_a_free_form_message(api, stream, clock):
     account = WhatsAppAccount.objects.get(stream=stream)
-    from whatsapp import services
-
     services.service_window_check_set(account=account, enabled=False)
     assert _results(api(SEND, {"messages": [_text()]})) == ["accepted"]
 

@@ -1,10 +1,11 @@
 """The stream APIs' OpenAPI 3.1 document, served as ``/api/openapi.json``.
 
-``document`` builds the description of ``/api/whatsapp/send/``, ``/api/messages_status/`` and
-``/api/media/{message_uuid}/`` from what ``streams.api_auth``, ``whatsapp.api`` and
-``whatsapp.outbox`` accept and answer (limits are taken from those modules, so they cannot
-differ). ``whatsapp.api.docs`` renders the same dictionary as the ``/api/docs`` page, and the
-tests check real responses against it and send its request examples to the real API.
+``document`` builds the description of ``/api/whatsapp/send/``, ``/api/messages_status/``,
+``/api/whatsapp/contacts/`` and ``/api/media/{message_uuid}/`` from what ``streams.api_auth``,
+``whatsapp.api`` and ``whatsapp.outbox`` accept and answer (limits are taken from those
+modules, so they cannot differ). ``whatsapp.api.docs`` renders the same dictionary as the
+``/api/docs`` page, and the tests check real responses against it and send its request
+examples to the real API.
 """
 
 import re
@@ -18,6 +19,7 @@ from streams import tokens
 from whatsapp.api import send as send_api
 from whatsapp.api.media import MEDIA_FAILED, MEDIA_GONE, MEDIA_METHOD_NOT_ALLOWED, MEDIA_NOT_FOUND
 from whatsapp.outbox import validate
+from whatsapp.service_window import OUTSIDE_SERVICE_WINDOW, OUTSIDE_SERVICE_WINDOW_MESSAGE
 
 VERSION = "1.0.0"
 
@@ -29,6 +31,9 @@ STATUS_PATH = "/api/messages_status/"
 
 
 MEDIA_PATH = "/api/media/{message_uuid}/"
+
+
+CONTACTS_PATH = "/api/whatsapp/contacts/"
 
 
 JSON = "application/json"
@@ -66,6 +71,10 @@ ANY_UUID_PATTERN = (
 URL_PATTERN = r"^https?://[^/?#\s]+"
 
 
+# What validate.E164 reads as a phone number, after a leading "+".
+PHONE_PATTERN = r"^\+?[1-9][0-9]{6,14}$"
+
+
 ERROR_CODES = {
     "INVALID_RECIPIENT": "`recipient_phone` is not a phone number in international format: "
     "7 to 15 digits, not starting with 0, optionally after a `+`.",
@@ -73,6 +82,10 @@ ERROR_CODES = {
     "optionally after a `+`; see the stream's WhatsApp tab).",
     "UNKNOWN_TEMPLATE": "There is no approved template with this `template.name` in this "
     "`template.language` on the stream.",
+    OUTSIDE_SERVICE_WINDOW: "The message is not a template, and its recipient has not written "
+    "to the stream in the last 24 hours: WhatsApp would refuse it (its error 131047). Send an "
+    "approved template instead. Never on a Demo Sending stream, nor on a stream whose check "
+    "is turned off on its WhatsApp tab.",
     "INVALID_MESSAGE": "Anything else about the message: a missing or wrong field, a value "
     "too long or out of range, too many or too few buttons, sections or rows, an id used twice, "
     "an unknown `type`, the wrong number of template variables, or a `reply_to` / "
@@ -337,6 +350,10 @@ def _string(description: str, **rules) -> dict:
     return {"type": "string", "description": description, **rules}
 
 
+def _phone(description: str) -> dict:
+    return _string(description, pattern=PHONE_PATTERN, examples=[EXAMPLE_RECIPIENT])
+
+
 def _reply_to() -> dict:
     return _string(
         "Quote an earlier message: the `message_uuid` of a message on this stream that has a "
@@ -368,11 +385,9 @@ def _message_schema(
                 pattern=r"^\+?[0-9]+$",
                 examples=[EXAMPLE_SENDER],
             ),
-            "recipient_phone": _string(
+            "recipient_phone": _phone(
                 "The recipient's WhatsApp number in international format (E.164): country "
-                "code and number, digits only, 7 to 15 digits, a leading `+` is allowed.",
-                pattern=r"^\+?[1-9][0-9]{6,14}$",
-                examples=[EXAMPLE_RECIPIENT],
+                "code and number, digits only, 7 to 15 digits, a leading `+` is allowed."
             ),
             "type": {"type": "string", "const": kind, "description": "The message type."},
             **properties,
@@ -962,6 +977,67 @@ def _schemas() -> dict:
                 },
             },
         },
+        "ContactsRequest": {
+            "type": "object",
+            "required": ["contacts"],
+            "properties": {
+                "contacts": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": send_api.MAX_MESSAGES,
+                    "description": f"1 to {send_api.MAX_MESSAGES} phone numbers, written as "
+                    "`recipient_phone` is. One that is not refuses the whole request.",
+                    "items": _phone("A contact's WhatsApp number in international format."),
+                }
+            },
+        },
+        "ServiceWindow": {
+            "type": "object",
+            "required": ["open", "last_inbound_at", "closes_at"],
+            "additionalProperties": False,
+            "properties": {
+                "open": {
+                    "type": "boolean",
+                    "description": "Whether a message that is not a template may be sent to "
+                    "the contact now. Always true on a Demo Sending stream.",
+                },
+                "last_inbound_at": {
+                    "type": ["string", "null"],
+                    "format": "date-time",
+                    "description": "When the contact last wrote to the stream (ISO 8601); "
+                    "null if they never did.",
+                },
+                "closes_at": {
+                    "type": ["string", "null"],
+                    "format": "date-time",
+                    "description": "When the open window closes, 24 hours after the contact's "
+                    "last message; null when it is closed, and on a Demo Sending stream, "
+                    "where it never closes.",
+                },
+            },
+        },
+        "ContactWindow": {
+            "type": "object",
+            "required": ["phone", "window"],
+            "additionalProperties": False,
+            "properties": {
+                "phone": _string("The number as it was asked for."),
+                "window": {"$ref": ref + "ServiceWindow"},
+            },
+        },
+        "ContactsResponse": {
+            "type": "object",
+            "required": ["status", "contacts"],
+            "additionalProperties": False,
+            "properties": {
+                "status": {"type": "boolean", "const": True},
+                "contacts": {
+                    "type": "array",
+                    "description": "One entry per number, in the order asked.",
+                    "items": {"$ref": ref + "ContactWindow"},
+                },
+            },
+        },
         "Error": {
             "type": "object",
             "required": ["detail"],
@@ -1206,6 +1282,76 @@ def _media_operation(common: dict) -> dict:
     }
 
 
+def _contacts_operation(common: dict) -> dict:
+    """``POST /api/whatsapp/contacts/``: the customer service windows of contacts."""
+    closes = "2025-05-13T09:30:00+00:00"
+    bad = _bad_request("contacts", "contacts")
+    bad["description"] += " A number not in international format refuses them all."
+    bad["content"][JSON]["examples"]["bad_number"] = {
+        "summary": "A number not in international format",
+        "value": {"detail": send_api.BAD_CONTACT.format(position="contacts[1]")},
+    }
+    return {
+        "operationId": "contactWindows",
+        "tags": ["WhatsApp"],
+        "summary": "Customer service windows",
+        "description": f"Whether each of up to {send_api.MAX_MESSAGES} contacts may be sent a "
+        "message that is not a template now: WhatsApp takes one only within 24 hours of the "
+        "contact's last message to the stream. Only this stream's messages count: a contact "
+        "who wrote to another stream has no window open on this one.",
+        "requestBody": {
+            "required": True,
+            "content": {
+                JSON: {
+                    "schema": {"$ref": "#/components/schemas/ContactsRequest"},
+                    "examples": {
+                        "contacts": {
+                            "summary": "Two contacts",
+                            "value": {"contacts": [EXAMPLE_RECIPIENT, "+4917612345678"]},
+                        }
+                    },
+                }
+            },
+        },
+        "responses": {
+            "200": {
+                "description": "One entry per number, in the order asked.",
+                "content": _json_content(
+                    "ContactsResponse",
+                    {
+                        "windows": (
+                            "One window open, one closed",
+                            {
+                                "status": True,
+                                "contacts": [
+                                    {
+                                        "phone": EXAMPLE_RECIPIENT,
+                                        "window": {
+                                            "open": True,
+                                            "last_inbound_at": "2025-05-12T09:30:00+00:00",
+                                            "closes_at": closes,
+                                        },
+                                    },
+                                    {
+                                        "phone": "+4917612345678",
+                                        "window": {
+                                            "open": False,
+                                            "last_inbound_at": None,
+                                            "closes_at": None,
+                                        },
+                                    },
+                                ],
+                            },
+                        )
+                    },
+                ),
+            },
+            "400": bad,
+            **common,
+        },
+    }
+
+
 def _bad_request(key: str, noun: str) -> dict:
     n = send_api.MAX_MESSAGES
     return {
@@ -1270,6 +1416,15 @@ unreachable. Ask `{STATUS_PATH}` for their progress: `queued` → `sent` → `de
 `read`, or `sent_failed` with WhatsApp's error (on a stream that sends at most once, \
 rarely `unknown`: see the statuses below).
 
+## Customer service window
+WhatsApp takes a message that is not a template only within 24 hours of the contact's last \
+message (the customer service window); a template may be sent at any time. Such a message to \
+a contact who has not written to the stream in the last 24 hours is refused at once with \
+`{OUTSIDE_SERVICE_WINDOW}` ("{OUTSIDE_SERVICE_WINDOW_MESSAGE}"), rather than accepted to fail \
+later. `{CONTACTS_PATH}` tells whose windows are open, and until when. A stream whose number \
+also chats from the WhatsApp Business app, where TextPeak does not see every message, can \
+turn this check off on its WhatsApp tab.
+
 ## Incoming media
 A message the stream receives with a file (image, video, audio, document, sticker) comes with \
 WhatsApp's media id, MIME type and SHA-256. Download the file with \
@@ -1286,8 +1441,8 @@ still using a regenerated token gets the others behind its address refused too.
 
 ## Demo Sending
 On a Demo Sending stream nothing reaches WhatsApp: messages go through the same checks and \
-workers, and `sent`, `delivered` and `read` follow a moment later; a received file downloads \
-as a generated placeholder image. Its sender is \
+workers (every contact's service window is open), and `sent`, `delivered` and `read` follow \
+a moment later; a received file downloads as a generated placeholder image. Its sender is \
 `{EXAMPLE_SENDER}` and its templates `order_update` (en_US, 2 variables), `hello_world` \
 (en_US, none) and `appointment_reminder` (de, 3 variables), as in the examples here.
 """
@@ -1452,6 +1607,7 @@ def document(request=None) -> dict:
                     },
                 }
             },
+            CONTACTS_PATH: {"post": _contacts_operation(common)},
             MEDIA_PATH: {"get": _media_operation(common)},
         },
         "components": {
