@@ -79,6 +79,7 @@ POSTED = {
     "refresh": "1",
     "demo_replies": "on",
     "register_callback": "1",
+    "service_window_check": "off",
     "access_token": "EAAG-stolen",
     "business_id": "123456789",
     "method": "POST",
