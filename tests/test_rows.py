@@ -1,13 +1,16 @@
-"""``insert_row`` stores what ``save()`` would; ``update_each`` and ``insert_each`` write rows in
-one statement."""
+"""``insert_row`` stores what ``save()`` would; ``update_each``, ``insert_each`` and
+``upsert_latest`` write rows in one statement."""
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.factories import SentMessageFactory, StreamFactory
-from textpeak.lib.rows import insert_each, insert_row, update_each
-from whatsapp.models import Message, MessageEvent
+from textpeak.lib.rows import insert_each, insert_row, update_each, upsert_latest
+from whatsapp.models import Message, MessageEvent, ServiceWindow
 
 pytestmark = pytest.mark.django_db
 
@@ -82,3 +85,23 @@ def test_insert_each_adds_a_row_per_value_with_the_shared_fields_and_the_default
         (second.pk, Message.Status.SENT, occurred_at),
     ]
     assert {(e.error_code, e.error_message, e.note) for e in events} == {("", "", "")}
+
+
+def test_upsert_latest_inserts_new_rows_and_keeps_the_later_value_of_those_there():
+    stream = StreamFactory()
+    noon = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    ServiceWindow.objects.create(stream=stream, contact_number="111", last_inbound_at=noon)
+    ServiceWindow.objects.create(stream=stream, contact_number="222", last_inbound_at=noon)
+    rows = [
+        (stream.pk, "111", noon - timedelta(hours=1)),  # earlier: kept as it was
+        (stream.pk, "222", noon + timedelta(microseconds=1)),  # later: moved forward
+        (stream.pk, "333", noon),  # new
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        upsert_latest(ServiceWindow, ["stream", "contact_number"], "last_inbound_at", rows)
+    assert len(queries) == 1
+    assert dict(ServiceWindow.objects.values_list("contact_number", "last_inbound_at")) == {
+        "111": noon,
+        "222": noon + timedelta(microseconds=1),
+        "333": noon,
+    }
