@@ -518,7 +518,10 @@ def _arguments() -> argparse.Namespace:
 
 def _streams() -> dict:
     """The streams, each of its own account: one per flow and A, B, C for the blast."""
+    from django.utils import timezone
+
     from webhooks.services import webhook_save
+    from whatsapp.service_window import contacts_wrote
 
     streams = {}
     for name, limit, inbound in (
@@ -530,6 +533,8 @@ def _streams() -> dict:
     ):
         stream, token = setup.ready_stream(name=f"e2e {name}", business=setup.FakeBusiness())
         stream.whatsapp.senders.update(messages_per_second=limit)
+        # The flows send texts, which need the recipient to have written first.
+        contacts_wrote(stream=stream, written=[(RECIPIENT, timezone.now())])
         if inbound:
             webhook_save(
                 stream=stream,
