@@ -63,28 +63,25 @@ _catalogues = LocalCache()
 
 
 def _catalogue(stream: Stream) -> _Catalogue:
-    return _catalogues.get(stream.pk, lambda: _catalogue_read(stream))
-
-
-def _catalogue_read(stream: Stream) -> _Catalogue:
-    account = (
-        WhatsAppAccount.objects.filter(stream=stream)
-        .values("delivery_guarantee", "service_window_check")
-        .first()
-    ) or {}
-    return _Catalogue(
-        senders={
-            sender.number: sender.phone_number_id
-            for sender in Sender.objects.filter(whatsapp_account__stream=stream)
-        },
-        templates={
-            (t.name, t.language): _TemplateFacts(t.name, t.is_approved, t.variable_count)
-            for t in Template.objects.filter(whatsapp_account__stream=stream)
-        },
-        send_once=account.get("delivery_guarantee")
-        == WhatsAppAccount.DeliveryGuarantee.AT_MOST_ONCE,
-        # A demo stream's windows are always open: no need to ask.
-        window_check=account.get("service_window_check", False) and not stream.is_demo,
+    return _catalogues.get(
+        stream.pk,
+        lambda: _Catalogue(
+            senders={
+                sender.number: sender.phone_number_id
+                for sender in Sender.objects.filter(whatsapp_account__stream=stream)
+            },
+            templates={
+                (t.name, t.language): _TemplateFacts(t.name, t.is_approved, t.variable_count)
+                for t in Template.objects.filter(whatsapp_account__stream=stream)
+            },
+            send_once=WhatsAppAccount.objects.filter(
+                stream=stream,
+                delivery_guarantee=WhatsAppAccount.DeliveryGuarantee.AT_MOST_ONCE,
+            ).exists(),
+            # A demo stream's windows are always open: no need to ask.
+            window_check=not stream.is_demo
+            and WhatsAppAccount.objects.filter(stream=stream, service_window_check=True).exists(),
+        ),
     )
 
 
