@@ -471,3 +471,9 @@ def test_the_messages_tab_shows_another_streams_contact_as_closed(
     other = whatsapp_stream(account=account, fake_graph=fake_graph, name="Other")
     wrote(other)
     assert "<strong>closed</strong>" in _messages_tab(owner_client, stream, CONTACT)
+
+
+def test_the_messages_tab_shows_a_demo_streams_window_open(owner_client, account, whatsapp_access):
+    demo = whatsapp_stream(account=account, name="Demo")
+    page = _messages_tab(owner_client, demo, CONTACT)
+    assert "<strong>open</strong>: a demo stream's windows never close." in page
