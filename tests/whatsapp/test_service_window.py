@@ -269,7 +269,7 @@ def test_an_admin_turns_the_check_off_on_the_whatsapp_tab(owner_client, api, str
 
     response = owner_client.post(_tab(stream), {"service_window_check": "off"}, follow=True)
 
-    assert "it applies to the messages sent from now on" in response.content.decode()
+    assert "Saved: the send API applies it from now on." in response.content.decode()
     assert WhatsAppAccount.objects.get(stream=stream).service_window_check is False
 
     owner_client.post(_tab(stream), {"service_window_check": "on"})

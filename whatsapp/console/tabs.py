@@ -98,7 +98,7 @@ def _service_window_check_set(request, account: WhatsAppAccount):
     services.service_window_check_set(
         account=account, enabled=form.cleaned_data["service_window_check"]
     )
-    messages.success(request, "Saved: it applies to the messages sent from now on.")
+    messages.success(request, "Saved: the send API applies it from now on.")
     return "", None
 
 
