@@ -49,6 +49,9 @@ from dataclasses import dataclass
 import setup
 
 RECEIVER_PORT = int(os.environ.get("BENCH_RECEIVER_PORT", "8079"))
+# The send flows' recipients, in turn: at 400 messages/s each is written to every 25 s, well
+# apart for Meta's pair limit.
+RECIPIENTS = 10_000
 
 
 # Process kinds and their CPU
@@ -322,7 +325,7 @@ class SendFlow(Flow):
         messages = [
             {
                 "sender": self._sender,
-                "recipient_phone": setup.recipient(next(self._recipients)),
+                "recipient_phone": setup.recipient(next(self._recipients) % RECIPIENTS),
                 "type": "text",
                 "message_content": key,
             }
@@ -533,8 +536,11 @@ def _streams() -> dict:
     ):
         stream, token = setup.ready_stream(name=f"e2e {name}", business=setup.FakeBusiness())
         stream.whatsapp.senders.update(messages_per_second=limit)
-        # The flows send texts, which need the recipient to have written first.
-        contacts_wrote(stream=stream, written=[(RECIPIENT, timezone.now())])
+        # The flows send texts, which need their recipients to have written first.
+        now = timezone.now()
+        contacts_wrote(
+            stream=stream, written=[(setup.recipient(n), now) for n in range(RECIPIENTS)]
+        )
         if inbound:
             webhook_save(
                 stream=stream,
