@@ -10,7 +10,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import whatsapp_stream
+from tests.factories import contact_wrote, whatsapp_stream
 from tests.whatsapp.fixtures import fixture
 from whatsapp import health, problems, services
 from whatsapp.inbound.parse import QualityUpdate, parse
@@ -190,6 +190,7 @@ def test_it_changes_nothing_when_meta_cannot_be_reached(check, owner_client, fak
 def test_it_puts_a_stream_in_needs_attention_when_a_send_meets_a_rejected_token(
     owner_client, stream, fake_graph, emails, django_capture_on_commit_callbacks
 ):
+    contact_wrote(stream, "4915112345678")
     _, [result] = messages_accept(
         stream=stream,
         items=[
