@@ -298,6 +298,15 @@ class Message(models.Model):
     contact_user_id = models.CharField(max_length=100, blank=True)
     error_code = models.CharField(max_length=20, blank=True)
     error_message = models.TextField(blank=True)
+    # What the account is billed for the message, as Meta's latest status carrying them said
+    # (``whatsapp.inbound.statuses``): empty until one does, and for incoming messages.
+    pricing_billable = models.BooleanField(null=True, blank=True)
+    pricing_category = models.CharField(max_length=40, blank=True)
+    pricing_model = models.CharField(max_length=40, blank=True)
+    pricing_type = models.CharField(max_length=40, blank=True)
+    conversation_id = models.CharField(max_length=128, blank=True)
+    conversation_origin = models.CharField(max_length=40, blank=True)
+    conversation_expires_at = models.DateTimeField(null=True, blank=True)
     # Sending: a queued message is due at ``next_attempt_at``; a worker that claims it holds it
     # until ``claimed_until``, after which the sweeper may hand it to another worker.
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -363,6 +372,18 @@ class Message(models.Model):
     def __str__(self):
         return str(self.uuid)
 
+    @property
+    def pricing(self) -> dict | None:
+        """Meta's pricing of the message as the status API and events give it; None until a
+        status reported one."""
+        if self.pricing_billable is None and not self.pricing_category and not self.pricing_model:
+            return None
+        return {
+            "billable": self.pricing_billable,
+            "category": self.pricing_category or None,
+            "model": self.pricing_model or None,
+        }
+
 
 class MessageEvent(models.Model):
     """One step of a message's history: accepted, sent, delivered, read, failed, a retry."""
@@ -398,6 +419,9 @@ class PendingStatus(models.Model):
     occurred_at = models.DateTimeField()
     error_code = models.CharField(max_length=20, blank=True)
     error_message = models.TextField(blank=True)
+    # The status's ``Pricing`` and ``Conversation`` (``whatsapp.inbound.parse``) as JSON.
+    pricing = models.JSONField(null=True, blank=True)
+    conversation = models.JSONField(null=True, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -433,26 +457,31 @@ class InboundPayload(models.Model):
 
 
 class MessageDailyCount(models.Model):
-    """How many of a stream's messages of one day, direction and status the retention purge
-    deleted (``whatsapp.retention``): counted in the transaction that deletes them, so that
-    the Info tab's all-time figures still count every message."""
+    """How many of a stream's messages of one day, direction, status and pricing category the
+    retention purge deleted (``whatsapp.retention``): counted in the transaction that deletes
+    them, so that the Info tab's all-time figures and daily charts still count every message."""
 
     stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     direction = models.CharField(max_length=10, choices=Message.Direction.choices)
     status = models.CharField(max_length=12, choices=Message.Status.choices)
+    pricing_category = models.CharField(max_length=40, blank=True, default="")
     messages = models.PositiveIntegerField()
 
     class Meta:
         constraints = [
             # Also the index of a stream's counts.
             models.UniqueConstraint(
-                fields=["stream", "day", "direction", "status"], name="message_daily_count_unique"
+                fields=["stream", "day", "direction", "status", "pricing_category"],
+                name="message_daily_count_unique",
             )
         ]
 
     def __str__(self):
-        return f"{self.stream_id} {self.day} {self.direction} {self.status}: {self.messages}"
+        return (
+            f"{self.stream_id} {self.day} {self.direction} {self.status} "
+            f"{self.pricing_category}: {self.messages}"
+        )
 
 
 class ContentPurge(models.Model):

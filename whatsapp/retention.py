@@ -58,7 +58,7 @@ def whatsapp_purge(*, run: Run | None = None) -> Run:
             .order_by("created_at"),
             run=run,
             kind="messages",
-            fields=("pk", "created_at", "direction", "status"),
+            fields=("pk", "created_at", "direction", "status", "pricing_category"),
             before_delete=partial(_count_days, stream_id),
         )
         _blank_contents(
@@ -80,8 +80,8 @@ def _count_days(stream_id: int, rows: list[tuple]) -> None:
     """Add the messages about to be deleted to their stream's daily counts: one statement
     whose rows add to those already there (an UPSERT the ORM cannot write)."""
     counts = Counter(
-        (timezone.localdate(created_at), direction, status)
-        for _, created_at, direction, status in rows
+        (timezone.localdate(created_at), direction, status, category)
+        for _, created_at, direction, status, category in rows
     )
     connection = connections[DEFAULT_DB_ALIAS]
     quote = connection.ops.quote_name
@@ -89,10 +89,11 @@ def _count_days(stream_id: int, rows: list[tuple]) -> None:
     day = meta.get_field("day")
     table = quote(meta.db_table)
     columns = [
-        quote(meta.get_field(name).column) for name in ("stream", "day", "direction", "status")
+        quote(meta.get_field(name).column)
+        for name in ("stream", "day", "direction", "status", "pricing_category")
     ]
     messages = quote(meta.get_field("messages").column)
-    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(counts))
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(counts))
     # Names from the model, quoted; the values are parameters.
     sql = (
         f"INSERT INTO {table} ({', '.join(columns)}, {messages}) VALUES {values} "  # noqa: S608
@@ -100,8 +101,9 @@ def _count_days(stream_id: int, rows: list[tuple]) -> None:
         f"DO UPDATE SET {messages} = {table}.{messages} + excluded.{messages}"
     )
     params = []
-    for (date, direction, status), number in counts.items():
-        params += [stream_id, day.get_db_prep_value(date, connection), direction, status, number]
+    for (date, direction, status, category), number in counts.items():
+        day_value = day.get_db_prep_value(date, connection)
+        params += [stream_id, day_value, direction, status, category, number]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 

@@ -102,14 +102,29 @@ def message_statuses(*, stream: Stream, uuids: list[str]) -> list[dict]:
         str(m.uuid): m
         for m in Message.objects.filter(
             stream=stream, uuid__in={u for u in canonical.values() if u}
-        ).only("uuid", "status", "error_code", "error_message", "updated_at")
+        ).only(
+            "uuid",
+            "status",
+            "error_code",
+            "error_message",
+            "updated_at",
+            "pricing_billable",
+            "pricing_category",
+            "pricing_model",
+        )
     }
     answers = []
     for value in uuids:
         message = found.get(canonical[value])
         if message is None:
             answers.append(
-                {"message_uuid": value, "status": "not_found", "error": None, "updated_at": None}
+                {
+                    "message_uuid": value,
+                    "status": "not_found",
+                    "error": None,
+                    "updated_at": None,
+                    "pricing": None,
+                }
             )
             continue
         error = None
@@ -121,6 +136,7 @@ def message_statuses(*, stream: Stream, uuids: list[str]) -> list[dict]:
                 "status": message.status,
                 "error": error,
                 "updated_at": message.updated_at.isoformat(),
+                "pricing": message.pricing,
             }
         )
     return answers

@@ -40,8 +40,10 @@ from whatsapp import services, tasks
 from whatsapp.inbound.callback import signature_valid
 from whatsapp.inbound.events import sample_message_event
 from whatsapp.inbound.parse import (
+    Conversation,
     InboundMessage,
     MalformedPayload,
+    Pricing,
     QualityUpdate,
     StatusUpdate,
     TemplateStatusUpdate,
@@ -373,13 +375,12 @@ def test_it_remembers_metas_own_status_value():
 
 def test_it_keeps_the_conversation_and_pricing_of_a_status():
     update = parse_one("status_sent")
-    assert update.pricing == {
-        "billable": True,
-        "pricing_model": "PMP",
-        "category": "utility",
-        "type": "regular",
-    }
-    assert update.conversation["origin"] == {"type": "utility"}
+    assert update.pricing == Pricing(billable=True, category="utility", model="PMP", type="regular")
+    assert update.conversation == Conversation(
+        id="b1c1f2f7e0a3a3a5e1f0c0f5f7a1b2c3",
+        origin="utility",
+        expires_at=datetime(2025, 1, 16, 9, 31, tzinfo=UTC),
+    )
     assert update.timestamp == datetime(2025, 1, 15, 9, 31, tzinfo=UTC)
 
 
@@ -727,12 +728,7 @@ def test_it_moves_a_sent_message_forward_and_hands_the_status_on(stream, enqueue
         "status": "delivered",
         "error": None,
         "updated_at": "2025-01-15T09:31:10Z",
-        "pricing": {
-            "billable": True,
-            "pricing_model": "PMP",
-            "category": "utility",
-            "type": "regular",
-        },
+        "pricing": {"billable": True, "category": "utility", "model": "PMP"},
     }
 
 
@@ -782,6 +778,20 @@ def test_it_keeps_a_status_of_an_unknown_wamid_until_the_message_is_recorded(str
     assert not PendingStatus.objects.exists()
     [call] = enqueued
     assert (call["kind"], call["event"]["status"]) == ("status", "delivered")
+
+
+def test_it_keeps_the_pricing_of_a_status_that_waited_for_its_wamid(stream, enqueued):
+    store(stream=stream, events=parse(fixture("status_delivered")))
+    sent = outbound(stream)
+    pending_statuses_apply(wamids=[OUT_WAMID])
+    sent.refresh_from_db()
+    assert (sent.pricing_category, sent.conversation_id) == (
+        "utility",
+        "b1c1f2f7e0a3a3a5e1f0c0f5f7a1b2c3",
+    )
+    assert sent.conversation_expires_at == datetime(2025, 1, 16, 9, 31, tzinfo=UTC)
+    [call] = enqueued
+    assert call["event"]["pricing"] == {"billable": True, "category": "utility", "model": "PMP"}
 
 
 def test_it_applies_kept_statuses_oldest_first(stream, enqueued):

@@ -390,6 +390,30 @@ def test_status_api(doc, post, stream):
     assert result["messages"][1]["error"] == {"code": "131026", "message": "Message undeliverable"}
 
 
+def test_the_status_api_answers_pricing_as_documented(doc, post, stream):
+    priced = Message.objects.create(
+        stream=stream,
+        direction=Message.Direction.OUTBOUND,
+        sender_number=SENDER,
+        contact_number=RECIPIENT,
+        type="text",
+        status=Message.Status.DELIVERED,
+        pricing_billable=True,
+        pricing_category="utility",
+        pricing_model="PMP",
+    )
+    response = post(STATUS, {"message_uuids": [str(priced.uuid)]})
+    [answer] = _check_response(doc, STATUS, response)["messages"]
+    assert answer["pricing"] == {"billable": True, "category": "utility", "model": "PMP"}
+    schema = doc["components"]["schemas"]["MessageStatus"]
+    assert "pricing" in schema["required"]
+    assert set(doc["components"]["schemas"]["Pricing"]["properties"]) == {
+        "billable",
+        "category",
+        "model",
+    }
+
+
 @pytest.mark.parametrize(
     ("path", "key"),
     [(SEND, "messages"), (STATUS, "message_uuids"), (CONTACTS, "contacts")],

@@ -7,6 +7,9 @@ from datetime import datetime
 import pytest
 
 from tests.factories import StreamFactory
+from tests.whatsapp.fixtures import OUT_WAMID, fixture
+from whatsapp.inbound.parse import parse
+from whatsapp.inbound.store import store
 from whatsapp.models import Message
 
 pytestmark = pytest.mark.django_db
@@ -72,6 +75,7 @@ def test_it_answers_not_found_for_a_message_of_another_stream(api, account, stre
         "status": "not_found",
         "error": None,
         "updated_at": None,
+        "pricing": None,
     }
 
 
@@ -89,6 +93,7 @@ def test_it_answers_not_found_for_an_unknown_uuid(api, stream):
         "status": "not_found",
         "error": None,
         "updated_at": None,
+        "pricing": None,
     }
 
 
@@ -166,3 +171,32 @@ def test_it_answers_the_status_of_a_uuid_written_in_upper_case(api, stream):
     message = _message(stream, Message.Status.SENT, wamid="wamid.1")
     [answer] = _statuses(api({"message_uuids": [str(message.uuid).upper()]}))
     assert answer["status"] == "sent"
+
+
+def test_it_answers_metas_pricing_of_a_message(api, stream):
+    message = _message(
+        stream,
+        Message.Status.DELIVERED,
+        wamid="wamid.1",
+        pricing_billable=True,
+        pricing_category="utility",
+        pricing_model="PMP",
+        pricing_type="regular",
+    )
+    [answer] = _statuses(api({"message_uuids": [str(message.uuid)]}))
+    assert answer["pricing"] == {"billable": True, "category": "utility", "model": "PMP"}
+
+
+def test_it_answers_null_pricing_until_meta_gives_one(api, stream):
+    message = _message(stream, Message.Status.SENT, wamid="wamid.1")
+    [answer] = _statuses(api({"message_uuids": [str(message.uuid)]}))
+    assert answer["pricing"] is None
+
+
+def test_it_answers_the_pricing_kept_from_metas_status_webhook(api, stream):
+    """From Meta's webhook body to the status API: what a client polling for it sees."""
+    message = _message(stream, Message.Status.SENT, wamid=OUT_WAMID)
+    store(stream=stream, events=parse(fixture("status_delivered")))
+    [answer] = _statuses(api({"message_uuids": [str(message.uuid)]}))
+    assert answer["status"] == "delivered"
+    assert answer["pricing"] == {"billable": True, "category": "utility", "model": "PMP"}

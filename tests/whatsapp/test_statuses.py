@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import StreamFactory
-from whatsapp.inbound.parse import StatusUpdate
+from whatsapp.inbound.parse import Conversation, Pricing, StatusUpdate
 from whatsapp.inbound.statuses import statuses_apply
 from whatsapp.models import Message
 
@@ -149,3 +149,48 @@ def test_it_leaves_other_messages_alone(message):
     )
     _apply("read")
     assert _reload(other).status == Message.Status.SENT
+
+
+# -- pricing
+
+UTILITY = Pricing(billable=True, category="utility", model="PMP", type="regular")
+SERVICE = Pricing(billable=False, category="service", model="PMP", type="free_customer_service")
+
+
+def test_it_keeps_metas_pricing_and_conversation_on_the_message(message):
+    expires_at = timezone.now() + timedelta(hours=23)
+    conversation = Conversation(id="conv-1", origin="utility", expires_at=expires_at)
+    _apply("delivered", pricing=UTILITY, conversation=conversation)
+    message = _reload(message)
+    assert message.pricing == {"billable": True, "category": "utility", "model": "PMP"}
+    assert message.pricing_type == "regular"
+    assert (message.conversation_id, message.conversation_origin) == ("conv-1", "utility")
+    assert message.conversation_expires_at == expires_at
+
+
+def test_the_latest_status_carrying_pricing_wins(message):
+    _apply("delivered", minutes_ago=4, pricing=UTILITY)
+    _apply("read", minutes_ago=3, pricing=SERVICE)
+    assert _reload(message).pricing == {"billable": False, "category": "service", "model": "PMP"}
+
+
+def test_a_late_status_does_not_undo_the_pricing_of_a_later_one(message):
+    _apply("read", minutes_ago=3, pricing=SERVICE)
+    _apply("delivered", minutes_ago=4, pricing=UTILITY)
+    assert _reload(message).pricing["category"] == "service"
+
+
+def test_a_status_without_pricing_keeps_the_one_reported_before(message):
+    _apply("delivered", minutes_ago=4, pricing=UTILITY)
+    _apply("read", minutes_ago=3)
+    message = _reload(message)
+    assert message.status == Message.Status.READ
+    assert message.pricing["category"] == "utility"
+
+
+def test_it_takes_the_pricing_of_a_late_status_while_the_message_has_none(message):
+    _apply("read", minutes_ago=3)
+    assert _apply("delivered", minutes_ago=4, pricing=UTILITY) is False
+    message = _reload(message)
+    assert message.status == Message.Status.READ
+    assert message.pricing["category"] == "utility"

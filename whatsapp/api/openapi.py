@@ -941,9 +941,31 @@ def _schemas() -> dict:
                 "message": _string("WhatsApp's error message, or what went wrong on the way."),
             },
         },
+        "Pricing": {
+            "type": "object",
+            "description": "How WhatsApp prices the message, as its statuses reported it.",
+            "required": ["billable", "category", "model"],
+            "additionalProperties": False,
+            "properties": {
+                "billable": {
+                    "type": ["boolean", "null"],
+                    "description": "Whether the account is charged for the message.",
+                },
+                "category": {
+                    "type": ["string", "null"],
+                    "description": "WhatsApp's pricing category: `marketing`, `utility`, "
+                    "`authentication`, `service`, or another WhatsApp adds.",
+                },
+                "model": {
+                    "type": ["string", "null"],
+                    "description": "WhatsApp's pricing model: `PMP` (per message) or `CBP` "
+                    "(per conversation).",
+                },
+            },
+        },
         "MessageStatus": {
             "type": "object",
-            "required": ["message_uuid", "status", "error", "updated_at"],
+            "required": ["message_uuid", "status", "error", "updated_at", "pricing"],
             "additionalProperties": False,
             "properties": {
                 "message_uuid": _string("The uuid as it was asked for."),
@@ -961,6 +983,12 @@ def _schemas() -> dict:
                     "format": "date-time",
                     "description": "When the message last changed (ISO 8601); null for "
                     "`not_found`.",
+                },
+                "pricing": {
+                    "description": "WhatsApp's pricing of a sent message, from its latest "
+                    "status that carried one; null until WhatsApp reports it (and for "
+                    "`not_found`).",
+                    "oneOf": [{"type": "null"}, {"$ref": ref + "Pricing"}],
                 },
             },
         },
@@ -1578,6 +1606,11 @@ def document(request=None) -> dict:
                                                     "error": None,
                                                     "updated_at": "2025-05-12T14:31:07.412394"
                                                     "+00:00",
+                                                    "pricing": {
+                                                        "billable": True,
+                                                        "category": "utility",
+                                                        "model": "PMP",
+                                                    },
                                                 },
                                                 {
                                                     "message_uuid": EXAMPLE_UUIDS[1],
@@ -1588,6 +1621,7 @@ def document(request=None) -> dict:
                                                     },
                                                     "updated_at": "2025-05-12T14:30:59.001823"
                                                     "+00:00",
+                                                    "pricing": None,
                                                 },
                                                 {
                                                     "message_uuid": "0b7f9f5e-3c1a-4a52-9c3e-"
@@ -1595,6 +1629,7 @@ def document(request=None) -> dict:
                                                     "status": "not_found",
                                                     "error": None,
                                                     "updated_at": None,
+                                                    "pricing": None,
                                                 },
                                             ],
                                         },

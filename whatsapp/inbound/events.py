@@ -141,7 +141,9 @@ def status_event(message: Message, update: StatusUpdate) -> dict:
         "status": update.status,
         "error": error,
         "updated_at": _iso(update.timestamp),
-        "pricing": update.pricing,
+        # What the message is billed as by now (the status API's ``pricing``), null until
+        # Meta said: statuses that carry none keep what an earlier one reported.
+        "pricing": message.pricing,
     }
 
 

@@ -81,6 +81,25 @@ class TemplateStatusUpdate:
 
 
 @dataclass(frozen=True)
+class Pricing:
+    """How Meta prices a sent message, as its statuses report it."""
+
+    billable: bool | None
+    category: str  # marketing, utility, authentication, service, …
+    model: str  # PMP (per message) or CBP (per conversation, before July 2025)
+    type: str  # regular, free_customer_service, free_entry_point, …
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """The conversation Meta counts a sent message in (conversation-based pricing)."""
+
+    id: str
+    origin: str  # the conversation's category: marketing, utility, service, …
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
 class StatusUpdate:
     wamid: str
     status: str  # one of sent, delivered, read, sent_failed
@@ -88,11 +107,11 @@ class StatusUpdate:
     error_code: str = ""
     error_message: str = ""
     # What Meta reported, when it came from a webhook: its own status value (e.g. "played",
-    # which is applied as read), the recipient, and the conversation and pricing objects.
+    # which is applied as read), the recipient, and the message's conversation and pricing.
     meta_status: str = ""
     recipient: str = ""
-    conversation: dict | None = None
-    pricing: dict | None = None
+    conversation: Conversation | None = None
+    pricing: Pricing | None = None
 
 
 @dataclass(frozen=True)
@@ -366,8 +385,46 @@ def _status(raw: Shape) -> StatusUpdate | None:
         error_message=message[:1000],
         meta_status=meta_status,
         recipient=raw.string("recipient_id") or raw.string("recipient_user_id"),
-        conversation=raw.object_data("conversation") or None,
-        pricing=raw.object_data("pricing") or None,
+        conversation=_conversation(raw.object("conversation")),
+        pricing=_pricing(raw.object("pricing")),
+    )
+
+
+# Pricing and conversations are read leniently: a value of a shape Meta has not used before
+# leaves that field empty rather than refuse the status, which would have Meta retry it for days.
+
+
+def _word(value: object, max_length: int = 40) -> str:
+    return value[:max_length] if isinstance(value, str) else ""
+
+
+def _pricing(given: Shape) -> Pricing | None:
+    if not given.data:
+        return None
+    data = given.data
+    billable = data.get("billable")
+    return Pricing(
+        billable=billable if isinstance(billable, bool) else None,
+        category=_word(data.get("category")),
+        # "pricing_model" in Meta's webhooks; "model" in some of its examples.
+        model=_word(data.get("pricing_model") or data.get("model")),
+        type=_word(data.get("type")),
+    )
+
+
+def _conversation(given: Shape) -> Conversation | None:
+    if not given.data:
+        return None
+    data = given.data
+    origin = data.get("origin")
+    expires_at = None
+    if "expiration_timestamp" in data:
+        with contextlib.suppress(MalformedPayload):
+            expires_at = _timestamp(Shape({"timestamp": data["expiration_timestamp"]}, _META))
+    return Conversation(
+        id=_word(data.get("id"), 128),
+        origin=_word(origin.get("type")) if isinstance(origin, dict) else "",
+        expires_at=expires_at,
     )
 
 

@@ -5,6 +5,11 @@ Meta's out-of-order and repeated deliveries are harmless. A status names its mes
 and only messages of the stream whose callback received it are looked up (``status_scope``):
 a wamid is no secret, and one tenant's callback must never move another tenant's message.
 
+A status may carry Meta's pricing of the message and the conversation it counts in (Meta
+sends them on several of a message's statuses): the latest status that carries them wins, so
+they are taken from a status that moves the message forward, or from a late one while the
+message has none yet.
+
 A status for a wamid not recorded yet (the worker that sent the message has not written its
 outcome) is kept as a ``PendingStatus`` of the receiving stream and applied, within that
 stream's scope, by ``pending_statuses_apply`` once the wamid is recorded. Kept statuses expire
@@ -12,6 +17,7 @@ after ``PENDING_STATUS_EXPIRY_SECONDS`` and a stream keeps at most
 ``PENDING_STATUSES_PER_STREAM`` of them, its oldest dropped first.
 """
 
+import dataclasses
 import itertools
 import logging
 from datetime import datetime, timedelta
@@ -24,7 +30,7 @@ from django.utils import timezone
 
 from streams.models import Stream
 from whatsapp.inbound.events import enqueue_status_events
-from whatsapp.inbound.parse import StatusUpdate
+from whatsapp.inbound.parse import Conversation, Pricing, StatusUpdate
 from whatsapp.models import Message, MessageEvent, PendingStatus, WhatsAppAccount
 
 logger = logging.getLogger(__name__)
@@ -57,10 +63,37 @@ _UPDATED_FIELDS = [
 ]
 
 
+_PRICING_FIELDS = [
+    "pricing_billable",
+    "pricing_category",
+    "pricing_model",
+    "pricing_type",
+    "conversation_id",
+    "conversation_origin",
+    "conversation_expires_at",
+]
+
+
 def _moves_forward(current: str, new: str) -> bool:
     if new == Status.SENT_FAILED:
         return current in (Status.QUEUED, Status.SENT)
     return current in _RANK and _RANK[current] < _RANK[new]
+
+
+def _has_pricing(message: Message) -> bool:
+    return message.pricing is not None or bool(message.conversation_id)
+
+
+def _keep_pricing(message: Message, update: StatusUpdate) -> None:
+    if update.pricing is not None:
+        message.pricing_billable = update.pricing.billable
+        message.pricing_category = update.pricing.category
+        message.pricing_model = update.pricing.model
+        message.pricing_type = update.pricing.type
+    if update.conversation is not None:
+        message.conversation_id = update.conversation.id
+        message.conversation_origin = update.conversation.origin
+        message.conversation_expires_at = update.conversation.expires_at
 
 
 def status_scope(stream: Stream) -> QuerySet:
@@ -109,8 +142,15 @@ def statuses_apply(
             if message is None:
                 unknown.append(update)
                 continue
+            carries_pricing = update.pricing is not None or update.conversation is not None
             if not _moves_forward(message.status, update.status):
+                if carries_pricing and not _has_pricing(message):
+                    _keep_pricing(message, update)
+                    message.updated_at = now
+                    changed[message.pk] = message
                 continue
+            if carries_pricing:
+                _keep_pricing(message, update)
             message.status = update.status
             setattr(message, _TIMESTAMP_FIELD[update.status], update.timestamp)
             if update.status == Status.SENT_FAILED:
@@ -129,7 +169,7 @@ def statuses_apply(
             )
             applied.append((message, update))
         if changed:
-            Message.objects.bulk_update(list(changed.values()), _UPDATED_FIELDS)
+            Message.objects.bulk_update(list(changed.values()), _UPDATED_FIELDS + _PRICING_FIELDS)
             MessageEvent.objects.bulk_create(events)
     return applied, unknown
 
@@ -152,6 +192,8 @@ def pending_statuses_keep(*, stream: Stream, updates: list[StatusUpdate]) -> Non
                 occurred_at=update.timestamp,
                 error_code=update.error_code,
                 error_message=update.error_message,
+                pricing=_pricing_json(update.pricing),
+                conversation=_conversation_json(update.conversation),
             )
             for update in updates
         ]
@@ -168,6 +210,32 @@ def pending_statuses_keep(*, stream: Stream, updates: list[StatusUpdate]) -> Non
             cap,
             dropped,
         )
+
+
+def _pricing_json(pricing: Pricing | None) -> dict | None:
+    return dataclasses.asdict(pricing) if pricing else None
+
+
+def _conversation_json(conversation: Conversation | None) -> dict | None:
+    if conversation is None:
+        return None
+    expires_at = conversation.expires_at
+    return {
+        "id": conversation.id,
+        "origin": conversation.origin,
+        "expires_at": expires_at.isoformat() if expires_at else None,
+    }
+
+
+def _conversation_of(data: dict | None) -> Conversation | None:
+    if not data:
+        return None
+    expires_at = data["expires_at"]
+    return Conversation(
+        id=data["id"],
+        origin=data["origin"],
+        expires_at=datetime.fromisoformat(expires_at) if expires_at else None,
+    )
 
 
 def _expired_before() -> datetime:
@@ -208,6 +276,8 @@ def pending_statuses_apply(*, wamids: list[str]) -> int:
                         timestamp=row.occurred_at,
                         error_code=row.error_code,
                         error_message=row.error_message,
+                        pricing=Pricing(**row.pricing) if row.pricing else None,
+                        conversation=_conversation_of(row.conversation),
                     )
                     for row in rows
                 ],
