@@ -1,6 +1,9 @@
+from datetime import date, datetime, time, timedelta
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
+from django.utils import timezone
 
 from streams import networks
 from streams.models import MAX_NETWORKS, MAX_TAGS, STATUS_LABELS, TAG_MAX_LENGTH, Stream
@@ -218,3 +221,43 @@ def edit_lists(data: QueryDict) -> tuple[QueryDict, str, str]:
 
 
 LIST_ACTIONS = ("add_ip", "remove_ip", "add_tag", "remove_tag")
+
+
+def last_month(today: date) -> tuple[date, date]:
+    """The first and last day of the calendar month before ``today``'s."""
+    end = today.replace(day=1) - timedelta(days=1)
+    return end.replace(day=1), end
+
+
+class ExportPeriodForm(forms.Form):
+    """The period of an export of a stream's messages: from and to a day, both included, in
+    the site's time zone; last month unless chosen."""
+
+    date_from = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        start, end = last_month(timezone.localdate())
+        self.fields["date_from"].initial = start
+        self.fields["date_to"].initial = end
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            raise ValidationError("The period must end on or after the day it starts.")
+        return cleaned
+
+    def period(self) -> tuple[datetime, datetime]:
+        """From the start of the first day until the start of the day after the last; the
+        default period for a form left empty."""
+        if self.is_bound:
+            start, end = self.cleaned_data["date_from"], self.cleaned_data["date_to"]
+        else:
+            start, end = last_month(timezone.localdate())
+        zone = timezone.get_current_timezone()
+        return (
+            datetime.combine(start, time.min, tzinfo=zone),
+            datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone),
+        )

@@ -55,6 +55,15 @@ class StreamType:
         messages have it ``today``, this ``week`` and in ``total``."""
         return []
 
+    def message_charts(self, stream) -> list:
+        """The Info tab's charts of the stream's recent messages (``streams.charts``)."""
+        return []
+
+    def message_export_url(self, stream) -> str:
+        """Where the Info tab's export of a period's messages downloads from (GET, with an
+        ``ExportPeriodForm``'s fields); empty for a type without one."""
+        return ""
+
     def sample_event(self, stream) -> dict:
         """A typical event of the stream's webhook, for the request preview and the Test
         webhook button. Fixed values, never random or the current time, so a preview does not

@@ -8,7 +8,13 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from streams import selectors, services, types
-from streams.forms import LIST_ACTIONS, StreamDetailsForm, StreamFilterForm, edit_lists
+from streams.forms import (
+    LIST_ACTIONS,
+    ExportPeriodForm,
+    StreamDetailsForm,
+    StreamFilterForm,
+    edit_lists,
+)
 from streams.models import Stream
 from streams.panel import Panel
 from streams.wizard import Wizard
@@ -190,10 +196,17 @@ def stream_panel(request, uid, tab=None):
 
 
 def info_tab(request, panel: Panel):
-    """Info: the stream's details, editable in place, and its message statistics."""
+    """Info: the stream's details, editable in place, its message statistics and charts, and
+    the export of a period's messages."""
     stream = panel.stream
     form_action = panel.current_url
-    context = {"statistics": selectors.message_statistics(stream=stream)}
+    stream_type = types.find(stream.type)
+    context = {
+        "statistics": selectors.message_statistics(stream=stream),
+        "charts": stream_type.message_charts(stream),
+        "export_url": stream_type.message_export_url(stream),
+        "export_form": ExportPeriodForm(),
+    }
     if request.method == "POST" and any(key in request.POST for key in LIST_ACTIONS):
         response, list_context = _list_action(request, stream, form_action=form_action)
         return response or panel.render("streams/tab_info.html", {**context, **list_context})

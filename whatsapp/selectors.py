@@ -2,9 +2,13 @@
 
 import re
 import uuid
-from datetime import timedelta
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from streams.models import Stream
@@ -85,6 +89,110 @@ def message_statistics(*, stream: Stream) -> list[dict]:
         }
         for status, label in Message.Status.choices
     ]
+
+
+@dataclass(frozen=True)
+class DailyCounts:
+    """A stream's messages per day: by status, and its outbound ones by pricing category
+    ("" for those Meta has not priced)."""
+
+    days: list[date]
+    statuses: Counter  # (day, status) → messages
+    categories: Counter  # (day, pricing category) → outbound messages
+
+
+def message_daily_counts(*, stream: Stream, days: int) -> DailyCounts:
+    """The stream's messages of the last ``days`` days, today included, per day: those kept
+    and those the retention purge deleted, counted by day as it deleted them."""
+    today = timezone.localdate()
+    first = today - timedelta(days=days - 1)
+    since = datetime.combine(first, time.min, tzinfo=timezone.get_current_timezone())
+    statuses, categories = Counter(), Counter()
+    kept = (
+        Message.objects.filter(stream=stream, created_at__gte=since)
+        .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
+        .values_list("day", "direction", "status", "pricing_category")
+        .annotate(messages=Count("id"))
+        .order_by()
+    )
+    purged = (
+        MessageDailyCount.objects.filter(stream=stream, day__gte=first)
+        .values_list("day", "direction", "status", "pricing_category")
+        .annotate(messages=Sum("messages"))
+        .order_by()
+    )
+    for rows in (kept, purged):
+        for day, direction, status, category, messages in rows:
+            statuses[day, status] += messages
+            if direction == Message.Direction.OUTBOUND:
+                categories[day, category] += messages
+    return DailyCounts(
+        days=[first + timedelta(days=n) for n in range(days)],
+        statuses=statuses,
+        categories=categories,
+    )
+
+
+# The export's columns (``message_export``), in order.
+EXPORT_COLUMNS = (
+    "message_uuid",
+    "created_at",
+    "direction",
+    "sender",
+    "recipient",
+    "type",
+    "status",
+    "internal_id",
+    "billable",
+    "category",
+    "model",
+    "pricing_type",
+    "conversation_id",
+    "conversation_origin",
+)
+
+
+def message_export(*, stream: Stream, since: datetime, until: datetime) -> Iterator[tuple]:
+    """The stream's messages created from ``since`` until before ``until``, oldest first,
+    one tuple of ``EXPORT_COLUMNS`` each: read from the database in chunks as they are
+    consumed, so that a long period never sits in memory."""
+    rows = (
+        Message.objects.filter(stream=stream, created_at__gte=since, created_at__lt=until)
+        .order_by("created_at", "id")
+        .values_list(
+            "uuid",
+            "created_at",
+            "direction",
+            "sender_number",
+            "contact_number",
+            "contact_user_id",
+            "type",
+            "status",
+            "internal_id",
+            "pricing_billable",
+            "pricing_category",
+            "pricing_model",
+            "pricing_type",
+            "conversation_id",
+            "conversation_origin",
+        )
+    )
+    for (
+        message_uuid,
+        created_at,
+        direction,
+        our_number,
+        contact_number,
+        contact_user_id,
+        *rest,
+    ) in rows.iterator(chunk_size=2000):
+        contact = contact_number or contact_user_id
+        sender, recipient = (
+            (our_number, contact)
+            if direction == Message.Direction.OUTBOUND
+            else (contact, our_number)
+        )
+        yield (str(message_uuid), created_at.isoformat(), direction, sender, recipient, *rest)
 
 
 def _canonical_uuid(value: str) -> str | None:

@@ -105,6 +105,16 @@ class WhatsAppStreamType(types.StreamType):
 
         return message_statistics(stream=stream)
 
+    def message_charts(self, stream):
+        from whatsapp.console.charts import message_charts
+
+        return message_charts(stream)
+
+    def message_export_url(self, stream):
+        from django.urls import reverse
+
+        return reverse("whatsapp_messages_export", args=[stream.uid])
+
     def sample_event(self, stream):
         from whatsapp.inbound.events import sample_message_event
 

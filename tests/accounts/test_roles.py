@@ -42,7 +42,13 @@ CONSOLE_URLS = dict(_console_urls())
 # A person's own session and password: open to everyone signed in, nothing of the account's.
 OWN_LOGIN = {"home", "logout", "password_change", "password_change_done"}
 # What any member of the account may open (and not post to).
-MEMBER_PAGES = {"streams:list", "streams:detail", "streams:tab", "members"}
+MEMBER_PAGES = {
+    "streams:list",
+    "streams:detail",
+    "streams:tab",
+    "members",
+    "whatsapp_messages_export",
+}
 # An admin's alone, whatever the method: the wizard, the row actions and their confirmations,
 # the webhook's tools, beta access, and the members page's actions.
 ADMIN_ONLY = {

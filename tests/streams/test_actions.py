@@ -237,6 +237,7 @@ OUTSIDER_REQUESTS = [
         )
     ),
     ("get", "whatsapp_callback_key_rotate_confirm", {}),
+    ("get", "whatsapp_messages_export", {}),
 ]
 
 

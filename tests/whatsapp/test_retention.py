@@ -107,6 +107,27 @@ def test_the_info_tabs_figures_are_unchanged_by_a_purge(owner_client, stream):
     assert before["Delivered"] == ("0", "1", "2")
 
 
+def _chart_bars(client, stream) -> list[str]:
+    """The tooltips of the Info tab's chart bars, both charts."""
+    page = client.get(reverse("streams:detail", args=[stream.uid])).content.decode()
+    return sorted(re.findall(r"<rect [^>]*><title>([^<]+)</title></rect>", page))
+
+
+def test_the_info_tabs_charts_still_count_the_days_whose_messages_were_purged(
+    owner_client, stream, account
+):
+    AccountRetention.objects.create(account=account, message_days=10)
+    for category in ("marketing", "utility", "utility"):
+        _message(stream, 12, status="read", pricing_category=category)
+    _message(stream, 1, status="delivered")
+    before = _chart_bars(owner_client, stream)
+    whatsapp_purge()
+    assert Message.objects.count() == 1
+    assert _chart_bars(owner_client, stream) == before
+    assert sum(": 3 Read" in bar for bar in before) == 1
+    assert sum(": 2 Utility" in bar for bar in before) == 1
+
+
 def test_a_second_run_changes_nothing(owner_client, stream):
     _message(stream, 100)
     _message(stream, 40)

@@ -4,7 +4,7 @@ path that skips the browser's middleware.)"""
 
 from django.urls import path
 
-from whatsapp.console import actions
+from whatsapp.console import actions, export
 
 urlpatterns = [
     path(
@@ -21,6 +21,11 @@ urlpatterns = [
         "streams/<uuid:uid>/whatsapp/check/",
         actions.credentials_check,
         name="whatsapp_credentials_check",
+    ),
+    path(
+        "streams/<uuid:uid>/whatsapp/messages.csv",
+        export.messages_export,
+        name="whatsapp_messages_export",
     ),
     path(
         "help/whatsapp-credentials/",
