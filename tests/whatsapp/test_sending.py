@@ -1072,6 +1072,29 @@ def test_it_delivers_then_reads_a_demo_message(demo_stream, demo_statuses):
     assert list(message.events.values_list("status", flat=True)) == ["sent", "delivered", "read"]
 
 
+def test_the_demo_prices_a_template_by_its_category_and_a_reply_as_free_service(
+    demo_stream, demo_statuses
+):
+    template, text = _queue(
+        demo_stream,
+        {
+            "type": "template",
+            "template": {"name": "hello_world", "language": "en_US", "variables": []},
+        },
+        {"type": "text", "message_content": "Hi"},
+        sender=DEMO_SENDER,
+    )
+    for message in (template, text):
+        _send(message)
+        tasks.simulate_demo_statuses(_reload(message).wamid)
+    assert _reload(template).pricing == {
+        "billable": True,
+        "category": "marketing",
+        "model": "PMP",
+    }
+    assert _reload(text).pricing == {"billable": False, "category": "service", "model": "PMP"}
+
+
 def test_it_retries_a_demo_status_that_arrives_before_the_wamid_is_recorded(demo_stream):
     with pytest.raises(Retry):
         tasks.simulate_demo_statuses("wamid.DEMOnot-recorded-yet")

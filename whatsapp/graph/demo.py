@@ -198,6 +198,7 @@ def simulate_demo_statuses(self, wamid: str, step: int = 0) -> None:
                 "status": DEMO_STATUSES[step],
                 "timestamp": _demo_timestamp(timezone.now()),
                 "recipient_id": message.contact_number,
+                "pricing": _demo_pricing(message),
             }
         ],
     )
@@ -209,6 +210,24 @@ def simulate_demo_statuses(self, wamid: str, step: int = 0) -> None:
     elif WhatsAppAccount.objects.filter(stream=stream, demo_replies=True).exists():
         message.refresh_from_db(fields=["read_at"])
         store(stream=stream, events=parse(_demo_reply(message)))
+
+
+_DEMO_TEMPLATE_CATEGORIES = {(t.name, t.language): t.category.lower() for t in DEMO_TEMPLATES}
+
+
+def _demo_pricing(message: Message) -> dict:
+    """Meta's pricing object as it prices messages per message: a template by its category,
+    anything else as a free reply within the customer service window."""
+    if message.type == "template":
+        key = (message.payload.get("name"), message.payload.get("language"))
+        category = _DEMO_TEMPLATE_CATEGORIES.get(key, "utility")
+        return {"billable": True, "pricing_model": "PMP", "category": category, "type": "regular"}
+    return {
+        "billable": False,
+        "pricing_model": "PMP",
+        "category": "service",
+        "type": "free_customer_service",
+    }
 
 
 def _demo_timestamp(moment: datetime) -> str:
