@@ -14,6 +14,7 @@ HEIGHT = 200
 TOP = 10
 BOTTOM = 24  # room for the day labels
 LEFT = 36  # room for the axis figures
+RIGHT = 18  # room for half of the last day's label
 GAP = 2
 # Each series keeps its colour however many others a period has: ``tone`` picks one of these.
 TONES = 8
@@ -66,6 +67,7 @@ class DailyChart:
     width = WIDTH
     height = HEIGHT
     left = LEFT
+    right = WIDTH - RIGHT
     baseline = HEIGHT - BOTTOM
 
     def __init__(self, *, slug: str, title: str, days: list[date], series: list[Series]):
@@ -88,7 +90,7 @@ class DailyChart:
 
     @property
     def columns(self) -> list[Column]:
-        step = (WIDTH - LEFT) / max(len(self.days), 1)
+        step = (WIDTH - LEFT - RIGHT) / max(len(self.days), 1)
         columns = []
         for index, day in enumerate(self.days):
             segments, y = [], float(self.baseline)
