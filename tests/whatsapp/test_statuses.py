@@ -194,3 +194,13 @@ def test_it_takes_the_pricing_of_a_late_status_while_the_message_has_none(messag
     message = _reload(message)
     assert message.status == Message.Status.READ
     assert message.pricing["category"] == "utility"
+
+
+def test_a_late_status_fills_in_only_what_the_message_lacks(message):
+    conversation = Conversation(id="conv-1", origin="utility", expires_at=None)
+    _apply("read", minutes_ago=3, conversation=conversation)
+    later = Conversation(id="conv-0", origin="marketing", expires_at=None)
+    _apply("delivered", minutes_ago=4, pricing=UTILITY, conversation=later)
+    message = _reload(message)
+    assert message.conversation_id == "conv-1"
+    assert message.pricing["category"] == "utility"

@@ -80,20 +80,24 @@ def _moves_forward(current: str, new: str) -> bool:
     return current in _RANK and _RANK[current] < _RANK[new]
 
 
-def _has_pricing(message: Message) -> bool:
-    return message.pricing is not None or bool(message.conversation_id)
-
-
-def _keep_pricing(message: Message, update: StatusUpdate) -> None:
-    if update.pricing is not None:
-        message.pricing_billable = update.pricing.billable
-        message.pricing_category = update.pricing.category
-        message.pricing_model = update.pricing.model
-        message.pricing_type = update.pricing.type
-    if update.conversation is not None:
-        message.conversation_id = update.conversation.id
-        message.conversation_origin = update.conversation.origin
-        message.conversation_expires_at = update.conversation.expires_at
+def _keep_pricing(message: Message, update: StatusUpdate, *, latest: bool) -> bool:
+    """Take the status's pricing and conversation onto the message: all it carries from the
+    latest status, only what the message lacks from an earlier one that arrived late. True if
+    the message changed."""
+    changed = False
+    pricing, conversation = update.pricing, update.conversation
+    if pricing is not None and (latest or message.pricing is None):
+        message.pricing_billable = pricing.billable
+        message.pricing_category = pricing.category
+        message.pricing_model = pricing.model
+        message.pricing_type = pricing.type
+        changed = True
+    if conversation is not None and (latest or not message.conversation_id):
+        message.conversation_id = conversation.id
+        message.conversation_origin = conversation.origin
+        message.conversation_expires_at = conversation.expires_at
+        changed = True
+    return changed
 
 
 def status_scope(stream: Stream) -> QuerySet:
@@ -119,7 +123,8 @@ def statuses_apply(
     updates: list[StatusUpdate], *, stream: Stream
 ) -> tuple[list[tuple[Message, StatusUpdate]], list[StatusUpdate]]:
     """Apply statuses that ``stream``'s callback received, in the order given, each only if
-    it moves its message forward; a wamid is looked up among ``status_scope(stream)`` only.
+    it moves its message forward (a late one may still give the message the pricing it
+    lacks); a wamid is looked up among ``status_scope(stream)`` only.
 
     Returns the applied updates with their messages (``stream`` loaded), and the updates whose
     wamid the scope does not know. A few queries for the whole batch, in one transaction.
@@ -136,21 +141,20 @@ def statuses_apply(
             .filter(direction=Message.Direction.OUTBOUND, wamid__in={u.wamid for u in updates})
         }
         applied, unknown, events, changed = [], [], [], {}
+        priced = False
         now = timezone.now()
         for update in updates:
             message = found.get(update.wamid)
             if message is None:
                 unknown.append(update)
                 continue
-            carries_pricing = update.pricing is not None or update.conversation is not None
             if not _moves_forward(message.status, update.status):
-                if carries_pricing and not _has_pricing(message):
-                    _keep_pricing(message, update)
+                if _keep_pricing(message, update, latest=False):
+                    priced = True
                     message.updated_at = now
                     changed[message.pk] = message
                 continue
-            if carries_pricing:
-                _keep_pricing(message, update)
+            priced |= _keep_pricing(message, update, latest=True)
             message.status = update.status
             setattr(message, _TIMESTAMP_FIELD[update.status], update.timestamp)
             if update.status == Status.SENT_FAILED:
@@ -169,7 +173,9 @@ def statuses_apply(
             )
             applied.append((message, update))
         if changed:
-            Message.objects.bulk_update(list(changed.values()), _UPDATED_FIELDS + _PRICING_FIELDS)
+            # Most statuses carry no pricing: their update leaves its columns out.
+            fields = _UPDATED_FIELDS + _PRICING_FIELDS if priced else _UPDATED_FIELDS
+            Message.objects.bulk_update(list(changed.values()), fields)
             MessageEvent.objects.bulk_create(events)
     return applied, unknown
 
