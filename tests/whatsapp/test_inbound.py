@@ -384,6 +384,36 @@ def test_it_keeps_the_conversation_and_pricing_of_a_status():
     assert update.timestamp == datetime(2025, 1, 15, 9, 31, tzinfo=UTC)
 
 
+def _with_status_fields(**fields) -> bytes:
+    data = json.loads(fixture("status_sent"))
+    status = data["entry"][0]["changes"][0]["value"]["statuses"][0]
+    status.update(fields)
+    return body(data)
+
+
+def test_it_reads_the_pricing_model_under_either_of_metas_keys():
+    pricing = {"billable": False, "model": "CBP", "category": "service"}
+    [update] = parse(_with_status_fields(pricing=pricing))
+    assert update.pricing == Pricing(billable=False, category="service", model="CBP", type="")
+
+
+def test_it_leaves_out_pricing_values_of_a_shape_it_does_not_know():
+    pricing = {"billable": "yes", "category": 7, "pricing_model": "PMP"}
+    conversation = {"id": 12, "origin": "utility", "expiration_timestamp": "soon"}
+    [update] = parse(_with_status_fields(pricing=pricing, conversation=conversation))
+    assert update.status == "sent"
+    assert update.pricing == Pricing(billable=None, category="", model="PMP", type="")
+    assert update.conversation == Conversation(id="", origin="", expires_at=None)
+
+
+def test_a_status_without_pricing_has_none():
+    data = json.loads(fixture("status_sent"))
+    status = data["entry"][0]["changes"][0]["value"]["statuses"][0]
+    del status["pricing"], status["conversation"]
+    [update] = parse(body(data))
+    assert (update.pricing, update.conversation) == (None, None)
+
+
 def test_it_keeps_metas_error_of_a_failed_status():
     update = parse_one("status_failed")
     assert update.error_code == "131049"
