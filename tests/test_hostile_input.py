@@ -81,6 +81,7 @@ SHOWN = {
     "caption": "an inbound caption",
     "filename": "an inbound document's file name",
     "meta_error": "Meta's error text in a failed status",
+    "pricing": "Meta's pricing category in a status (the Info tab's chart)",
     "kept_body": "a Meta body not stored yet (admin)",
     "response": "the customer's server's answer to a delivery",
     "test_response": "the customer's server's answer to Test webhook",
@@ -262,6 +263,7 @@ def filled(client, owner, support, account, whatsapp_access, fake_graph, receive
         error = value["statuses"][0]["errors"][0]
         error["title"] = error["message"] = hostile("meta_error")
         error["error_data"]["details"] = hostile("meta_error")
+        value["statuses"][0]["pricing"]["category"] = short("pricing")
 
     _inbound(stream, "status_failed", failed)
 
