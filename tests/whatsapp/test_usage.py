@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import SentMessageFactory, StreamFactory
+from textpeak.lib.spreadsheet import LINES_PER_CHUNK
 from whatsapp.models import Message
 
 pytestmark = pytest.mark.django_db
@@ -196,6 +197,18 @@ def test_it_streams_the_export(owner_client, stream):
     response = _export(owner_client, stream)
     assert response.streaming
     assert response["Content-Disposition"].startswith("attachment;")
+
+
+def test_it_writes_a_long_export_in_chunks(owner_client, stream):
+    at = datetime(2026, 3, 10, tzinfo=UTC)
+    Message.objects.bulk_create(
+        SentMessageFactory.build(stream=stream, wamid=None, created_at=at)
+        for _ in range(LINES_PER_CHUNK + 1)
+    )
+    response = _export(owner_client, stream, date_from="2026-03-01", date_to="2026-03-31")
+    chunks = list(response.streaming_content)
+    assert len(chunks) == 2
+    assert len(list(csv.DictReader(io.StringIO(b"".join(chunks).decode())))) == LINES_PER_CHUNK + 1
 
 
 def test_it_exports_last_month_unless_asked(owner_client, stream):
