@@ -93,7 +93,7 @@ def test_it_charts_sent_messages_by_pricing_category(owner_client, stream):
     day = f"{today.day} {today:%b}"
     assert sorted(_bar_titles(chart)) == [
         f"{day}: 1 Marketing",
-        f"{day}: 1 Not priced yet",
+        f"{day}: 1 Not priced",
         f"{day}: 2 Utility",
     ]
 

@@ -17,18 +17,30 @@ CATEGORIES = (
     "service",
     "referral_conversion",
 )
-UNPRICED = "Not priced yet"
+# Messages not sent, or not priced by Meta (yet).
+UNPRICED = "Not priced"
 
 
 def _category_label(category: str) -> str:
     return category.replace("_", " ").capitalize() if category else UNPRICED
 
 
+def _category_tone(category: str) -> int:
+    """The same colour for a category in every period: a category Meta adds later shares the
+    last known one's, and the unpriced have the last."""
+    if not category:
+        return TONES - 1
+    return CATEGORIES.index(category) if category in CATEGORIES else len(CATEGORIES) - 1
+
+
 def message_charts(stream) -> list[DailyChart]:
+    """The stream's messages per day for the last ``DAYS`` days, kept and purged alike: by
+    status, and those sent by pricing category."""
     counts = message_daily_counts(stream=stream, days=DAYS)
     days = counts.days
+    # A tone a status: the chart's colours are as many as the statuses.
     by_status = [
-        Series(label, [counts.statuses[day, status] for day in days], tone % TONES)
+        Series(label, [counts.statuses[day, status] for day in days], tone)
         for tone, (status, label) in enumerate(Message.Status.choices)
     ]
     seen = {category for _, category in counts.categories}
@@ -38,10 +50,7 @@ def message_charts(stream) -> list[DailyChart]:
         Series(
             _category_label(category),
             [counts.categories[day, category] for day in days],
-            # The same colour for a category in every period; "not priced yet" in the last.
-            (CATEGORIES.index(category) if category in CATEGORIES else TONES - 2)
-            if category
-            else TONES - 1,
+            _category_tone(category),
         )
         for category in categories
     ]
