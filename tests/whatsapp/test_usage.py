@@ -77,7 +77,8 @@ def test_its_legend_names_each_status_with_its_total(owner_client, stream):
 def test_it_gives_the_figures_as_a_table_of_every_day(owner_client, stream):
     _message(stream, status=Message.Status.READ)
     chart = _chart(_info(owner_client, stream), "status")
-    rows = re.findall(r'<tr><th scope="row">[^<]+</th>((?:<td>\d+</td>)+)</tr>', chart)
+    day = r'<th scope="row"><time datetime="[\d-]+">[^<]+</time></th>'
+    rows = re.findall(rf"<tr>{day}((?:<td>\d+</td>)+)</tr>", chart)
     assert len(rows) == 30
     assert rows[-1] == "<td>1</td><td>1</td>"  # today: 1 read, 1 in all
 
