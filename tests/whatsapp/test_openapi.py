@@ -922,6 +922,12 @@ def test_the_page_shows_the_media_download(client):
     assert 'id="incoming-media"' in html
 
 
+def test_the_docs_page_tells_of_the_status_apis_pricing(client):
+    page = client.get("/api/docs").content.decode()
+    assert "<code>pricing</code> (<code>billable</code>, <code>category</code>" in page
+    assert "&quot;category&quot;: &quot;utility&quot;" in page  # in the answer's example
+
+
 # The customer service window (a real stream: a demo stream's windows are always open)
 
 

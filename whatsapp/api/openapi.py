@@ -1579,7 +1579,9 @@ def document(request=None) -> dict:
                     "summary": "Message statuses",
                     "description": f"The current status of up to {send_api.MAX_MESSAGES} of the "
                     "stream's messages. Uuids of other streams' messages, unknown ones and "
-                    "any other text come back as `not_found`.",
+                    "any other text come back as `not_found`. Each sent message has WhatsApp's "
+                    "`pricing` (`billable`, `category`, `model`) once a status reported it; "
+                    "the `message.status` events to the stream's webhook carry the same.",
                     "requestBody": {
                         "required": True,
                         "content": {
