@@ -9,7 +9,7 @@ import json
 import pytest
 import requests
 
-from tests.factories import whatsapp_stream
+from tests.factories import contact_wrote, whatsapp_stream
 from whatsapp.models import Message
 from whatsapp.outbox import send
 
@@ -74,7 +74,10 @@ CONTACTS = [
 
 @pytest.fixture
 def stream(account, whatsapp_access, fake_graph):
-    return whatsapp_stream(account=account, fake_graph=fake_graph)
+    """A real stream whose recipient has written: its service window is open."""
+    stream = whatsapp_stream(account=account, fake_graph=fake_graph)
+    contact_wrote(stream, RECIPIENT)
+    return stream
 
 
 @pytest.fixture

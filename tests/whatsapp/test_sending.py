@@ -48,8 +48,9 @@ def stream(account, whatsapp_access, fake_graph):
 def _queue(stream, *items, sender=SENDER) -> list[Message]:
     """Accept messages as the send API does: rows ``queued``. The recipient has written, so
     any type may be sent to them."""
-    contact_wrote(stream, RECIPIENT)
     full = [{"sender": sender, "recipient_phone": RECIPIENT, **item} for item in items]
+    for number in {item["recipient_phone"] for item in full}:
+        contact_wrote(stream, number)
     _, results = messages_accept(stream=stream, items=full)
     assert [r.error for r in results] == [None] * len(items), results
     return [Message.objects.get(uuid=r.message_uuid) for r in results]
