@@ -23,7 +23,7 @@ from django.utils import timezone
 from streams.models import Stream
 from streams.services import stream_token_regenerate
 from tests.conftest import REQUIRE_SERVICES, unavailable
-from tests.factories import APP_SECRET, StreamFactory
+from tests.factories import APP_SECRET, StreamFactory, contact_wrote
 from tests.whatsapp.fixtures import WABA_ID, fixture
 from tests.workers import running_worker, wait_for_queued_tasks
 from whatsapp import services as whatsapp_services
@@ -35,6 +35,7 @@ from whatsapp.testing.fake_graph import SERVICE_UNAVAILABLE, THROUGHPUT_LIMITED,
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 SENDER = "15550001111"
+RECIPIENT = "4915112345678"
 
 
 @pytest.fixture
@@ -49,6 +50,8 @@ def stream(account, whatsapp_access, fake_graph):
     )
     whatsapp_services.whatsapp_account_refresh(account=whatsapp_account)
     stream.token = stream_token_regenerate(stream=stream)
+    # The tests send texts: the recipient has written, so their window is open.
+    contact_wrote(stream, RECIPIENT)
     return stream
 
 
@@ -57,7 +60,7 @@ def _send(client, stream, *texts, sender=SENDER):
         {
             "internal_id": text,
             "sender": sender,
-            "recipient_phone": "4915112345678",
+            "recipient_phone": RECIPIENT,
             "type": "text",
             "message_content": text,
         }
