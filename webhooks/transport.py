@@ -1,6 +1,7 @@
-"""The one outbound HTTP helper for customer webhooks.
+"""The one outbound HTTP helper for customers' servers: webhooks, and the files of sends.
 
-Every request to a customer's server goes through `send`, which:
+Every request to a customer's server goes through `send` (a webhook) or `fetch` (a file a send
+names, which TextPeak uploads to WhatsApp itself), which:
 
 - resolves the host once and checks every address it resolves to with
   `guard.is_public_address` (unless ``WEBHOOK_ALLOW_PRIVATE_NETWORKS``), then connects to that
@@ -50,6 +51,7 @@ EXCERPT_CHARS = 4000
 # one is closed beyond this.
 MAX_POOLS = 200
 _CHUNK = 16 * 1024
+_FETCH_CHUNK = 256 * 1024
 _URLLIB3_REQUEST_LINE = '%s://%s:%s "%s %s %s" %s %s'
 
 
@@ -83,6 +85,10 @@ class DeliveryError(Exception):
         self.message = message
 
 
+class AddressRefused(DeliveryError):
+    """The host resolves to a private, loopback, link-local or reserved address."""
+
+
 @dataclass(frozen=True)
 class Response:
     status_code: int
@@ -98,19 +104,93 @@ def send(request: WebhookRequest, *, timeout: float = 10) -> Response:
     `DeliveryError`."""
     started = time.monotonic()
     deadline = started + timeout
+    response, host = _open(
+        request.method,
+        request.url,
+        request.headers,
+        request.body or None,
+        deadline=deadline,
+        timeout=timeout,
+        refusal="webhooks are only sent to public addresses",
+        invalid="The webhook URL is not valid.",
+    )
+    return _read(response, started, deadline, host, timeout)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    status_code: int
+    content_type: str
+    # The body was longer than ``max_bytes``: what was written stops after ``max_bytes + 1``.
+    truncated: bool
+
+
+def fetch(url: str, file, *, timeout: float, max_bytes: int) -> Fetched:
+    """GET ``url`` and write its body (a 2xx's) to ``file``, at most ``max_bytes`` and one byte
+    more, within ``timeout`` seconds in all; redirects are answered, not followed. Anything
+    but an HTTP answer is a `DeliveryError` (`AddressRefused` for a private address)."""
+    started = time.monotonic()
+    deadline = started + timeout
+    response, host = _open(
+        "GET",
+        url,
+        [("Accept-Encoding", "identity")],
+        None,
+        deadline=deadline,
+        timeout=timeout,
+        refusal="files are only fetched from public addresses",
+        invalid="The file's URL is not valid.",
+    )
+    content_type = response.headers.get("Content-Type", "")
+    declared = response.headers.get("Content-Length", "").strip()
+    ok = 200 <= response.status < 300
+    if not ok or (declared.isdigit() and int(declared) > max_bytes):
+        response.close()
+        response.release_conn()
+        return Fetched(response.status, content_type, truncated=ok)
+    size = 0
     try:
-        url = parse_url(request.url)
+        while size <= max_bytes:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise DeliveryError(f"Timed out reading the file from {host} after {timeout:g} s.")
+            sock = getattr(response.connection, "sock", None)
+            if sock is not None:
+                sock.settimeout(remaining)
+            chunk = response.read1(min(_FETCH_CHUNK, max_bytes + 1 - size))
+            if not chunk:
+                break
+            file.write(chunk)
+            size += len(chunk)
+    except DeliveryError:
+        response.close()
+        raise
+    except Exception as error:
+        response.close()
+        raise _error(error, host, timeout) from None
+    finally:
+        if size > max_bytes:
+            response.close()
+        response.release_conn()
+    return Fetched(response.status, content_type, truncated=size > max_bytes)
+
+
+def _open(method, url_text, header_list, body, *, deadline, timeout, refusal, invalid):
+    """The response (its headers read, its body not) of a request to a checked address of the
+    URL's host, and that host."""
+    try:
+        url = parse_url(url_text)
     except LocationParseError:
-        raise DeliveryError("The webhook URL is not valid.") from None
+        raise DeliveryError(invalid) from None
     if url.scheme not in ("http", "https") or not url.host:
-        raise DeliveryError("The webhook URL is not valid.")
+        raise DeliveryError(invalid)
     host = url.host.strip("[]")
     port = url.port or (443 if url.scheme == "https" else 80)
-    addresses = _resolve(host, port)
+    addresses = _resolve(host, port, refusal)
     last_error: DeliveryError | None = None
     # Built as a list: a name the customer gave twice is sent twice, as the preview shows.
     headers = urllib3.HTTPHeaderDict()
-    for name, value in request.headers:
+    for name, value in header_list:
         headers.add(name, value)
     # The URL's host (and port, when given) as typed, as the preview shows it.
     headers["Host"] = url.netloc
@@ -123,9 +203,9 @@ def send(request: WebhookRequest, *, timeout: float = 10) -> Response:
             pool = _pool(url.scheme, address, port, host)
             try:
                 response = pool.urlopen(
-                    request.method,
+                    method,
                     url.request_uri,
-                    body=request.body or None,
+                    body=body,
                     headers=headers,
                     retries=False,
                     redirect=False,
@@ -140,13 +220,13 @@ def send(request: WebhookRequest, *, timeout: float = 10) -> Response:
                 continue
             except Exception as error:
                 raise _error(error, host, timeout) from None
-            return _read(response, started, deadline, host, timeout)
+            return response, host
     finally:
         _sending.active = False
     raise last_error or DeliveryError(f"Timed out connecting to {host} after {timeout:g} s.")
 
 
-def _resolve(host: str, port: int) -> list[str]:
+def _resolve(host: str, port: int, refusal: str) -> list[str]:
     """The addresses to connect to, each one allowed, in the resolver's order."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -159,9 +239,9 @@ def _resolve(host: str, port: int) -> list[str]:
         for address in addresses:
             if not is_public_address(address):
                 # Any private answer refuses the host: the next lookup could pick that one.
-                raise DeliveryError(
+                raise AddressRefused(
                     f"{host} resolves to {address}, a private, loopback, link-local or "
-                    "reserved address; webhooks are only sent to public addresses."
+                    f"reserved address; {refusal}."
                 )
     return addresses
 

@@ -13,6 +13,9 @@ import requests
 
 from whatsapp.testing.fake_graph import BAD_GATEWAY, PAIR_RATE_LIMITED, UNDELIVERABLE, FakeGraph
 
+# Stands for a media id the fake issued (one it keeps for the business).
+ISSUED = object()
+
 TEXT = {
     "messaging_product": "whatsapp",
     "recipient_type": "individual",
@@ -78,11 +81,11 @@ def test_it_gives_every_message_its_own_wamid(send):
         {"text": {"body": "no type: text, as on Meta"}},
         {"type": "template", "template": {"name": "hello_world", "language": {"code": "en_US"}}},
         {"type": "image", "image": {"link": "https://acme.test/a.png", "caption": "A"}},
-        {"type": "image", "image": {"id": "1037543291543636"}},
-        {"type": "video", "video": {"id": "1037543291543637"}},
+        {"type": "image", "image": {"id": ISSUED}},
+        {"type": "video", "video": {"id": ISSUED}},
         {"type": "audio", "audio": {"link": "https://acme.test/a.ogg"}},
         {"type": "document", "document": {"link": "https://acme.test/a.pdf", "filename": "a"}},
-        {"type": "sticker", "sticker": {"id": "1037543291543638"}},
+        {"type": "sticker", "sticker": {"id": ISSUED}},
         {"type": "location", "location": {"latitude": 0, "longitude": -122.4}},
         {"type": "reaction", "reaction": {"message_id": "wamid.HBgL", "emoji": "\U0001f44d"}},
         {"type": "reaction", "reaction": {"message_id": "wamid.HBgL", "emoji": ""}},
@@ -120,9 +123,39 @@ def test_it_gives_every_message_its_own_wamid(send):
     ],
     ids=lambda content: content.get("type", "untyped"),
 )
-def test_it_accepts_each_message_type_with_its_required_fields(send, content):
+def test_it_accepts_each_message_type_with_its_required_fields(send, fake_graph, content):
+    kind = content.get("type")
+    if isinstance(content.get(kind), dict) and content[kind].get("id") is ISSUED:
+        media_id = fake_graph.add_media(fake_graph.business, b"\x89PNG\r\n\x1a\n", "image/png")
+        content = {**content, kind: {"id": media_id}}
     response = send({"messaging_product": "whatsapp", "to": "+4915112345678", **content})
     assert response.status_code == 200, response.text
+
+
+def test_it_refuses_a_media_id_it_did_not_issue(send):
+    response = send(
+        {
+            "messaging_product": "whatsapp",
+            "to": "4915112345678",
+            "type": "image",
+            "image": {"id": "1037543291543636"},
+        }
+    )
+    assert _error(response) == (400, 100, "(#100) Param image['id'] is not a valid media id.")
+
+
+def test_it_refuses_a_media_id_of_another_business(send, fake_graph):
+    other = fake_graph.add_business()
+    media_id = fake_graph.add_media(other, b"\x89PNG\r\n\x1a\n", "image/png")
+    response = send(
+        {
+            "messaging_product": "whatsapp",
+            "to": "4915112345678",
+            "type": "image",
+            "image": {"id": media_id},
+        }
+    )
+    assert _error(response)[:2] == (400, 100)
 
 
 @pytest.mark.parametrize(

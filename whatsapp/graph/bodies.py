@@ -39,7 +39,8 @@ def _template(content: dict) -> dict:
 
 
 def _media(content: dict) -> dict:
-    media = {"link": content["url"]}
+    # A file fetched by TextPeak has been uploaded by now: it goes by the id it was given.
+    media = {"id": content["id"]} if "id" in content else {"link": content["url"]}
     for key in ("caption", "filename"):
         if key in content:
             media[key] = content[key]

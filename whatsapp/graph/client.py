@@ -12,6 +12,7 @@ than the Graph API): :func:`media_url_allowed` says which URLs may receive the t
 """
 
 import logging
+import secrets
 import threading
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from functools import partial
 from json import dumps as json_dumps
 from json import loads as json_loads
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 import certifi
@@ -74,6 +75,10 @@ MEDIA_MAX_REDIRECTS = 3
 
 # An error answer to a download is read at most this far (it is JSON or a short page).
 _MEDIA_ERROR_BODY_MAX = 64 * 1024
+
+
+# An upload's file is sent in blocks of this size, read from its (temporary) file as it goes.
+UPLOAD_BLOCK_SIZE = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -251,6 +256,38 @@ def _close(response: urllib3.BaseHTTPResponse) -> None:
     """Close a streamed answer: a body not read to its end leaves no reusable connection."""
     response.close()
     response.release_conn()
+
+
+class _Multipart:
+    """A multipart/form-data body of text fields and one file, streamed from the file: its
+    length is known up front, so the file is never held in memory whole."""
+
+    def __init__(
+        self, fields: dict[str, str], file: BinaryIO, *, size: int, filename: str, mime_type: str
+    ) -> None:
+        boundary = secrets.token_hex(16)
+        head = b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+            f"{value}\r\n".encode()
+            for name, value in fields.items()
+        )
+        quoted = filename.replace("\\", "_").replace('"', "_").replace("\r", "").replace("\n", "")
+        head += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{quoted}"'
+            f"\r\nContent-Type: {mime_type}\r\n\r\n"
+        ).encode()
+        self._head = head
+        self._tail = f"\r\n--{boundary}--\r\n".encode()
+        self._file = file
+        self.length = len(head) + size + len(self._tail)
+        self.content_type = f"multipart/form-data; boundary={boundary}"
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._head
+        self._file.seek(0)
+        while block := self._file.read(UPLOAD_BLOCK_SIZE):
+            yield block
+        yield self._tail
 
 
 def _media_chunks(response: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
@@ -458,6 +495,28 @@ class CloudAPIClient:
             raise _unexpected("no message id in 'messages'")
         return wamid
 
+    def upload_media(
+        self, phone_number_id: str, file: BinaryIO, *, size: int, mime_type: str, filename: str
+    ) -> str:
+        """Upload a file for ``phone_number_id`` to send (``POST /{phone_number_id}/media``);
+        the media id Meta gave it, usable in sends for 30 days.
+
+        ``file`` is read from its start, ``size`` bytes, as the request goes out. ``mime_type``
+        must be the file's real type: Meta checks it against the bytes.
+        """
+        form = _Multipart(
+            {"messaging_product": "whatsapp", "type": mime_type},
+            file,
+            size=size,
+            filename=filename or "file",
+            mime_type=mime_type,
+        )
+        body = self._request("POST", f"{_node(phone_number_id)}/media", form=form)
+        media_id = body.get("id")
+        if not isinstance(media_id, str) or not media_id:
+            raise _unexpected("no media 'id'")
+        return media_id
+
     def media_info(self, media_id: str) -> MediaInfo:
         """Where to download a media file (a customer's image, document, …) and what it is.
 
@@ -559,10 +618,11 @@ class CloudAPIClient:
         *,
         params: dict[str, Any] | None = None,
         json: Any = None,
+        form: _Multipart | None = None,
     ) -> dict[str, Any]:
         """Call ``{WHATSAPP_GRAPH_URL}/{version}/{path}``; the JSON object Meta answered."""
         try:
-            body = self._send(method, path, params=params, json=json)
+            body = self._send(method, path, params=params, json=json, form=form)
         except GraphError as exc:
             metrics.graph_call(type(exc).__name__)
             level = logging.INFO if exc.retryable else logging.WARNING
@@ -572,12 +632,25 @@ class CloudAPIClient:
         return body
 
     def _send(
-        self, method: str, path: str, *, params: dict[str, Any] | None, json: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None,
+        json: Any,
+        form: _Multipart | None = None,
     ) -> dict[str, Any]:
         url = f"{settings.WHATSAPP_GRAPH_URL}/{settings.WHATSAPP_API_VERSION}/{path}"
         if params:
             url = f"{url}?{urlencode(params)}"
-        if json is None:
+        if form is not None:
+            response = self._call(
+                method,
+                url,
+                body=form,
+                headers={"Content-Type": form.content_type, "Content-Length": str(form.length)},
+            )
+        elif json is None:
             response = self._call(method, url)
         else:
             response = self._call(
@@ -603,7 +676,7 @@ class CloudAPIClient:
         method: str,
         url: str,
         *,
-        body: bytes | None = None,
+        body: bytes | Iterable[bytes] | None = None,
         headers: dict[str, str] | None = None,
         stream: bool = False,
     ) -> urllib3.BaseHTTPResponse:

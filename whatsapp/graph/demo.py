@@ -149,6 +149,13 @@ class DemoGraph:
         data = demo_placeholder(unquote(url.removeprefix(DEMO_MEDIA_URL_PREFIX)))
         return MediaDownload([data], content_type="image/png", content_length=len(data))
 
+    def upload_media(
+        self, phone_number_id: str, file, *, size: int, mime_type: str, filename: str
+    ) -> str:
+        """Take the file as WhatsApp would (its checks ran before): a made-up media id, which
+        a demo send accepts like any other."""
+        return f"demo-{uuid.uuid4().hex}"
+
     def send_message(self, phone_number_id: str, payload: dict) -> str:
         """Accept the message as WhatsApp would; its statuses follow a moment later."""
 

@@ -37,6 +37,7 @@ from whatsapp.graph.errors import AuthError, GraphError, RateLimited, TemporaryE
 from whatsapp.graph.pick import graph_for
 from whatsapp.inbound.statuses import pending_statuses_apply
 from whatsapp.models import Message, MessageEvent, Sender, WhatsAppAccount
+from whatsapp.uploads.services import media_fetch_upload
 
 logger = logging.getLogger(__name__)
 
@@ -214,9 +215,30 @@ def _space_pairs(messages: list[Message], plan: dict[int, _Turn]) -> None:
             plan[message.pk] = _Turn(retry_in=wait)
 
 
+def _fetch_media(message: Message, graph) -> None:
+    """The file of a send that asked TextPeak to fetch it, fetched and uploaded, once: the
+    message goes by the media id from then on (in memory: a late one's next slot in this task
+    does not fetch again; a retry from the queue does). It runs on the message's own thread,
+    before its slot, so a slow server holds back no other message for longer than its own
+    fetch timeout."""
+    content = message.payload
+    if content.get("fetch") and "id" not in content:
+        media_id = media_fetch_upload(
+            graph=graph,
+            phone_number_id=message.phone_number_id,
+            url=content["url"],
+            kind=message.type,
+        )
+        message.payload = {**content, "id": media_id}
+
+
 def _send_one(message: Message, graph, turn: _Turn) -> _Outcome:
     if turn.retry_in is not None:
         return _Outcome(message, deferred=turn.retry_in)
+    try:
+        _fetch_media(message, graph)
+    except GraphError as error:
+        return _Outcome(message, error=error)
     delay = turn.at - time.monotonic()
     if delay > 0:
         time.sleep(delay)
@@ -240,7 +262,12 @@ class _NoAccount:
     """The graph of a stream whose WhatsApp settings were never saved: nothing can be sent."""
 
     def send_message(self, phone_number_id: str, payload: dict) -> str:
-        raise GraphError("The stream has no WhatsApp account: finish its WhatsApp Settings.")
+        raise GraphError(self.NO_ACCOUNT)
+
+    def upload_media(self, phone_number_id: str, file, **details) -> str:
+        raise GraphError(self.NO_ACCOUNT)
+
+    NO_ACCOUNT = "The stream has no WhatsApp account: finish its WhatsApp Settings."
 
 
 def _retry_delay(attempts: int) -> float:

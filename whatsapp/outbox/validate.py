@@ -246,9 +246,30 @@ def _button(button: object, position: int) -> dict:
     return {"index": index, "sub_type": sub_type, "parameter": parameter}
 
 
+MEDIA_ID_MAX = 100
+
+
+def _media_source(media: Shape) -> dict:
+    """Where the file is: a media id the upload API gave, or a URL (``fetch``: TextPeak
+    downloads and uploads it, instead of WhatsApp fetching it)."""
+    media_id = media.string("id", max_length=MEDIA_ID_MAX)
+    url = media.string("url", max_length=2000)
+    if bool(media_id) == bool(url):
+        raise _invalid("media must have exactly one of url and id.")
+    fetch = media.data.get("fetch", False)
+    if not isinstance(fetch, bool) or (fetch and not url):
+        raise _invalid("media.fetch must be true or false, and only with media.url.")
+    if media_id:
+        return {"id": media_id}
+    source = {"url": _https_url(url, "media.url")}
+    if fetch:
+        source["fetch"] = True
+    return source
+
+
 def _media(item: Shape, message: OutboundMessage) -> None:
     media = item.object("media", required=True)
-    content = {"url": _https_url(media.string("url", required=True, max_length=2000), "media.url")}
+    content = _media_source(media)
     if message.type not in UNCAPTIONED:
         caption = media.string("caption", max_length=CAPTION_MAX)
         if caption:

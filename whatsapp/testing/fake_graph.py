@@ -24,6 +24,11 @@ Messages sent with ``POST /{phone_number_id}/messages`` are checked as Meta chec
 Media a customer sent (``GET /{media_id}``, then ``GET`` of the URL it answers, with the token)::
 
         media_id = fake.add_media(business, b"\x89PNG...", "image/png")
+
+Files uploaded (``POST /{phone_number_id}/media``, multipart) are checked against Meta's types
+and sizes and kept as the business's media; a send by ``{"id": …}`` must name one of them::
+
+        fake.uploads[-1].data, fake.uploads[-1].mime_type
         fake.media_url_ttl = 0                  # media URLs expire at once (Meta: ~5 minutes)
 
 What a credentials check reads (``GET /me/permissions``, ``GET /app``, ``GET
@@ -48,6 +53,8 @@ is one handler and one entry.
 import argparse
 import base64
 import contextlib
+import email.parser
+import email.policy
 import hashlib
 import itertools
 import json
@@ -67,6 +74,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from textpeak.lib.shape import Rules, Shape
+from whatsapp.uploads.limits import LIMITS
 
 logger = logging.getLogger(__name__)
 
@@ -171,6 +179,9 @@ SERVER_UNAVAILABLE = ErrorReply(
     message="(#133004) Server Temporarily Unavailable",
     details="The server is temporarily unavailable.",
 )
+
+# What Meta answers for an upload of a file larger than its type takes.
+MEDIA_UPLOAD_ERROR = ErrorReply(status=400, code=131053, message="(#131053) Media upload error")
 
 # What Meta's media host answers for a media URL that has expired (or never existed).
 MEDIA_URL_EXPIRED = ErrorReply(status=404, body="URL signature expired\n")
@@ -414,6 +425,8 @@ class RecordedRequest:
     query: dict[str, str]
     headers: dict[str, str]  # names lower-cased
     json: Any  # the parsed JSON body, or None
+    # A multipart/form-data body's parts by name: a text, or (filename, content type, bytes)
+    form: dict[str, Any] | None
     client_port: int  # the caller's TCP port: the same port means a reused connection
     arrived: float = 0.0  # time.time() when the request came in, before any latency
 
@@ -724,6 +737,54 @@ def _check_interactive(interactive: Shape) -> None:
             raise _not_valid("Invalid URL in interactive['action']['parameters']['url']")
 
 
+def _form(content_type: str, raw: bytes) -> dict[str, Any]:
+    """A multipart/form-data body's parts, as a server reads them."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+    )
+    parts: dict[str, Any] = {}
+    for part in message.iter_parts() if message.is_multipart() else ():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is None:
+            parts[name] = data.decode("utf-8", "replace")
+        else:
+            parts[name] = (filename, part.get_content_type(), data)
+    return parts
+
+
+_UPLOAD_TYPES = {mime: limit for limit in LIMITS.values() for mime in limit.mime_types}
+
+
+def _check_upload(form: dict[str, Any] | None) -> tuple[str, bytes]:
+    """The type and bytes of an upload Meta would take; else Meta's error."""
+    form = form or {}
+    if form.get("messaging_product") != "whatsapp":
+        raise _missing("messaging_product")
+    file = form.get("file")
+    if not isinstance(file, tuple):
+        raise _missing("file")
+    mime_type = form.get("type") or file[1]
+    limit = _UPLOAD_TYPES.get(mime_type)
+    if limit is None:
+        names = ", ".join(sorted(_UPLOAD_TYPES))
+        raise _invalid(
+            f"Param file must be a file with one of the following types: {names}. "
+            f"Received file of type '{mime_type}'."
+        )
+    data = file[2]
+    if len(data) > limit.max_bytes:
+        raise _Rejected(
+            replace(
+                MEDIA_UPLOAD_ERROR,
+                details=f"The file is {len(data)} bytes: {limit.noun} take at most "
+                f"{limit.max_bytes} bytes.",
+            )
+        )
+    return mime_type, data
+
+
 class _Handler(BaseHTTPRequestHandler):
     # HTTP/1.1 keeps connections open, so tests can see the client's pool reuse them.
     protocol_version = "HTTP/1.1"
@@ -812,7 +873,9 @@ class FakeGraph:
             ("POST", "subscribed_apps"): _Route((WABA,), self._subscribe),
             ("DELETE", "subscribed_apps"): _Route((WABA,), self._unsubscribe),
             ("POST", "messages"): _Route((PHONE_NUMBER,), self._send_message),
+            ("POST", "media"): _Route((PHONE_NUMBER,), self._upload_media),
         }
+        self._uploads: list[Media] = []
 
     # -- lifecycle
 
@@ -924,6 +987,12 @@ class FakeGraph:
             return list(self._requests)
 
     @property
+    def uploads(self) -> list[Media]:
+        """Every file uploaded so far, oldest first."""
+        with self._lock:
+            return list(self._uploads)
+
+    @property
     def sent(self) -> list[SentMessage]:
         """Every message accepted so far, oldest first."""
         with self._lock:
@@ -1017,8 +1086,10 @@ class FakeGraph:
     def _record(self, handler: _Handler) -> RecordedRequest:
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length else b""
+        content_type = handler.headers.get("Content-Type", "")
+        form = _form(content_type, raw) if content_type.startswith("multipart/") else None
         try:
-            body = json.loads(raw) if raw else None
+            body = json.loads(raw) if raw and form is None else None
         except ValueError:
             body = None
         url = urlsplit(handler.path)
@@ -1028,6 +1099,7 @@ class FakeGraph:
             query=dict(parse_qsl(url.query, keep_blank_values=True)),
             headers={name.lower(): value for name, value in handler.headers.items()},
             json=body,
+            form=form,
             client_port=handler.client_address[1],
             arrived=time.time(),
         )
@@ -1233,8 +1305,18 @@ class FakeGraph:
         self._subscriptions[target.business.waba_id] = Subscription(callback, verify_token)
         return {"success": True}
 
+    def _upload_media(self, request: RecordedRequest, target: _Target) -> dict[str, Any]:
+        mime_type, data = _check_upload(request.form)
+        media = Media(id=str(next(self._media_ids)), data=data, mime_type=mime_type)
+        target.business.media[media.id] = media
+        self._uploads.append(media)
+        return {"id": media.id}
+
     def _send_message(self, request: RecordedRequest, target: _Target) -> dict[str, Any]:
         to, kind = _check_message(request.json)
+        media_id = request.json[kind].get("id") if kind in _MEDIA_TYPES else None
+        if media_id is not None and media_id not in target.business.media:
+            raise _invalid(f"Param {kind}['id'] is not a valid media id.")
         serial = next(self._wamid_serials)
         wamid = (
             "wamid."
