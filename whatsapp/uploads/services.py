@@ -33,10 +33,8 @@ class MediaFetchFailed(GraphError):
 
 
 def _phone_number_id(stream: Stream, sender: str) -> str:
-    found = Sender.objects.filter(whatsapp_account__stream=stream, number=sender).values_list(
-        "phone_number_id", flat=True
-    )
-    phone_number_id = next(iter(found), None)
+    senders = Sender.objects.filter(whatsapp_account__stream=stream)
+    phone_number_id = next((s.phone_number_id for s in senders if s.number == sender), None)
     if phone_number_id is None:
         raise MediaRefused("UNKNOWN_SENDER", "sender must be one of the stream's sender numbers.")
     return phone_number_id
