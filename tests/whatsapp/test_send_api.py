@@ -188,6 +188,35 @@ def test_it_accepts_a_document_with_caption_and_filename(api):
     assert message.payload == media
 
 
+@pytest.mark.parametrize("kind", ["image", "video", "audio", "document"])
+def test_it_accepts_media_by_an_uploaded_media_id(api, kind):
+    message = _accepted(api({"messages": [_message(kind, media={"id": "1300000000000001"})]}))
+    assert message.payload == {"id": "1300000000000001"}
+
+
+def test_it_accepts_media_by_url_that_textpeak_fetches(api):
+    media = {"url": "https://example.com/i.pdf", "fetch": True, "filename": "invoice.pdf"}
+    message = _accepted(api({"messages": [_message("document", media=media)]}))
+    assert message.payload == media
+
+
+@pytest.mark.parametrize(
+    "media",
+    [
+        {"url": "https://example.com/a.jpg", "id": "1300000000000001"},
+        {"caption": "Neither url nor id"},
+        {"id": "1300000000000001", "fetch": True},
+        {"url": "https://example.com/a.jpg", "fetch": "yes"},
+        {"id": 1300000000000001},
+        {"id": "1" * 101},
+    ],
+)
+def test_it_refuses_media_without_exactly_one_of_url_and_id(api, media):
+    result = _refused(api({"messages": [_message("image", media=media)]}))
+    assert result["error"] == "INVALID_MESSAGE"
+    assert "media" in result["detail"] or result["detail"].startswith("id ")
+
+
 def test_it_accepts_a_location(api):
     location = {"latitude": 52.52, "longitude": 13.405, "name": "Shop", "address": "Berlin"}
     message = _accepted(api({"messages": [_message("location", location=location)]}))

@@ -240,6 +240,28 @@ def test_it_sends_media_by_link(stream, fake_graph, kind, media, expected):
     assert "context" not in payload
 
 
+@pytest.mark.parametrize("kind", ["image", "video", "audio", "document"])
+def test_it_sends_media_by_the_id_of_an_upload(stream, fake_graph, kind):
+    media_id = fake_graph.add_media(fake_graph.business, b"\x89PNG\r\n\x1a\n", "image/png")
+    [message] = _queue(stream, {"type": kind, "media": {"id": media_id, "caption": "Yours"}})
+
+    payload = _sent_payload(fake_graph, message)
+
+    expected = {"id": media_id} if kind == "audio" else {"id": media_id, "caption": "Yours"}
+    assert payload[kind] == expected
+    assert _reload(message).status == Message.Status.SENT
+
+
+def test_it_fails_a_message_by_a_media_id_whatsapp_does_not_know(stream, fake_graph):
+    [message] = _queue(stream, {"type": "image", "media": {"id": "1037543291543636"}})
+
+    _send(message)
+
+    message = _reload(message)
+    assert message.status == Message.Status.SENT_FAILED
+    assert message.error_message == "(#100) Param image['id'] is not a valid media id."
+
+
 def test_it_sends_media_in_reply_with_context(stream, fake_graph):
     earlier = _earlier(stream, fake_graph)
     [message] = _queue(
