@@ -135,6 +135,7 @@ NOT_PAGES = {
     "api_messages_status",
     "api_contacts",
     "api_media",
+    "api_media_upload",
     "whatsapp:callback",
     "whatsapp_messages_export",
 }

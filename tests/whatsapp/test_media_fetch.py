@@ -77,7 +77,8 @@ def test_it_refuses_to_fetch_from_a_private_address(stream, fake_graph, receiver
     assert error.startswith("localhost resolves to ")
     assert "files are only fetched from public addresses" in error
     assert receiver.requests == []
-    assert fake_graph.uploads == [] and fake_graph.sent == []
+    assert fake_graph.uploads == []
+    assert fake_graph.sent == []
 
 
 @pytest.mark.parametrize("host", ["169.254.169.254", "10.0.0.7", "[::1]"])

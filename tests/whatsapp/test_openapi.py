@@ -31,6 +31,7 @@ SEND = openapi.SEND_PATH
 STATUS = openapi.STATUS_PATH
 MEDIA = openapi.MEDIA_PATH
 CONTACTS = openapi.CONTACTS_PATH
+UPLOAD = openapi.UPLOAD_PATH
 SENDER = "15550100100"  # the demo sender (whatsapp.graph.demo)
 RECIPIENT = "4915112345678"
 
@@ -150,7 +151,7 @@ def test_document_is_valid_openapi(doc, settings):
     assert doc["servers"] == [{"url": settings.SITE_URL}]
     scheme = doc["components"]["securitySchemes"]["StreamToken"]
     assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Authorization")
-    assert set(doc["paths"]) == {SEND, STATUS, CONTACTS, MEDIA}
+    assert set(doc["paths"]) == {SEND, STATUS, CONTACTS, UPLOAD, MEDIA}
     assert set(doc["paths"][MEDIA]) == {"get"}
     assert set(doc["paths"][MEDIA]["get"]["responses"]) == {
         "200",
@@ -170,13 +171,24 @@ def test_document_is_valid_openapi(doc, settings):
             "413",
             "429",
         }
+    assert set(doc["paths"][UPLOAD]["post"]["responses"]) == {
+        "200",
+        "400",
+        "403",
+        "405",
+        "413",
+        "429",
+        "502",
+    }
 
 
 def test_every_example_matches_its_schema(doc):
     for path, item in doc["paths"].items():
         (operation,) = item.values()
-        request = operation.get("requestBody", {}).get("content", {}).get("application/json")
-        assert request or path == MEDIA, path  # the media download is a GET with no body
+        content = operation.get("requestBody", {}).get("content", {})
+        request = content.get("application/json")
+        # The media download is a GET with no body; the upload takes a form.
+        assert request or path == MEDIA or set(content) == {"multipart/form-data"}, path
         for example in request["examples"].values() if request else ():
             _check(doc, request["schema"], example["value"])
         for status, response in operation["responses"].items():
@@ -238,18 +250,24 @@ def test_json_and_docs_need_no_login():
 
 def test_the_page_is_rendered_from_the_document():
     context = docs.docs_context(openapi.document())
-    send, status, contacts, media = context["operations"]
+    send, status, contacts, upload, media = context["operations"]
     assert (send["method"], send["path"], status["path"]) == ("POST", SEND, STATUS)
     assert (contacts["method"], contacts["path"], contacts["types"]) == ("POST", CONTACTS, [])
     [numbers] = contacts["fields"]
     assert (numbers["name"], numbers["rules"][0]) == ("contacts", "1 to 1000 items")
     assert (media["method"], media["path"], media["types"]) == ("GET", MEDIA, [])
+    assert (upload["method"], upload["path"]) == ("POST", UPLOAD)
+    assert [row["name"] for row in upload["fields"]] == ["sender", "file"]
+    assert upload["examples"][0]["summary"] == "curl"
     assert [t["name"] for t in send["types"]] == list(openapi.MESSAGE_TYPES)
     rows = {row["name"]: row for t in send["types"] for row in t["fields"]}
     assert rows["messages[].message_content"]["rules"] == ["1 to 4096 characters"]
     assert rows["messages[].interactive.action.buttons"]["rules"] == ["1 to 3 items"]
     assert rows["messages[].contacts"]["rules"] == ["at least 1 item"]
     assert rows["messages[].template.header.text"]["required"] == 'if type is "text"'
+    assert rows["messages[].media.url"]["required"] == "if fetch is true"
+    assert "messages[].media.id" in rows
+    assert "messages[].media.fetch" in rows
     common = {row["name"]: row for row in send["common_fields"]}
     assert common["messages[].recipient_phone"]["required"] == "yes"
     assert [r["status"] for r in send["responses"]] == ["200", "400", "403", "405", "413", "429"]
@@ -652,6 +670,13 @@ BOUNDARIES = [
     (_message("image", media={"url": "https://" + "a" * 1993}), False),
     (_message("image"), False),
     (_message("audio", media={"url": "https://example.com/a.ogg"}), True),
+    (_message("image", media={"id": "1037543291543636"}), True),
+    (_message("image", media={"id": "1037543291543636", "url": "https://example.com/a"}), False),
+    (_message("image", media={"id": "1" * 101}), False),
+    (_message("image", media={"url": "https://example.com/a.jpg", "fetch": True}), True),
+    (_message("image", media={"id": "1037543291543636", "fetch": True}), False),
+    (_message("image", media={"id": "1037543291543636", "fetch": False}), True),
+    (_message("image", media={"caption": "no file"}), False),
     (_message("video", media={"url": "https://example.com/a.mp4", "caption": "Hi"}), True),
     (
         _message("document", media={"url": "https://example.com/a.pdf", "filename": "f" * 240}),
@@ -986,3 +1011,75 @@ def test_the_documented_contact_numbers_are_the_apis(doc, post, number, valid):
     response = post(CONTACTS, {"contacts": [number]})
     assert response.status_code == (200 if valid else 400)
     _check_response(doc, CONTACTS, response)
+
+
+# The upload (a multipart form, answers JSON)
+
+
+def _upload_response(doc, response) -> dict:
+    documented = doc["paths"][UPLOAD]["post"]["responses"][str(response.status_code)]
+    assert response["Content-Type"] == "application/json"
+    body = json.loads(response.content)
+    _check(doc, documented["content"]["application/json"]["schema"], body)
+    return body
+
+
+def _upload_examples(doc, status) -> list[dict]:
+    content = doc["paths"][UPLOAD]["post"]["responses"][str(status)]["content"]
+    return [example["value"] for example in content["application/json"]["examples"].values()]
+
+
+def _upload(client, token, sender=SENDER, file=("a.png", b"\x89PNG\r\n\x1a\n" + bytes(99))):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = {"sender": sender}
+    if file is not None:
+        data["file"] = SimpleUploadedFile(file[0], file[1], "image/png")
+    headers = {"HTTP_AUTHORIZATION": token} if token else {}
+    return client.post(UPLOAD, data, **headers)
+
+
+def test_the_upload_answers_as_documented(doc, client, stream, token):
+    response = _upload(client, token)
+    assert response.status_code == 200
+    assert _upload_response(doc, response)["mime_type"] == "image/png"
+
+    documented = _upload_examples(doc, 400)
+    for kwargs in (
+        {"file": ("a.exe", b"MZ" + bytes(99))},
+        {"sender": "4915100000000"},
+        {"file": None},
+    ):
+        response = _upload(client, token, **kwargs)
+        assert response.status_code == 400
+        assert _upload_response(doc, response) in documented
+    response = client.post(UPLOAD, {}, content_type="application/json", HTTP_AUTHORIZATION=token)
+    assert _upload_response(doc, response) in documented
+
+    response = _upload(client, token, file=("big.jpg", b"\xff\xd8\xff" + bytes(int(7.2 * 2**20))))
+    assert response.status_code == 413
+    assert _upload_response(doc, response) in _upload_examples(doc, 413)
+
+    response = client.get(UPLOAD, HTTP_AUTHORIZATION=token)
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert _upload_response(doc, response) in _upload_examples(doc, 405)
+
+    response = _upload(client, None)
+    assert response.status_code == 403
+    assert _upload_response(doc, response) == {"detail": "Not authenticated"}
+
+
+def test_the_uploads_whatsapp_errors_answer_as_documented(
+    doc, client, account, whatsapp_access, fake_graph
+):
+    from tests.factories import whatsapp_stream
+
+    live = whatsapp_stream(account=account, fake_graph=fake_graph, name="Live")
+    token = stream_services.stream_token_regenerate(stream=live)
+    fake_graph.fail_next(INVALID_TOKEN, path="/media")
+
+    response = _upload(client, token, sender="15550001111")
+
+    assert response.status_code == 502
+    assert _upload_response(doc, response) in _upload_examples(doc, 502)

@@ -99,7 +99,7 @@ def _field_rows(doc: dict, schema: dict, prefix: str = "") -> list[dict]:
             for name, value in schema["if"]["properties"].items()
         )
         required |= dict.fromkeys(schema["then"].get("required", []), f"if {condition}")
-        required |= dict.fromkeys(schema["else"].get("required", []), "otherwise")
+        required |= dict.fromkeys(schema.get("else", {}).get("required", []), "otherwise")
     rows = []
     for name, prop in schema.get("properties", {}).items():
         prop = _resolve(doc, prop)
@@ -149,8 +149,8 @@ def _parameter_rows(doc: dict, operation: dict) -> list[dict]:
 
 
 def _request_examples(operation: dict, body: dict) -> list[dict]:
-    """The request body's examples, or the code samples of an operation without a body."""
-    if body:
+    """The request body's examples, or the code samples of an operation without them."""
+    if body.get("examples"):
         return [
             {
                 "summary": example["summary"],
@@ -166,7 +166,8 @@ def _request_examples(operation: dict, body: dict) -> list[dict]:
 
 
 def _operation(doc: dict, path: str, method: str, operation: dict) -> dict:
-    body = operation.get("requestBody", {}).get("content", {}).get(openapi.JSON, {})
+    content = operation.get("requestBody", {}).get("content", {})
+    body = content.get(openapi.JSON) or content.get(openapi.MULTIPART, {})
     request_schema = _resolve(doc, body["schema"]) if body else {}
     types = []
     for name, prop in request_schema.get("properties", {}).items():

@@ -1,11 +1,11 @@
 """The stream APIs' OpenAPI 3.1 document, served as ``/api/openapi.json``.
 
 ``document`` builds the description of ``/api/whatsapp/send/``, ``/api/messages_status/``,
-``/api/whatsapp/contacts/`` and ``/api/media/{message_uuid}/`` from what ``streams.api_auth``,
-``whatsapp.api`` and ``whatsapp.outbox`` accept and answer (limits are taken from those
-modules, so they cannot differ). ``whatsapp.api.docs`` renders the same dictionary as the
-``/api/docs`` page, and the tests check real responses against it and send its request
-examples to the real API.
+``/api/whatsapp/contacts/``, ``/api/whatsapp/media/`` and ``/api/media/{message_uuid}/`` from
+what ``streams.api_auth``, ``whatsapp.api``, ``whatsapp.outbox`` and ``whatsapp.uploads`` accept
+and answer (limits are taken from those modules, so they cannot differ). ``whatsapp.api.docs``
+renders the same dictionary as the ``/api/docs`` page, and the tests check real responses
+against it and send its request examples to the real API.
 """
 
 import re
@@ -17,9 +17,11 @@ from django.views.decorators.http import require_safe
 
 from streams import tokens
 from whatsapp.api import send as send_api
+from whatsapp.api import upload as upload_api
 from whatsapp.api.media import MEDIA_FAILED, MEDIA_GONE, MEDIA_METHOD_NOT_ALLOWED, MEDIA_NOT_FOUND
 from whatsapp.outbox import validate
 from whatsapp.service_window import OUTSIDE_SERVICE_WINDOW, OUTSIDE_SERVICE_WINDOW_MESSAGE
+from whatsapp.uploads.limits import LIMITS, STATIC_STICKER_MAX_BYTES
 
 VERSION = "1.0.0"
 
@@ -34,9 +36,34 @@ MEDIA_PATH = "/api/media/{message_uuid}/"
 
 
 CONTACTS_PATH = "/api/whatsapp/contacts/"
+UPLOAD_PATH = "/api/whatsapp/media/"
 
 
 JSON = "application/json"
+
+
+MULTIPART = "multipart/form-data"
+
+
+# The upload API's error codes (whatsapp.api.upload, whatsapp.uploads).
+UPLOAD_ERROR_CODES = {
+    "INVALID_REQUEST": "Not a multipart/form-data body with one `file`, or not a `POST`.",
+    "UNKNOWN_SENDER": "`sender` is not one of the stream's sender numbers.",
+    "MEDIA_TYPE_NOT_ALLOWED": "The file's content is of no type WhatsApp takes.",
+    "MEDIA_TOO_LARGE": "The file is larger than WhatsApp takes for its type.",
+    "MEDIA_EMPTY": "The file is empty.",
+    "WHATSAPP_ERROR": "WhatsApp refused the upload, or could not be reached.",
+}
+
+
+# The codes of a send whose file TextPeak fetched itself, in its status's ``error.code``.
+FETCH_ERROR_CODES = (
+    "MEDIA_URL_REFUSED",
+    "MEDIA_FETCH_FAILED",
+    "MEDIA_TOO_LARGE",
+    "MEDIA_TYPE_NOT_ALLOWED",
+    "MEDIA_EMPTY",
+)
 
 
 # Example values that work on a Demo Sending stream: its sender and its templates
@@ -396,13 +423,32 @@ def _message_schema(
 
 
 def _media_schema(kind: str, title: str, description: str) -> dict:
+    limit = LIMITS[kind]
     media = {
         "url": _string(
-            "Where WhatsApp downloads the file from: a public http(s) URL.",
+            "Where the file is: a public http(s) URL, which WhatsApp downloads (or TextPeak, "
+            "with `fetch`).",
             format="uri",
             maxLength=2000,
             pattern=URL_PATTERN,
-        )
+        ),
+        "id": _string(
+            f"The `media_id` of a file uploaded with `POST {UPLOAD_PATH}` for this sender, "
+            "instead of `url`.",
+            minLength=1,
+            maxLength=validate.MEDIA_ID_MAX,
+        ),
+        "fetch": {
+            "type": "boolean",
+            "default": False,
+            "description": "With `url`: TextPeak's worker fetches the file (public addresses "
+            "only, no redirects), checks it "
+            f"({', '.join(sorted(limit.mime_types))}; at most {limit.max_bytes // 2**20} MB), "
+            "uploads it and sends it by its media id, so WhatsApp's link fetcher is out of "
+            "the way. A file it cannot fetch or WhatsApp would refuse fails the message "
+            f"(`sent_failed`, with one of {', '.join(f'`{c}`' for c in FETCH_ERROR_CODES)} "
+            "as the status's `error.code`).",
+        },
     }
     if kind not in validate.UNCAPTIONED:
         media["caption"] = _string("Text shown with the file.", maxLength=validate.CAPTION_MAX)
@@ -417,13 +463,19 @@ def _media_schema(kind: str, title: str, description: str) -> dict:
         {
             "media": {
                 "type": "object",
-                "description": "The file, by link."
+                "description": "The file, by link or by the media id of an upload: exactly "
+                "one of `url` and `id`."
                 + (
                     f" {kind.capitalize()} takes no caption (one is ignored)."
                     if kind in validate.UNCAPTIONED
                     else ""
                 ),
-                "required": ["url"],
+                "oneOf": [
+                    {"required": ["url"], "not": {"required": ["id"]}},
+                    {"required": ["id"], "not": {"required": ["url"]}},
+                ],
+                "if": {"required": ["fetch"], "properties": {"fetch": {"const": True}}},
+                "then": {"required": ["url"]},
                 "properties": media,
             },
             "reply_to": _reply_to(),
@@ -746,16 +798,14 @@ def _message_schemas() -> dict:
             },
             required=("template",),
         ),
-        "ImageMessage": _media_schema("image", "Image message", "An image by link."),
-        "VideoMessage": _media_schema("video", "Video message", "A video by link."),
-        "AudioMessage": _media_schema("audio", "Audio message", "An audio file by link."),
-        "DocumentMessage": _media_schema(
-            "document", "Document message", "A document (PDF, …) by link."
-        ),
+        "ImageMessage": _media_schema("image", "Image message", "An image."),
+        "VideoMessage": _media_schema("video", "Video message", "A video."),
+        "AudioMessage": _media_schema("audio", "Audio message", "An audio file."),
+        "DocumentMessage": _media_schema("document", "Document message", "A document (PDF, …)."),
         "StickerMessage": _media_schema(
             "sticker",
             "Sticker message",
-            "A sticker by link: a WebP image of 512 by 512 pixels, up to 100 KB (500 KB animated).",
+            "A sticker: a WebP image of 512 by 512 pixels, up to 100 KB (500 KB animated).",
         ),
         "InteractiveMessage": _interactive_schema(),
         "ContactsMessage": _contacts_schema(),
@@ -936,7 +986,8 @@ def _schemas() -> dict:
                 "code": {
                     "type": ["string", "null"],
                     "description": "WhatsApp's error code, as text (e.g. `131026`); null when "
-                    "WhatsApp could not be reached.",
+                    "WhatsApp could not be reached. A send whose file TextPeak fetched has "
+                    f"TextPeak's own codes: {', '.join(f'`{c}`' for c in FETCH_ERROR_CODES)}.",
                 },
                 "message": _string("WhatsApp's error message, or what went wrong on the way."),
             },
@@ -1071,6 +1122,34 @@ def _schemas() -> dict:
             "required": ["detail"],
             "additionalProperties": False,
             "properties": {"detail": detail},
+        },
+        "UploadResponse": {
+            "type": "object",
+            "required": ["media_id", "mime_type", "size"],
+            "additionalProperties": False,
+            "properties": {
+                "media_id": _string(
+                    "WhatsApp's id of the file: send it as `media.id` from the same sender "
+                    "(WhatsApp keeps uploads for 30 days)."
+                ),
+                "mime_type": _string(
+                    "The file's type, read from its content (not from its Content-Type)."
+                ),
+                "size": {"type": "integer", "minimum": 1, "description": "Bytes."},
+            },
+        },
+        "UploadError": {
+            "type": "object",
+            "required": ["error", "detail"],
+            "additionalProperties": False,
+            "properties": {
+                "error": {
+                    "type": "string",
+                    "enum": list(UPLOAD_ERROR_CODES),
+                    "x-enumDescriptions": dict(UPLOAD_ERROR_CODES),
+                },
+                "detail": detail,
+            },
         },
         "Forbidden": {
             "type": "object",
@@ -1380,6 +1459,162 @@ def _contacts_operation(common: dict) -> dict:
     }
 
 
+def _limits_table() -> str:
+    rows = "\n".join(
+        f"| {limit.kind} | {', '.join(sorted(limit.mime_types))} | "
+        + (
+            f"{STATIC_STICKER_MAX_BYTES // 1024} KB static, {limit.max_bytes // 1024} KB animated"
+            if limit.kind == "sticker"
+            else f"{limit.max_bytes // 2**20} MB"
+        )
+        + " |"
+        for limit in LIMITS.values()
+    )
+    return f"| Type | Content | At most |\n| --- | --- | --- |\n{rows}"
+
+
+def _upload_error(summary: str, error: str, detail: str) -> tuple:
+    return (summary, {"error": error, "detail": detail})
+
+
+def _upload_operation(common: dict) -> dict:
+    """``POST /api/whatsapp/media/``: a file uploaded to WhatsApp for a sender."""
+    example_url = settings.SITE_URL + UPLOAD_PATH
+    return {
+        "operationId": "uploadMedia",
+        "tags": ["WhatsApp"],
+        "summary": "Upload a file",
+        "description": "Upload a file to WhatsApp for one of the stream's senders, to send "
+        "by its `media_id` (`media.id`) from that sender. The file's type is read from its "
+        "content, and WhatsApp's limits are checked before it is uploaded:\n\n" + _limits_table(),
+        "requestBody": {
+            "required": True,
+            "content": {
+                MULTIPART: {
+                    "schema": {
+                        "type": "object",
+                        "required": ["sender", "file"],
+                        "properties": {
+                            "sender": _string(
+                                "One of the stream's sender numbers, digits only (a leading "
+                                "`+` is allowed).",
+                                pattern=r"^\+?[0-9]+$",
+                                examples=[EXAMPLE_SENDER],
+                            ),
+                            "file": {
+                                "type": "string",
+                                "contentMediaType": "application/octet-stream",
+                                "description": "The file, one.",
+                            },
+                        },
+                    },
+                }
+            },
+        },
+        "x-codeSamples": [
+            {
+                "lang": "Shell",
+                "label": "curl",
+                "source": f'curl -f -H "Authorization: $STREAM_TOKEN" -F sender={EXAMPLE_SENDER} '
+                f"-F file=@parcel.jpg {example_url}",
+            }
+        ],
+        "responses": {
+            "200": {
+                "description": "WhatsApp took the file.",
+                "content": _json_content(
+                    "UploadResponse",
+                    {
+                        "uploaded": (
+                            "An image",
+                            {
+                                "media_id": "1037543291543636",
+                                "mime_type": "image/jpeg",
+                                "size": 48213,
+                            },
+                        )
+                    },
+                ),
+            },
+            "400": {
+                "description": "Not a form with a `sender` of the stream and one `file` of a "
+                "type WhatsApp takes. Nothing was uploaded.",
+                "content": _json_content(
+                    "UploadError",
+                    {
+                        "wrong_type": _upload_error(
+                            "Content of a type WhatsApp does not take",
+                            "MEDIA_TYPE_NOT_ALLOWED",
+                            "file is not of a type WhatsApp takes (by its content): "
+                            + ", ".join(
+                                sorted({m for li in LIMITS.values() for m in li.mime_types})
+                            )
+                            + ".",
+                        ),
+                        "unknown_sender": _upload_error(
+                            "Not a sender of the stream",
+                            "UNKNOWN_SENDER",
+                            "sender must be one of the stream's sender numbers.",
+                        ),
+                        "no_file": _upload_error(
+                            "No file", "INVALID_REQUEST", "Send one file, in the field “file”."
+                        ),
+                        "not_multipart": _upload_error(
+                            "Not a form",
+                            "INVALID_REQUEST",
+                            "Send the file as multipart/form-data.",
+                        ),
+                    },
+                ),
+            },
+            "403": common["403"],
+            "405": {
+                "description": "Any method but `POST`, with a valid token (without one the "
+                "answer is 403).",
+                "headers": common["405"]["headers"],
+                "content": _json_content(
+                    "UploadError",
+                    {
+                        "wrong_method": _upload_error(
+                            "Not POST", "INVALID_REQUEST", upload_api.UPLOAD_METHOD_NOT_ALLOWED
+                        )
+                    },
+                ),
+            },
+            "413": {
+                "description": "The file is larger than WhatsApp takes for its type (or the "
+                f"body than {upload_api.MAX_BODY_BYTES} bytes). Nothing was uploaded.",
+                "content": _json_content(
+                    "UploadError",
+                    {
+                        "too_large": _upload_error(
+                            "An image over 5 MB",
+                            "MEDIA_TOO_LARGE",
+                            "file is 7.2 MB: WhatsApp takes images up to 5 MB.",
+                        )
+                    },
+                ),
+            },
+            "429": common["429"],
+            "502": {
+                "description": "WhatsApp refused the upload or could not be reached. `detail` "
+                "ends with WhatsApp's message.",
+                "content": _json_content(
+                    "UploadError",
+                    {
+                        "token_refused": _upload_error(
+                            "The stream's WhatsApp token was refused",
+                            "WHATSAPP_ERROR",
+                            f"{upload_api.UPLOAD_FAILED}: Invalid OAuth access token - Cannot "
+                            "parse access token",
+                        )
+                    },
+                ),
+            },
+        },
+    }
+
+
 def _bad_request(key: str, noun: str) -> dict:
     n = send_api.MAX_MESSAGES
     return {
@@ -1418,7 +1653,7 @@ def _description(rate: int, max_bytes: int) -> str:
     return f"""\
 Send WhatsApp messages through a TextPeak stream, follow their delivery and download the \
 files customers send. JSON in, JSON out: every endpoint is a `POST`, except the media \
-download, a `GET` that answers the file itself.
+download, a `GET` that answers the file itself, and the upload takes a multipart form.
 
 ## Batches
 A send request carries 1 to {n} messages. Each one is checked on its own and either accepted \
@@ -1452,6 +1687,13 @@ a contact who has not written to the stream in the last 24 hours is refused at o
 later. `{CONTACTS_PATH}` tells whose windows are open, and until when. A stream whose number \
 also chats from the WhatsApp Business app, where TextPeak does not see every message, can \
 turn this check off on its WhatsApp tab.
+
+## Sending files
+A media message names its file by `media.url`, which WhatsApp downloads when it sends the \
+message, or by `media.id`, the `media_id` of a file uploaded with `POST {UPLOAD_PATH}`. With \
+`"fetch": true` beside a `url`, TextPeak fetches the file itself, checks it against \
+WhatsApp's limits and uploads it: WhatsApp's link fetcher, its caching and its rate limits \
+are out of the way, and a file WhatsApp would refuse fails at once with a reason.
 
 ## Incoming media
 A message the stream receives with a file (image, video, audio, document, sticker) comes with \
@@ -1645,6 +1887,7 @@ def document(request=None) -> dict:
                 }
             },
             CONTACTS_PATH: {"post": _contacts_operation(common)},
+            UPLOAD_PATH: {"post": _upload_operation(common)},
             MEDIA_PATH: {"get": _media_operation(common)},
         },
         "components": {
