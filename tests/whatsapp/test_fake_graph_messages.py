@@ -546,3 +546,64 @@ def test_it_fails_media_downloads_when_asked_to(fake_graph, business):
 
     assert _get(url, business.token).status_code == 502
     assert _get(url, business.token).content == IMAGE
+
+
+# Uploads: POST /{phone_number_id}/media, multipart
+
+
+@pytest.fixture
+def upload(fake_graph, business, phone_number_id):
+    """POST a multipart upload to the fake, as Meta documents it."""
+
+    def upload(data, mime_type, *, token=business.token, **fields):
+        form = {"messaging_product": "whatsapp", "type": mime_type, **fields}
+        return requests.post(
+            f"{fake_graph.url}/v23.0/{phone_number_id}/media",
+            data={k: v for k, v in form.items() if v is not None},
+            files={"file": ("file", data, mime_type)},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+        )
+
+    return upload
+
+
+def test_it_takes_an_upload_and_answers_its_media_id(upload, send, fake_graph):
+    response = upload(b"\x89PNG\r\n\x1a\n" + bytes(100), "image/png")
+
+    assert response.status_code == 200, response.text
+    media_id = response.json()["id"]
+    assert [(u.id, u.mime_type) for u in fake_graph.uploads] == [(media_id, "image/png")]
+    image = {"type": "image", "image": {"id": media_id}}
+    assert send({"messaging_product": "whatsapp", "to": "4915112345678", **image}).ok
+
+
+def test_it_refuses_an_upload_of_a_type_meta_does_not_take(upload, fake_graph):
+    response = upload(b"<svg/>", "image/svg+xml")
+
+    status, code, message = _error(response)
+    assert (status, code) == (400, 100)
+    assert message.startswith("(#100) Param file must be a file with one of the following types")
+    assert fake_graph.uploads == []
+
+
+def test_it_refuses_an_upload_larger_than_its_type_takes(upload, fake_graph):
+    response = upload(b"\xff\xd8\xff" + bytes(5 * 1024 * 1024), "image/jpeg")
+
+    assert _error(response) == (400, 131053, "(#131053) Media upload error")
+    assert fake_graph.uploads == []
+
+
+def test_it_refuses_an_upload_without_messaging_product(upload):
+    response = upload(b"%PDF-1.7", "application/pdf", messaging_product=None)
+
+    assert _error(response) == (400, 100, "(#100) The parameter messaging_product is required.")
+
+
+def test_it_refuses_an_upload_with_another_businesss_token(upload, fake_graph):
+    other = fake_graph.add_business()
+
+    response = upload(b"%PDF-1.7", "application/pdf", token=other.token)
+
+    assert _error(response)[:2] == (400, 100)
+    assert fake_graph.uploads == []
