@@ -332,3 +332,65 @@ def test_it_logs_no_header_value_signature_or_query(receiver, caplog):
     assert signature.split("v1=")[1] not in text
     assert "q-s3cret" not in text
     assert "/<hidden>" in caplog.text  # urllib3's request line, without the path and query
+
+
+# Fetching a send's file: the same guard, a bounded body written to a file
+
+
+@pytest.mark.parametrize(
+    "addresses", [["127.0.0.1"], ["169.254.169.254"], ["fd00::1"], ["93.184.215.14", "10.0.0.7"]]
+)
+def test_a_fetch_refuses_a_name_resolving_to_any_non_public_address(
+    receiver, dns, private_networks_refused, addresses, tmp_path
+):
+    dns.names[PUBLIC_NAME] = addresses
+
+    with (
+        open(tmp_path / "file", "wb") as file,
+        pytest.raises(transport.AddressRefused, match="files are only fetched from public"),
+    ):
+        transport.fetch(receiver.url(host=PUBLIC_NAME), file, timeout=5, max_bytes=100)
+
+    assert receiver.requests == []
+
+
+def test_a_fetch_connects_to_the_address_it_checked_and_writes_the_body(receiver, dns, tmp_path):
+    dns.names[PUBLIC_NAME] = ["127.0.0.1"]
+    receiver.answer(200, body=b"x" * 1000)
+
+    with open(tmp_path / "file", "wb") as file:
+        fetched = transport.fetch(receiver.url(host=PUBLIC_NAME), file, timeout=5, max_bytes=1000)
+
+    assert (fetched.status_code, fetched.truncated) == (200, False)
+    assert (tmp_path / "file").read_bytes() == b"x" * 1000
+    assert receiver.requests[0].headers["Host"] == f"{PUBLIC_NAME}:{receiver.port}"
+
+
+def test_a_fetch_answers_a_redirect_without_following_it(receiver, tmp_path):
+    receiver.redirect(receiver.url("/elsewhere"))
+
+    with open(tmp_path / "file", "wb") as file:
+        fetched = transport.fetch(receiver.url(), file, timeout=5, max_bytes=1000)
+
+    assert fetched.status_code == 302
+    assert [r.path for r in receiver.requests] == ["/hook"]
+
+
+def test_a_fetch_stops_after_one_byte_over_the_limit(receiver, tmp_path):
+    receiver.endless()
+
+    with open(tmp_path / "file", "wb") as file:
+        fetched = transport.fetch(receiver.url(), file, timeout=5, max_bytes=100_000)
+
+    assert fetched.truncated
+    assert (tmp_path / "file").stat().st_size <= 100_001
+
+
+def test_a_fetch_ends_at_its_timeout(receiver, tmp_path):
+    receiver.answer(200, delay=3)
+    started = time.monotonic()
+
+    with open(tmp_path / "file", "wb") as file, pytest.raises(DeliveryError, match="Timed out"):
+        transport.fetch(receiver.url(), file, timeout=0.5, max_bytes=100)
+
+    assert time.monotonic() - started < 2
