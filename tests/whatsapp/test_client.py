@@ -704,3 +704,49 @@ def test_it_raises_temporary_error_for_a_download_cut_short(redirector):
     assert download.content_length == 100
     with pytest.raises(TemporaryError, match="broke during the download"):
         b"".join(download)
+
+
+# Uploads
+
+
+def _png_file(tmp_path, size=300_000):
+    path = tmp_path / "parcel.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * (size // 256))
+    return path
+
+
+def test_it_uploads_a_file_from_its_start_and_returns_metas_media_id(
+    client, phone_number_id, fake_graph, tmp_path
+):
+    path = _png_file(tmp_path)
+    with open(path, "rb") as file:
+        file.read(100)  # wherever the caller left it
+        media_id = client.upload_media(
+            phone_number_id,
+            file,
+            size=path.stat().st_size,
+            mime_type="image/png",
+            filename='par"cel\r\n.png',
+        )
+
+    [upload] = fake_graph.uploads
+    assert media_id == upload.id
+    assert upload.data == path.read_bytes()
+    request = fake_graph.requests[-1]
+    assert (request.method, request.path) == ("POST", f"/v23.0/{phone_number_id}/media")
+    assert request.form["file"][0] == "par_cel.png"
+
+
+def test_it_raises_graph_error_for_an_upload_answer_without_an_id(
+    client, phone_number_id, fake_graph, tmp_path
+):
+    fake_graph.fail_next(status=200, body="{}", content_type="application/json", path="/media")
+    path = _png_file(tmp_path, 1000)
+    with open(path, "rb") as file, pytest.raises(GraphError, match="no media 'id'"):
+        client.upload_media(
+            phone_number_id,
+            file,
+            size=path.stat().st_size,
+            mime_type="image/png",
+            filename="a.png",
+        )

@@ -279,13 +279,17 @@ class _Multipart:
         self._head = head
         self._tail = f"\r\n--{boundary}--\r\n".encode()
         self._file = file
+        self._size = size
         self.length = len(head) + size + len(self._tail)
         self.content_type = f"multipart/form-data; boundary={boundary}"
 
     def __iter__(self) -> Iterator[bytes]:
         yield self._head
         self._file.seek(0)
-        while block := self._file.read(UPLOAD_BLOCK_SIZE):
+        left = self._size
+        # Exactly the bytes Content-Length announced, never more.
+        while left and (block := self._file.read(min(UPLOAD_BLOCK_SIZE, left))):
+            left -= len(block)
             yield block
         yield self._tail
 
