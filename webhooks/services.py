@@ -11,7 +11,7 @@ from streams import types
 from streams.models import Stream
 from textpeak.lib import ratelimit
 from textpeak.lib.local_cache import LocalCache
-from webhooks import deliveries
+from webhooks import deliveries, transport
 from webhooks.builder import WebhookRequest, build_request
 from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
 
@@ -234,3 +234,16 @@ def _test_send(endpoint: WebhookEndpoint) -> DeliveryAttempt:
         attempt.delivery = delivery
         attempt.save()
     return attempt
+
+
+# What file_fetch raises: no HTTP answer (FetchFailed), or a host with a private, loopback,
+# link-local or reserved address (FetchRefused, a FetchFailed too).
+FetchFailed = transport.DeliveryError
+FetchRefused = transport.AddressRefused
+
+
+def file_fetch(*, url: str, file, timeout: float, max_bytes: int) -> transport.Fetched:
+    """GET a customer's file into ``file`` through the webhooks' transport, so that it is
+    guarded exactly as deliveries are (public addresses only, after DNS; no redirects), with at
+    most ``max_bytes`` and one byte more written within ``timeout`` seconds."""
+    return transport.fetch(url, file, timeout=timeout, max_bytes=max_bytes)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from streams.models import Stream
-from webhooks import transport
+from webhooks import services as webhooks
 from whatsapp.graph.errors import GraphError
 from whatsapp.graph.pick import graph_for
 from whatsapp.models import Sender, WhatsAppAccount
@@ -61,15 +61,15 @@ def media_upload(
     return Uploaded(media_id=media_id, mime_type=checked.mime_type, size=size)
 
 
-def _fetch(url: str, file: BinaryIO, kind: str) -> transport.Fetched:
+def _fetch(url: str, file: BinaryIO, kind: str):
     """Fetch ``url`` into ``file``, at most the type's limit and a byte."""
     try:
-        fetched = transport.fetch(
-            url, file, timeout=FETCH_TIMEOUT, max_bytes=LIMITS[kind].max_bytes
+        fetched = webhooks.file_fetch(
+            url=url, file=file, timeout=FETCH_TIMEOUT, max_bytes=LIMITS[kind].max_bytes
         )
-    except transport.AddressRefused as error:
+    except webhooks.FetchRefused as error:
         raise MediaFetchFailed(error.message, code="MEDIA_URL_REFUSED") from None
-    except transport.DeliveryError as error:
+    except webhooks.FetchFailed as error:
         raise MediaFetchFailed(
             f"The file could not be fetched: {error.message}", code="MEDIA_FETCH_FAILED"
         ) from None
