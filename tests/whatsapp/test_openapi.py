@@ -1083,3 +1083,11 @@ def test_the_uploads_whatsapp_errors_answer_as_documented(
 
     assert response.status_code == 502
     assert _upload_response(doc, response) in _upload_examples(doc, 502)
+
+
+def test_the_page_shows_the_upload(client):
+    html = client.get("/api/docs").content.decode()
+    assert f"<code>{UPLOAD}</code>" in html
+    assert "-F sender=15550100100 -F file=@parcel.jpg" in html
+    assert "image: <code>image/jpeg</code>, <code>image/png</code>, at most 5 MB" in html
+    assert "<code>messages[].media.fetch</code>" in html

@@ -1459,18 +1459,23 @@ def _contacts_operation(common: dict) -> dict:
     }
 
 
-def _limits_table() -> str:
-    rows = "\n".join(
-        f"| {limit.kind} | {', '.join(sorted(limit.mime_types))} | "
-        + (
-            f"{STATIC_STICKER_MAX_BYTES // 1024} KB static, {limit.max_bytes // 1024} KB animated"
-            if limit.kind == "sticker"
-            else f"{limit.max_bytes // 2**20} MB"
+def _limits_text() -> str:
+    """WhatsApp's limits per type, as one sentence (the page renders paragraphs only)."""
+
+    def at_most(limit) -> str:
+        if limit.kind == "sticker":
+            static = STATIC_STICKER_MAX_BYTES // 1024
+            return f"{static} KB static, {limit.max_bytes // 1024} KB animated"
+        return f"{limit.max_bytes // 2**20} MB"
+
+    return (
+        "; ".join(
+            f"{limit.kind}: {', '.join(f'`{m}`' for m in sorted(limit.mime_types))}, at most "
+            f"{at_most(limit)}"
+            for limit in LIMITS.values()
         )
-        + " |"
-        for limit in LIMITS.values()
+        + "."
     )
-    return f"| Type | Content | At most |\n| --- | --- | --- |\n{rows}"
 
 
 def _upload_error(summary: str, error: str, detail: str) -> tuple:
@@ -1486,7 +1491,7 @@ def _upload_operation(common: dict) -> dict:
         "summary": "Upload a file",
         "description": "Upload a file to WhatsApp for one of the stream's senders, to send "
         "by its `media_id` (`media.id`) from that sender. The file's type is read from its "
-        "content, and WhatsApp's limits are checked before it is uploaded:\n\n" + _limits_table(),
+        "content, and WhatsApp's limits are checked before it is uploaded. " + _limits_text(),
         "requestBody": {
             "required": True,
             "content": {
