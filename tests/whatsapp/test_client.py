@@ -750,3 +750,22 @@ def test_it_raises_graph_error_for_an_upload_answer_without_an_id(
             mime_type="image/png",
             filename="a.png",
         )
+
+
+def test_an_upload_waits_longer_for_meta_than_a_message_does(
+    business, phone_number_id, fake_graph, tmp_path
+):
+    client = CloudAPIClient(business.token, timeout=0.2)
+    fake_graph.latency = 0.5
+    path = _png_file(tmp_path, 1000)
+
+    with open(path, "rb") as file:
+        media_id = client.upload_media(
+            phone_number_id,
+            file,
+            size=path.stat().st_size,
+            mime_type="image/png",
+            filename="a.png",
+        )
+
+    assert media_id == fake_graph.uploads[0].id

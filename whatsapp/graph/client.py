@@ -81,6 +81,11 @@ _MEDIA_ERROR_BODY_MAX = 64 * 1024
 UPLOAD_BLOCK_SIZE = 256 * 1024
 
 
+# Seconds an upload waits for each block to go out and for Meta's answer: Meta reads a file of
+# up to 100 MB before it answers, which takes longer than a message's call.
+UPLOAD_TIMEOUT = 60.0
+
+
 @dataclass(frozen=True)
 class BusinessAccount:
     id: str
@@ -515,7 +520,9 @@ class CloudAPIClient:
             filename=filename or "file",
             mime_type=mime_type,
         )
-        body = self._request("POST", f"{_node(phone_number_id)}/media", form=form)
+        # The same token with the upload's longer timeout (the connections are shared).
+        uploader = CloudAPIClient(self._access_token, timeout=max(self._timeout, UPLOAD_TIMEOUT))
+        body = uploader._request("POST", f"{_node(phone_number_id)}/media", form=form)
         media_id = body.get("id")
         if not isinstance(media_id, str) or not media_id:
             raise _unexpected("no media 'id'")
