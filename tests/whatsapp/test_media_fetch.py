@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.factories import whatsapp_stream
+from tests.factories import contact_wrote, whatsapp_stream
 from whatsapp.models import Message
 from whatsapp.outbox import send
 from whatsapp.outbox.accept import messages_accept
@@ -23,7 +23,10 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
 
 @pytest.fixture
 def stream(account, whatsapp_access, fake_graph):
-    return whatsapp_stream(account=account, fake_graph=fake_graph)
+    """A real stream whose recipient has written: its service window is open."""
+    stream = whatsapp_stream(account=account, fake_graph=fake_graph)
+    contact_wrote(stream, RECIPIENT)
+    return stream
 
 
 def _queue(stream, *items) -> list[Message]:
