@@ -3,9 +3,20 @@
 The wizard's request preview, the Test webhook button and real deliveries all call
 `build_request`, so the preview shows byte for byte what the customer's server receives.
 
-Signing scheme (what a customer verifies): `X-TextPeak-Signature: t=<timestamp>,v1=<hex>`, where
-hex is HMAC-SHA256 with the endpoint's signing secret over `b"<timestamp>." + payload`, and the
-payload is the raw body for POST, or for GET the raw query string (the part of the URL after "?").
+Every request carries two signatures of the same payload, at the same timestamp (the attempt's
+time, in unix seconds); the payload is the raw body for POST, or for GET the raw query string (the
+part of the URL after "?"), since a GET has no body and its query is the event:
+
+- ours, `X-TextPeak-Signature: t=<timestamp>,v1=<hex>`, where hex is HMAC-SHA256 keyed with the
+  signing secret as shown (``whsec_…``, its UTF-8 bytes) over `b"<timestamp>." + payload`;
+- Standard Webhooks' (https://www.standardwebhooks.com), which its libraries verify:
+  `webhook-id` (the delivery's id, the same on every retry), `webhook-timestamp` and
+  `webhook-signature: v1,<base64>`, HMAC-SHA256 keyed with the base64-decoded secret
+  (`signing_secrets.standard_key`) over `b"<id>.<timestamp>." + payload`.
+
+During a rotation's overlap both carry a `v1` for each secret, the new one first
+(`t=…,v1=<new>,v1=<old>` and `v1,<new> v1,<old>`): a receiver accepts the request when any `v1`
+matches the secret it has.
 
 Fields go out in sorted order (JSON keys and query parameters alike): PostgreSQL stores a
 delivery's event as jsonb, which does not keep the order it was written in, and the preview
@@ -17,6 +28,7 @@ GET requests carry the event as query parameters: nested values are flattened to
 customer's URL already has, which is kept as typed.
 """
 
+import base64
 import hashlib
 import hmac
 import json
@@ -25,8 +37,14 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass, replace
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from webhooks.signing_secrets import standard_key
+
 SIGNATURE_HEADER = "X-TextPeak-Signature"
 DELIVERY_HEADER = "X-TextPeak-Delivery"
+# Standard Webhooks' headers, in the lower case its specification writes them in.
+STANDARD_ID_HEADER = "webhook-id"
+STANDARD_TIMESTAMP_HEADER = "webhook-timestamp"
+STANDARD_SIGNATURE_HEADER = "webhook-signature"
 USER_AGENT = "TextPeak-Webhooks/1.0"
 MASK = "********"
 
@@ -56,6 +74,9 @@ class WebhookRequest:
             if name.lower() == SIGNATURE_HEADER.lower():
                 if signature:
                     value = re.sub(r"v1=[^,]*", f"v1={MASK}", value)
+            elif name.lower() == STANDARD_SIGNATURE_HEADER:
+                if signature:
+                    value = re.sub(r"v1,[^ ]*", f"v1,{MASK}", value)
             elif name.lower() in secret:
                 value = MASK
             headers.append((name, value))
@@ -74,10 +95,30 @@ class WebhookRequest:
         return text
 
 
-def sign(*, secret: str, timestamp: int, payload: bytes) -> str:
-    """The signature header's value; the timestamp is signed too, so a replay can be dated."""
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256)
-    return f"t={timestamp},v1={digest.hexdigest()}"
+def sign(*, secret: str, timestamp: int, payload: bytes, previous_secret: str = "") -> str:
+    """X-TextPeak-Signature's value; the timestamp is signed too, so a replay can be dated."""
+    signed = f"{timestamp}.".encode() + payload
+    digests = (
+        hmac.new(key.encode(), signed, hashlib.sha256).hexdigest()
+        for key in _secrets(secret, previous_secret)
+    )
+    return f"t={timestamp}," + ",".join(f"v1={digest}" for digest in digests)
+
+
+def standard_sign(
+    *, secret: str, msg_id: str, timestamp: int, payload: bytes, previous_secret: str = ""
+) -> str:
+    """webhook-signature's value (Standard Webhooks)."""
+    signed = f"{msg_id}.{timestamp}.".encode() + payload
+    digests = (
+        hmac.new(standard_key(key), signed, hashlib.sha256).digest()
+        for key in _secrets(secret, previous_secret)
+    )
+    return " ".join(f"v1,{base64.b64encode(digest).decode()}" for digest in digests)
+
+
+def _secrets(secret: str, previous_secret: str) -> list[str]:
+    return [secret, previous_secret] if previous_secret else [secret]
 
 
 def build_request(
@@ -89,7 +130,10 @@ def build_request(
     event: dict,
     delivery_id: str,
     timestamp: int,
+    previous_secret: str = "",
 ) -> WebhookRequest:
+    """The request of one attempt; ``previous_secret`` is the secret a rotation replaced, while
+    it still signs."""
     if method not in ("GET", "POST"):
         raise ValueError(f"Webhook method must be GET or POST, not {method!r}")
     parts = urlsplit(url)
@@ -103,6 +147,7 @@ def build_request(
         body = b""
         payload = query.encode()
         content_headers = []
+    secrets = {"secret": signing_secret, "previous_secret": previous_secret}
     # A fragment is never sent over HTTP; dropping it keeps the preview honest.
     final_url = urlunsplit(parts._replace(query=query, fragment=""))
     # HTTP clients send one User-Agent, so the customer's own replaces ours rather than
@@ -116,7 +161,13 @@ def build_request(
             *content_headers,
             *headers,
             (DELIVERY_HEADER, delivery_id),
-            (SIGNATURE_HEADER, sign(secret=signing_secret, timestamp=timestamp, payload=payload)),
+            (SIGNATURE_HEADER, sign(timestamp=timestamp, payload=payload, **secrets)),
+            (STANDARD_ID_HEADER, delivery_id),
+            (STANDARD_TIMESTAMP_HEADER, str(timestamp)),
+            (
+                STANDARD_SIGNATURE_HEADER,
+                standard_sign(msg_id=delivery_id, timestamp=timestamp, payload=payload, **secrets),
+            ),
         ],
         body=body,
         user_headers=tuple(name for name, _ in headers),

@@ -113,6 +113,8 @@ class Signing:
     url: str
     headers: list[tuple[str, str]]
     secret: str
+    # The secret a rotation replaced, while it still signs (a batch is sent within seconds).
+    previous_secret: str = ""
 
 
 def signing_for(endpoint: WebhookEndpoint) -> Signing:
@@ -121,6 +123,7 @@ def signing_for(endpoint: WebhookEndpoint) -> Signing:
         url=endpoint.url,
         headers=endpoint.headers(),
         secret=endpoint.signing_secret(),
+        previous_secret=endpoint.previous_signing_secret(),
     )
 
 
@@ -135,9 +138,10 @@ def attempt_send(delivery: Delivery, signing: Signing, *, timeout: float) -> Out
             url=signing.url,
             headers=signing.headers,
             signing_secret=signing.secret,
+            previous_secret=signing.previous_secret,
             event=delivery.payload,
             delivery_id=str(delivery.uid),
-            timestamp=int(time.time()),
+            timestamp=int(started_at.timestamp()),
         )
         # As sent, but for the customer's header values and the signature's digest.
         outcome.request_text = request.masked().as_text()

@@ -18,7 +18,13 @@ from requests.models import PreparedRequest
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
-from webhooks.builder import DELIVERY_HEADER, SIGNATURE_HEADER
+from webhooks.builder import (
+    DELIVERY_HEADER,
+    SIGNATURE_HEADER,
+    STANDARD_ID_HEADER,
+    STANDARD_SIGNATURE_HEADER,
+    STANDARD_TIMESTAMP_HEADER,
+)
 
 MAX_HEADERS = 20
 MAX_URL_LENGTH = 2000
@@ -32,6 +38,10 @@ _RESERVED = {
     "connection": "Connection is set automatically.",
     SIGNATURE_HEADER.lower(): f"{SIGNATURE_HEADER} is set by TextPeak.",
     DELIVERY_HEADER.lower(): f"{DELIVERY_HEADER} is set by TextPeak.",
+    **{
+        name: f"{name} is set by TextPeak (Standard Webhooks)."
+        for name in (STANDARD_ID_HEADER, STANDARD_TIMESTAMP_HEADER, STANDARD_SIGNATURE_HEADER)
+    },
 }
 RESERVED_HEADERS = frozenset(_RESERVED)
 

@@ -1,5 +1,4 @@
 import json
-import secrets
 import uuid
 from datetime import timedelta
 
@@ -10,10 +9,10 @@ from django.utils.timesince import timeuntil
 
 from streams.models import Stream
 from textpeak.lib import crypto
+from webhooks import signing_secrets
 
-
-def _signing_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
+# How long a rotated signing secret still signs deliveries beside the new one.
+SECRET_OVERLAP = timedelta(hours=24)
 
 
 class WebhookEndpoint(models.Model):
@@ -29,6 +28,9 @@ class WebhookEndpoint(models.Model):
     url = models.URLField("URL", max_length=2000)
     headers_encrypted = models.TextField(blank=True, editable=False)
     signing_secret_encrypted = models.TextField(editable=False)
+    # The secret the last rotation replaced, which signs beside the new one until it expires.
+    previous_signing_secret_encrypted = models.TextField(blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     send_statuses = models.BooleanField(
         "Send delivery statuses",
         default=False,
@@ -56,8 +58,28 @@ class WebhookEndpoint(models.Model):
     def signing_secret(self) -> str:
         return crypto.decrypt(self.signing_secret_encrypted)
 
+    def has_standard_secret(self) -> bool:
+        """Whether the Standard Webhooks libraries can verify with the secret as shown (older
+        secrets need a rotation first, see webhooks.signing_secrets)."""
+        return signing_secrets.is_standard(self.signing_secret())
+
+    def previous_signing_secret(self) -> str:
+        """The secret the last rotation replaced while it still signs, else ""."""
+        if not self.previous_secret_expires_at or self.previous_secret_expires_at <= timezone.now():
+            return ""
+        return crypto.decrypt(self.previous_signing_secret_encrypted)
+
     def rotate_signing_secret(self) -> None:
-        self.signing_secret_encrypted = crypto.encrypt(_signing_secret())
+        """A new secret; the current one, if any, signs beside it for `SECRET_OVERLAP`, so the
+        customer can deploy the new one without a request failing verification. Only one is
+        kept beside the new: a secret an earlier rotation replaced stops signing now.
+
+        The overlap weakens nothing: whoever holds the old secret could sign with it anyway, and
+        the customer's server stops trusting it the moment it is given the new one."""
+        if self.signing_secret_encrypted:
+            self.previous_signing_secret_encrypted = self.signing_secret_encrypted
+            self.previous_secret_expires_at = timezone.now() + SECRET_OVERLAP
+        self.signing_secret_encrypted = crypto.encrypt(signing_secrets.new_secret())
 
 
 class Delivery(models.Model):

@@ -72,6 +72,7 @@ def preview_request(
         url=url,
         headers=headers,
         signing_secret=endpoint.signing_secret() if endpoint else PREVIEW_SECRET,
+        previous_secret=endpoint.previous_signing_secret() if endpoint else "",
         event=_sample_event(stream),
         delivery_id="preview",
         timestamp=PREVIEW_TIMESTAMP,
@@ -89,10 +90,18 @@ def webhook_preview(*, stream: Stream) -> WebhookRequest | None:
 
 
 def webhook_rotate_secret(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
-    """A new signing secret. Deliveries are signed when sent, so pending ones and retries use
-    the new secret from now on."""
+    """A new signing secret, the old one still signing beside it for ``SECRET_OVERLAP``.
+    Deliveries are signed when sent, so pending ones and retries carry the new secret's
+    signature from now on, and the old one's until it expires."""
     endpoint.rotate_signing_secret()
-    endpoint.save(update_fields=["signing_secret_encrypted", "updated_at"])
+    endpoint.save(
+        update_fields=[
+            "signing_secret_encrypted",
+            "previous_signing_secret_encrypted",
+            "previous_secret_expires_at",
+            "updated_at",
+        ]
+    )
     return endpoint
 
 

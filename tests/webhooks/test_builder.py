@@ -1,3 +1,4 @@
+import base64
 import hashlib
 import hmac
 from urllib.parse import parse_qsl, urlsplit
@@ -7,19 +8,20 @@ from requests.models import PreparedRequest
 from webhooks.builder import build_request, sign
 from whatsapp.inbound.events import sample_message_event
 
-SECRET = "whsec_test"
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+OLD_SECRET = "whsec_C2FYbo4e6SdFv2yLj3JfN2oVoHsu7aUB"
 TIMESTAMP = 1736933400
 
 
-def _build(*, method="POST", url="https://hooks.example.com/in", headers=(), event=None):
+def _build(*, method="POST", url="https://hooks.example.com/in", headers=(), event=None, **secrets):
     return build_request(
         method=method,
         url=url,
         headers=list(headers),
-        signing_secret=SECRET,
         event=event if event is not None else {"event": "message.received", "text": "Hi"},
         delivery_id="d-1",
         timestamp=TIMESTAMP,
+        **{"signing_secret": SECRET, **secrets},
     )
 
 
@@ -27,6 +29,21 @@ def _expected_signature(payload: bytes) -> str:
     """The scheme as documented for customers, computed without the code under test."""
     mac = hmac.new(SECRET.encode(), str(TIMESTAMP).encode() + b"." + payload, hashlib.sha256)
     return f"t={TIMESTAMP},v1={mac.hexdigest()}"
+
+
+def _v1(secret: str, payload: bytes) -> str:
+    """Standard Webhooks' v1 as its specification says, without the code under test."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"d-1.{TIMESTAMP}.".encode() + payload
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+def _standard_headers(payload: bytes) -> list[tuple[str, str]]:
+    return [
+        ("webhook-id", "d-1"),
+        ("webhook-timestamp", str(TIMESTAMP)),
+        ("webhook-signature", _v1(SECRET, payload)),
+    ]
 
 
 def test_it_posts_the_event_as_compact_json_with_sorted_keys():
@@ -47,6 +64,7 @@ def test_it_sends_post_headers_in_order_with_the_users_headers_kept():
         ("X-Tenant", "7"),
         ("X-TextPeak-Delivery", "d-1"),
         ("X-TextPeak-Signature", _expected_signature(request.body)),
+        *_standard_headers(request.body),
     ]
 
 
@@ -56,6 +74,48 @@ def test_it_signs_the_post_body():
     assert dict(request.headers)["X-TextPeak-Signature"] == _expected_signature(
         b'{"event":"message.received","text":"Hi"}'
     )
+
+
+def test_it_signs_the_post_body_the_standard_webhooks_way():
+    request = _build()
+
+    assert dict(request.headers)["webhook-signature"] == _v1(
+        SECRET, b'{"event":"message.received","text":"Hi"}'
+    )
+
+
+def test_it_signs_with_both_secrets_the_new_one_first_during_an_overlap():
+    request = _build(previous_secret=OLD_SECRET)
+    headers = dict(request.headers)
+
+    new, old = (
+        hmac.new(key.encode(), f"{TIMESTAMP}.".encode() + request.body, hashlib.sha256).hexdigest()
+        for key in (SECRET, OLD_SECRET)
+    )
+    assert headers["X-TextPeak-Signature"] == f"t={TIMESTAMP},v1={new},v1={old}"
+    assert headers["webhook-signature"] == (
+        f"{_v1(SECRET, request.body)} {_v1(OLD_SECRET, request.body)}"
+    )
+
+
+def test_it_keys_an_older_url_safe_secret_with_its_own_random_bytes():
+    key = bytes(range(200, 232))
+    legacy = "whsec_" + base64.urlsafe_b64encode(key).decode().rstrip("=")
+    assert "-" in legacy or "_" in legacy.removeprefix("whsec_")
+
+    request = _build(signing_secret=legacy)
+
+    signed = f"d-1.{TIMESTAMP}.".encode() + request.body
+    digest = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    assert dict(request.headers)["webhook-signature"] == f"v1,{digest}"
+
+
+def test_it_masks_every_signature_for_the_log():
+    request = _build(previous_secret=OLD_SECRET).masked()
+    headers = dict(request.headers)
+
+    assert headers["X-TextPeak-Signature"] == f"t={TIMESTAMP},v1=********,v1=********"
+    assert headers["webhook-signature"] == "v1,******** v1,********"
 
 
 def test_it_appends_the_event_to_the_existing_query_on_get():
@@ -100,15 +160,18 @@ def test_it_sends_no_body_and_no_content_type_on_get():
         "X-Tenant",
         "X-TextPeak-Delivery",
         "X-TextPeak-Signature",
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
     ]
 
 
 def test_it_signs_the_get_query_string():
     request = _build(method="GET", url="https://hooks.example.com/in?token=abc")
 
-    assert dict(request.headers)["X-TextPeak-Signature"] == _expected_signature(
-        b"token=abc&event=message.received&text=Hi"
-    )
+    query = b"token=abc&event=message.received&text=Hi"
+    assert dict(request.headers)["X-TextPeak-Signature"] == _expected_signature(query)
+    assert dict(request.headers)["webhook-signature"] == _v1(SECRET, query)
 
 
 def test_it_builds_a_get_url_that_requests_sends_unchanged():
@@ -151,6 +214,9 @@ def test_it_shows_the_request_as_http_text():
         "X-Tenant: 7\n"
         "X-TextPeak-Delivery: d-1\n"
         f"X-TextPeak-Signature: {_expected_signature(request.body)}\n"
+        "webhook-id: d-1\n"
+        f"webhook-timestamp: {TIMESTAMP}\n"
+        f"webhook-signature: {_v1(SECRET, request.body)}\n"
         "\n"
         "{\n"
         '  "event": "message.received",\n'
@@ -169,7 +235,10 @@ def test_it_shows_a_get_request_without_a_body():
         "Host: hooks.example.com\n"
         "User-Agent: TextPeak-Webhooks/1.0\n"
         "X-TextPeak-Delivery: d-1\n"
-        f"X-TextPeak-Signature: {_expected_signature(b'text=Hi')}"
+        f"X-TextPeak-Signature: {_expected_signature(b'text=Hi')}\n"
+        "webhook-id: d-1\n"
+        f"webhook-timestamp: {TIMESTAMP}\n"
+        f"webhook-signature: {_v1(SECRET, b'text=Hi')}"
     )
 
 

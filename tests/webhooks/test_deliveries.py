@@ -65,12 +65,13 @@ def _make_due(*items) -> None:
 
 
 def _verify(secret: str, header: str, payload: bytes) -> bool:
-    """The documented scheme, computed without the code under test."""
-    fields = dict(part.split("=", 1) for part in header.split(","))
+    """The documented scheme, computed without the code under test: any v1 may match."""
+    fields = [part.split("=", 1) for part in header.split(",")]
+    timestamp = next(value for name, value in fields if name == "t")
     expected = hmac.new(
-        secret.encode(), fields["t"].encode() + b"." + payload, hashlib.sha256
+        secret.encode(), timestamp.encode() + b"." + payload, hashlib.sha256
     ).hexdigest()
-    return hmac.compare_digest(expected, fields["v1"])
+    return any(hmac.compare_digest(expected, value) for name, value in fields if name == "v1")
 
 
 # The request
@@ -156,7 +157,6 @@ def test_it_sends_a_get_with_the_events_fields_as_the_query_and_signs_the_query(
 
 def test_it_signs_with_a_rotated_secret_from_then_on(stream, endpoint, receiver):
     [delivery] = _queue(stream, _event())
-    old_secret = endpoint.signing_secret()
     services.webhook_rotate_secret(endpoint=endpoint)
 
     _send(delivery)
@@ -164,7 +164,6 @@ def test_it_signs_with_a_rotated_secret_from_then_on(stream, endpoint, receiver)
     [received] = receiver.requests
     header = received.headers["X-TextPeak-Signature"]
     assert _verify(_reload(endpoint).signing_secret(), header, received.body)
-    assert not _verify(old_secret, header, received.body)
 
 
 # Success and the log

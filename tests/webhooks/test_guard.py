@@ -233,6 +233,9 @@ def test_it_refuses_an_overlong_header_name():
     [
         ("x-textpeak-signature", "X-TextPeak-Signature is set by TextPeak."),
         ("X-TextPeak-Delivery", "X-TextPeak-Delivery is set by TextPeak."),
+        ("Webhook-Signature", "webhook-signature is set by TextPeak (Standard Webhooks)."),
+        ("webhook-id", "webhook-id is set by TextPeak (Standard Webhooks)."),
+        ("WEBHOOK-TIMESTAMP", "webhook-timestamp is set by TextPeak (Standard Webhooks)."),
         ("HOST", "Host is set automatically from the URL."),
         ("Content-Length", "Content-Length is set automatically."),
         ("Transfer-Encoding", "Transfer-Encoding is set automatically."),

@@ -19,7 +19,7 @@ from webhooks import transport
 from webhooks.builder import build_request
 from webhooks.transport import MAX_RESPONSE_BYTES, DeliveryError, send
 
-SECRET = "whsec_transport"
+SECRET = "whsec_dHJhbnNwb3J0LXRlc3Qtc2VjcmV0"
 EVENT = {"event": "message.received", "text": "Hi", "media": {"id": "m1"}}
 PUBLIC_NAME = "hooks.example.test"  # resolved by the `dns` fixture, never by real DNS
 

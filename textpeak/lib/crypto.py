@@ -14,7 +14,11 @@ from django.conf import settings
 # a test fails when a column holds encrypted values, or is so named, and is not listed.
 ENCRYPTED_FIELDS = {
     "whatsapp.WhatsAppAccount": ("access_token_encrypted", "app_secret_encrypted"),
-    "webhooks.WebhookEndpoint": ("headers_encrypted", "signing_secret_encrypted"),
+    "webhooks.WebhookEndpoint": (
+        "headers_encrypted",
+        "signing_secret_encrypted",
+        "previous_signing_secret_encrypted",
+    ),
 }
 
 
