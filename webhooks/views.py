@@ -4,7 +4,9 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.formats import date_format
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -261,10 +263,12 @@ def webhook_rotate_secret_confirm(request, uid):
 def webhook_rotate_secret(request, uid):
     endpoint = _endpoint(request, uid)
     services.webhook_rotate_secret(endpoint=endpoint)
+    until = date_format(timezone.localtime(endpoint.previous_secret_expires_at), "j M Y, H:i e")
     return _back_to_tab(
         request,
         endpoint.stream,
-        "New signing secret: deliveries are signed with it from now on.",
+        "New signing secret: deliveries are signed with it from now on, and with the old one "
+        f"too until {until}.",
         new_secret=endpoint.signing_secret(),
     )
 

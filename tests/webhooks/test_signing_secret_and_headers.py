@@ -2,11 +2,14 @@
 response that created or rotated it, and its header values are masked outside its own form."""
 
 import html
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.factories import StreamFactory, whatsapp_stream
+from textpeak.lib import crypto
 from webhooks import services
 from webhooks.builder import MASK
 from webhooks.models import WebhookEndpoint
@@ -122,8 +125,69 @@ def test_rotate_shows_the_new_secret_once(owner_client, stream, endpoint):
     assert "no-store" in response["Cache-Control"]
     assert f'value="{new}"' in page
     assert old not in page
-    assert "New signing secret: deliveries are signed with it from now on." in page
+    assert "New signing secret: deliveries are signed with it from now on" in page
     assert new not in _text(owner_client.get(_tab(stream)))
+
+
+def test_rotate_says_until_when_the_old_secret_still_signs(
+    owner_client, stream, endpoint, monkeypatch
+):
+    rotated_at = datetime(2026, 3, 2, 9, 15, tzinfo=UTC)
+    monkeypatch.setattr(timezone, "now", lambda: rotated_at)
+    old = endpoint.signing_secret()
+
+    page = _text(owner_client.post(reverse("webhooks:rotate_secret", args=[stream.uid])))
+
+    assert "and with the old one too until 3 Mar 2026, 09:15 UTC." in page
+    assert (
+        f"The previous secret (<code>whsec_••••{old[-4:]}</code>) signs deliveries beside this "
+        "one until 3 Mar 2026, 09:15 UTC"
+    ) in page
+    assert old not in page
+
+
+def test_the_tab_no_longer_shows_the_old_secret_after_the_overlap(
+    owner_client, stream, endpoint, monkeypatch
+):
+    services.webhook_rotate_secret(endpoint=endpoint)
+    later = timezone.now() + timedelta(hours=24, seconds=1)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+
+    page = _text(owner_client.get(_tab(stream)))
+
+    assert "The previous secret" not in page
+
+
+def test_the_rotate_confirmation_says_the_old_secret_signs_for_24_hours(
+    owner_client, stream, endpoint
+):
+    page = _text(owner_client.get(reverse("webhooks:rotate_secret_confirm", args=[stream.uid])))
+
+    assert "For 24 hours the current one" in page
+    assert "stops signing now" not in page
+
+
+def test_a_second_rotation_asks_first_to_stop_the_secret_the_first_replaced(
+    owner_client, stream, endpoint
+):
+    replaced = endpoint.signing_secret()
+    services.webhook_rotate_secret(endpoint=endpoint)
+
+    page = _text(owner_client.get(reverse("webhooks:rotate_secret_confirm", args=[stream.uid])))
+
+    assert (
+        f"The secret the last rotation replaced (<code>whsec_••••{replaced[-4:]}</code>) "
+        "stops signing now."
+    ) in page
+
+
+def test_an_older_secret_is_shown_with_the_advice_to_rotate(owner_client, stream, endpoint):
+    endpoint.signing_secret_encrypted = crypto.encrypt("whsec_" + "Ab-_" * 10 + "xyz")
+    endpoint.save()
+
+    page = _text(owner_client.get(_tab(stream)))
+
+    assert "This secret was made before Standard Webhooks" in page
 
 
 # -- header values
