@@ -48,6 +48,8 @@ class StreamAdmin(admin.ModelAdmin):
         "type_label",
         "state",
         "token_prefix",
+        "old_token_prefix",
+        "old_token_expires_at",
         "setup_progress",
         "created_at",
         "updated_at",

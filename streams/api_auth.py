@@ -1,18 +1,22 @@
 """Authentication of the stream APIs under ``/api/``: the stream token, then the stream's
 IP ACL, its status, the account's access to the stream type, and its request rate.
 
-The token is looked up by its keyed hash (one indexed query, see ``streams.tokens``), and the
-stream found is kept a few seconds in the process (``API_CACHE_SECONDS``): a disabled,
-regenerated or deleted token stops working within them. The address is the connection's
-(``X-Forwarded-For`` only from ``TRUSTED_PROXIES``). Every refusal is a JSON ``{"detail": …}``
-the client can show as it is.
+The token is looked up by its keyed hash (one indexed query, see ``streams.tokens``), as the
+stream's token or as the old one a Regenerate kept working for a while, and the stream found is
+kept a few seconds in the process (``API_CACHE_SECONDS``): a disabled, regenerated or deleted
+token stops working within them; an old token's expiry is checked on every request. Either
+token gets the same answers, and an old token past its expiry the unknown token's. The address
+is the connection's (``X-Forwarded-For`` only from ``TRUSTED_PROXIES``). Every refusal is a
+JSON ``{"detail": …}`` the client can show as it is.
 """
 
 import ipaddress
 import math
 
 from django.conf import settings
+from django.db.models import Q
 from django.http import JsonResponse
+from django.utils import timezone
 
 from streams import networks, tokens, types
 from streams.models import Stream
@@ -55,20 +59,32 @@ def _well_formed(token: str) -> bool:
 
 def _find_stream(token: str) -> Stream | None:
     # Kept by the token's keyed hash, not the token.
-    return _streams.get(tokens.token_hash(token), lambda: _lookup(token))
+    stream = _streams.get(tokens.token_hash(token), lambda: _lookup(token))
+    if stream is None or not _accepts(stream, token):
+        return None
+    return stream
 
 
 def _lookup(token: str) -> Stream | None:
+    hashes = tokens.token_hashes(token)
+    # One query, each side answered by its unique index.
     found = list(
-        Stream.objects.filter(token_hash__in=tokens.token_hashes(token), deleted_at__isnull=True)[
-            :1
-        ]
+        Stream.objects.filter(
+            Q(token_hash__in=hashes)
+            | Q(old_token_hash__in=hashes, old_token_expires_at__gt=timezone.now()),
+            deleted_at__isnull=True,
+        )[:1]
     )
-    stream = found[0] if found else None
-    # The lookup matched a hash; comparing it again in constant time costs nothing.
-    if stream is None or not tokens.token_matches(token, stream.token_hash):
-        return None
-    return stream
+    return found[0] if found else None
+
+
+def _accepts(stream: Stream, token: str) -> bool:
+    """The token is the stream's, or its old one still accepted (checked again for a cached
+    stream, whose old token may have expired since). Both are compared in constant time, and
+    both always, so the time taken does not tell which one matched."""
+    current = tokens.token_matches(token, stream.token_hash or "")
+    old = tokens.token_matches(token, stream.old_token_hash or "")
+    return current | (old & stream.old_token_works)
 
 
 def _ip_allowed(stream: Stream, request) -> bool:

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Value
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
 
 from streams import networks, types
 from textpeak.accounts.models import Account
@@ -88,6 +89,14 @@ class Stream(models.Model):
     # tokens apart. Drafts and deleted streams have no token.
     token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     token_prefix = models.CharField(max_length=12, blank=True, editable=False)
+    # The token a Regenerate replaced, when it was asked to keep working for a while: it is
+    # accepted until old_token_expires_at. Indexed (unique) like token_hash, for the API's one
+    # lookup of either.
+    old_token_hash = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
+    )
+    old_token_prefix = models.CharField(max_length=12, blank=True, editable=False)
+    old_token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Deleting hides the stream and revokes its token; its message history stays.
@@ -104,6 +113,15 @@ class Stream(models.Model):
     @property
     def is_draft(self) -> bool:
         return self.status == self.Status.DRAFT
+
+    @property
+    def old_token_works(self) -> bool:
+        """Whether the token a Regenerate replaced is still accepted."""
+        return bool(
+            self.old_token_hash
+            and self.old_token_expires_at
+            and self.old_token_expires_at > timezone.now()
+        )
 
     @property
     def allowed_ips(self) -> list[str]:

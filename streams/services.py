@@ -1,11 +1,19 @@
 """Writes to streams. Views, admin actions and tasks call these; they own the transaction."""
 
+from datetime import timedelta
+
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from streams import tokens, types
 from streams.models import Stream, Tag
 from textpeak.accounts.models import Account
+
+# How long Regenerate token can keep the old token working.
+OLD_TOKEN_OVERLAP = timedelta(hours=24)
+_NO_OLD_TOKEN = {"old_token_hash": None, "old_token_prefix": "", "old_token_expires_at": None}
+_OLD_TOKEN_FIELDS = ["token_hash", "token_prefix", *_NO_OLD_TOKEN]
 
 
 def _tags(*, account: Account, names: list[str]) -> list[Tag]:
@@ -91,15 +99,27 @@ def _in_use(stream: Stream):
     )
 
 
-def stream_token_regenerate(*, stream: Stream) -> str | None:
-    """A new token, returned once; the old one stops working at once. None if the stream was
-    deleted meanwhile (or is a draft)."""
+def stream_token_regenerate(*, stream: Stream, keep_old: bool = False) -> str | None:
+    """A new token, returned once. The old one stops working at once or, with ``keep_old``,
+    is accepted for ``OLD_TOKEN_OVERLAP`` more, so applications move to the new one without a
+    refused request. A token an earlier Regenerate kept stops now either way. None if the
+    stream was deleted meanwhile (or is a draft)."""
     issued = tokens.issue()
+    now = timezone.now()
+    old = _NO_OLD_TOKEN
+    if keep_old:
+        # One UPDATE reads the row's current token as it replaces it: two Regenerates at
+        # once cannot keep a token neither of them replaced.
+        old = {
+            "old_token_hash": F("token_hash"),
+            "old_token_prefix": F("token_prefix"),
+            "old_token_expires_at": now + OLD_TOKEN_OVERLAP,
+        }
     if not _in_use(stream).update(
-        token_hash=issued.hash, token_prefix=issued.prefix, updated_at=timezone.now()
+        token_hash=issued.hash, token_prefix=issued.prefix, updated_at=now, **old
     ):
         return None
-    stream.token_hash, stream.token_prefix = issued.hash, issued.prefix
+    stream.refresh_from_db(fields=_OLD_TOKEN_FIELDS)
     return issued.token
 
 
@@ -145,10 +165,10 @@ def stream_delete(*, stream: Stream) -> bool:
     deleted."""
     now = timezone.now()
     if not Stream.objects.filter(pk=stream.pk, deleted_at__isnull=True).update(
-        deleted_at=now, token_hash=None, updated_at=now
+        deleted_at=now, token_hash=None, updated_at=now, **_NO_OLD_TOKEN
     ):
         return False
-    stream.deleted_at, stream.token_hash = now, None
+    stream.deleted_at, stream.token_hash, stream.old_token_hash = now, None, None
     stream_type = types.find(stream.type)
     if stream_type:
         stream_type.forget(stream)

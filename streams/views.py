@@ -274,7 +274,9 @@ def stream_token_regenerate(request, uid):
         raise Http404
     if request.method != "POST":
         return _confirm(request, stream, template="streams/confirm_regenerate.html")
-    token = services.stream_token_regenerate(stream=stream)
+    token = services.stream_token_regenerate(
+        stream=stream, keep_old="keep_old_token" in request.POST
+    )
     if token is None:
         raise Http404
     return token_response(request, stream, token=token, created=False)
