@@ -5,7 +5,9 @@ beside the new one for 24 hours, then only the new one signs."""
 import base64
 import hashlib
 import hmac
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -219,3 +221,45 @@ def test_a_webhook_keeps_its_older_url_safe_secret_and_its_signature(stream, end
     assert not endpoint.has_standard_secret()
     # The library verifies with the secret's own 32 bytes, as given to it.
     Webhook(key).verify(received.body, _headers(received))
+
+
+# The README's snippets, run against a real delivery during an overlap
+
+
+def _readme_snippets() -> list[str]:
+    text = (Path(__file__).parents[2] / "README.md").read_text()
+    section = text[text.index("A receiver accepts a request when any `v1`") :]
+    return re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)[:2]
+
+
+@pytest.mark.parametrize("secret_of", ["new", "old"])
+def test_the_readmes_snippets_verify_a_real_delivery_with_either_secret(
+    stream, endpoint, receiver, secret_of
+):
+    old, new = _rotate(endpoint)
+    received, _ = _deliver(stream, receiver)
+    names = {
+        "secret": {"new": new, "old": old}[secret_of],
+        "raw_body": received.body,
+        "request_headers": _headers(received),
+        "header": received.headers["X-TextPeak-Signature"],
+    }
+
+    for snippet in _readme_snippets():
+        exec(snippet, dict(names))  # noqa: S102 (the README's own code)
+
+
+def test_the_readmes_snippets_refuse_a_tampered_body(stream, endpoint, receiver):
+    received, _ = _deliver(stream, receiver)
+    names = {
+        "secret": endpoint.signing_secret(),
+        "raw_body": received.body + b" ",
+        "request_headers": _headers(received),
+        "header": received.headers["X-TextPeak-Signature"],
+    }
+
+    library, plain = _readme_snippets()
+    with pytest.raises(WebhookVerificationError):
+        exec(library, dict(names))  # noqa: S102
+    with pytest.raises(AssertionError):
+        exec(plain, dict(names))  # noqa: S102
