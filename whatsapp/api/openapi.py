@@ -1903,7 +1903,8 @@ def document(request=None) -> dict:
                     "name": "Authorization",
                     "description": "The stream's token (it starts with "
                     f"`{tokens.PREFIX}`), shown once when the stream is created or its token "
-                    "regenerated in the console. Send it in the `Authorization` header as it "
+                    "regenerated in the console (which can keep the old one working for 24 "
+                    "hours). Send it in the `Authorization` header as it "
                     "is, or as `Bearer <token>`. No cookies, no CSRF token. If the stream's IP "
                     "ACL is on, requests must also come from one of its allowed networks.",
                 }
