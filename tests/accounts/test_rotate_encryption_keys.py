@@ -24,7 +24,8 @@ HEADERS = [("Authorization", "Bearer s3cr3t")]
 @pytest.fixture
 def secrets_under_the_old_key(settings, account):
     """Three streams with a Meta token, an app secret, webhook headers and a signing secret,
-    all encrypted with OLD (one stream has no app secret and no headers)."""
+    all encrypted with OLD (one stream has no app secret and no headers, one a rotated secret
+    still signing beside the new one)."""
     settings.ENCRYPTION_KEYS = [OLD]
     for i in range(3):
         stream = StreamFactory(account=account)
@@ -34,12 +35,14 @@ def secrets_under_the_old_key(settings, account):
             access_token=f"EAAG-token-{i}",
             app_secret=f"app-secret-{i}" if i else "",
         )
-        webhooks.webhook_save(
+        endpoint = webhooks.webhook_save(
             stream=stream,
             method="POST",
             url="https://example.com/hook",
             headers=HEADERS if i else [],
         )
+        if i == 2:
+            webhooks.webhook_rotate_secret(endpoint=endpoint)
 
 
 def _rotate(*args) -> str:
@@ -75,11 +78,12 @@ def test_it_re_encrypts_every_secret_so_the_old_key_can_be_removed(
     assert "whatsapp.WhatsAppAccount.app_secret_encrypted: 2 re-encrypted, 0 already" in output
     assert "webhooks.WebhookEndpoint.headers_encrypted: 2 re-encrypted" in output
     assert "webhooks.WebhookEndpoint.signing_secret_encrypted: 3 re-encrypted" in output
+    assert "webhooks.WebhookEndpoint.previous_signing_secret_encrypted: 1 re-encrypted" in output
 
     settings.ENCRYPTION_KEYS = [NEW]
     assert _secrets() == before
     tokens = _stored_tokens()
-    assert len(tokens) == 10
+    assert len(tokens) == 11
     for token in tokens:
         with pytest.raises(InvalidToken):
             Fernet(OLD.encode()).decrypt(token.encode())
@@ -98,7 +102,7 @@ def test_it_names_the_values_no_key_decrypts(settings, secrets_under_the_old_key
     # The old key was removed before the command ran: nothing is lost by running it, and it
     # says which rows are unreadable.
     settings.ENCRYPTION_KEYS = [NEW]
-    with pytest.raises(CommandError, match="10 values could not be decrypted"):
+    with pytest.raises(CommandError, match="11 values could not be decrypted"):
         _rotate()
 
 
