@@ -134,6 +134,7 @@ NOT_PAGES = {
     "api_send",
     "api_messages_status",
     "api_contacts",
+    "api_read",
     "api_media",
     "api_media_upload",
     "whatsapp:callback",

@@ -18,6 +18,7 @@ def _queue_of(task) -> str:
     ("task", "kind"),
     [
         (whatsapp_tasks.send_messages, queues.SENDING),
+        (whatsapp_tasks.send_read_receipts, queues.SENDING),
         (whatsapp_tasks.store_payloads, queues.INBOUND),
         (whatsapp_tasks.simulate_demo_statuses, queues.INBOUND),
         (webhook_tasks.send_deliveries, queues.DELIVERIES),

@@ -17,6 +17,8 @@ KINDS = (SENDING, INBOUND, DELIVERIES, HOUSEKEEPING)
 ROUTES = {
     # Messages to Meta, each call paced by its sender's rate.
     "whatsapp.tasks.send_messages": SENDING,
+    # Read receipts, paced by the same senders' rates.
+    "whatsapp.tasks.send_read_receipts": SENDING,
     # Meta's webhooks kept by the callback, and the demo's stand-ins for them.
     "whatsapp.tasks.store_payloads": INBOUND,
     "whatsapp.tasks.simulate_demo_statuses": INBOUND,

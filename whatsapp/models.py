@@ -513,3 +513,48 @@ class ServiceWindow(models.Model):
 
     def __str__(self):
         return f"{self.stream_id} {self.contact_number}"
+
+
+class ReadReceipt(models.Model):
+    """A request to mark an incoming message as read at WhatsApp (its two blue ticks), and
+    maybe to show the typing indicator: a row first, sent by a worker in a slot of the sender's
+    rate limit like a message (``whatsapp.outbox.read``).
+
+    A row of its own rather than fields on ``Message``: it is claimed, retried and swept with
+    the outbox's helpers (``textpeak.lib.outbox``), whose fields the send outbox already uses
+    on messages, and only the few messages a client marks read carry it. One a message."""
+
+    class Status(models.TextChoices):
+        QUEUED = IN_FLIGHT_STATUS, "Queued"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="read_receipt")
+    # Show the typing indicator too (WhatsApp dismisses it after 25 s, or at the next message).
+    typing = models.BooleanField(default=False)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    error_code = models.CharField(max_length=20, blank=True)
+    error_message = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claim_id = models.UUIDField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status=IN_FLIGHT_STATUS),
+                name="read_receipt_due_idx",
+            ),
+            models.Index(
+                fields=["claim_id"],
+                condition=Q(claim_id__isnull=False),
+                name="read_receipt_claim_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.message_id} {self.status}"

@@ -5,6 +5,7 @@ from whatsapp.graph.demo import simulate_demo_statuses
 from whatsapp.health import check_all_credentials, check_credentials
 from whatsapp.inbound.payloads import store_payloads, sweep_payloads
 from whatsapp.inbound.statuses import purge_pending_statuses
+from whatsapp.outbox.read import send_read_receipts
 from whatsapp.outbox.send import send_messages
 from whatsapp.outbox.sweep import sweep_outbox
 from whatsapp.problems import notify_credential_problem
@@ -19,6 +20,7 @@ __all__ = [
     "purge_pending_statuses",
     "refresh_catalogues",
     "send_messages",
+    "send_read_receipts",
     "simulate_demo_statuses",
     "store_payloads",
     "sweep_outbox",

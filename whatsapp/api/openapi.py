@@ -1,11 +1,12 @@
 """The stream APIs' OpenAPI 3.1 document, served as ``/api/openapi.json``.
 
 ``document`` builds the description of ``/api/whatsapp/send/``, ``/api/messages_status/``,
-``/api/whatsapp/contacts/``, ``/api/whatsapp/media/`` and ``/api/media/{message_uuid}/`` from
-what ``streams.api_auth``, ``whatsapp.api``, ``whatsapp.outbox`` and ``whatsapp.uploads`` accept
-and answer (limits are taken from those modules, so they cannot differ). ``whatsapp.api.docs``
-renders the same dictionary as the ``/api/docs`` page, and the tests check real responses
-against it and send its request examples to the real API.
+``/api/whatsapp/contacts/``, ``/api/whatsapp/media/``, ``/api/whatsapp/read/`` and
+``/api/media/{message_uuid}/`` from what ``streams.api_auth``, ``whatsapp.api``,
+``whatsapp.outbox`` and ``whatsapp.uploads`` accept and answer (limits are taken from those
+modules, so they cannot differ). ``whatsapp.api.docs`` renders the same dictionary as the
+``/api/docs`` page, and the tests check real responses against it and send its request
+examples to the real API.
 """
 
 import re
@@ -37,6 +38,9 @@ MEDIA_PATH = "/api/media/{message_uuid}/"
 
 CONTACTS_PATH = "/api/whatsapp/contacts/"
 UPLOAD_PATH = "/api/whatsapp/media/"
+
+
+READ_PATH = "/api/whatsapp/read/"
 
 
 JSON = "application/json"
@@ -141,6 +145,15 @@ STATUSES = {
     "came with the incoming-message webhook).",
     "not_found": "No message with this uuid on this stream (unknown, another stream's, or "
     "not a uuid).",
+}
+
+
+READ_STATES = {
+    "queued": "Recorded, not yet handed to WhatsApp (or being retried after a temporary "
+    "failure): a worker sends it in a slot of the sender's rate, shared with its messages.",
+    "sent": "WhatsApp marked the message (and the conversation's earlier ones) as read.",
+    "failed": "WhatsApp refused it for good, or every retry failed; the Messages tab shows "
+    "WhatsApp's error. Not tried again.",
 }
 
 
@@ -1117,6 +1130,44 @@ def _schemas() -> dict:
                 },
             },
         },
+        "ReadRequest": {
+            "type": "object",
+            "required": ["message_uuid"],
+            "properties": {
+                "message_uuid": {
+                    "type": "string",
+                    "description": "The `message_uuid` of a message the stream received (from "
+                    "the incoming-message webhook).",
+                    "maxLength": 36,
+                    "pattern": ANY_UUID_PATTERN,
+                },
+                "typing": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "Also show the contact the typing indicator, which "
+                    "WhatsApp hides at your next message or after 25 seconds. Only while the "
+                    "receipt is still `queued` does asking again add it.",
+                },
+            },
+        },
+        "ReadResponse": {
+            "type": "object",
+            "required": ["status", "message_uuid", "read", "typing"],
+            "additionalProperties": False,
+            "properties": {
+                "status": {"type": "boolean", "const": True},
+                "message_uuid": _string("The uuid as it was asked for."),
+                "read": {
+                    "type": "string",
+                    "enum": list(READ_STATES),
+                    "x-enumDescriptions": dict(READ_STATES),
+                },
+                "typing": {
+                    "type": "boolean",
+                    "description": "Whether the receipt shows the typing indicator.",
+                },
+            },
+        },
         "Error": {
             "type": "object",
             "required": ["detail"],
@@ -1620,6 +1671,82 @@ def _upload_operation(common: dict) -> dict:
     }
 
 
+def _read_operation(common: dict) -> dict:
+    """``POST /api/whatsapp/read/``: mark a received message as read."""
+
+    def answer(read: str, typing: bool) -> dict:
+        return {"status": True, "message_uuid": EXAMPLE_UUIDS[0], "read": read, "typing": typing}
+
+    bad = _bad_request("message_uuid", "")
+    examples = bad["content"][JSON]["examples"]
+    for key in ("no_array", "too_many"):
+        del examples[key]
+    bad["description"] = (
+        "The body is not JSON or not an object, `message_uuid` is not a uuid, `typing` is not "
+        "a boolean, or the message is one the stream sent. Nothing was stored."
+    )
+    refusals = {
+        "bad_uuid": ("Not a uuid", send_api.BAD_MESSAGE_UUID),
+        "bad_typing": ("typing not a boolean", send_api.BAD_TYPING),
+        "not_incoming": ("A message the stream sent", send_api.NOT_INCOMING),
+    }
+    for key, (summary, detail) in refusals.items():
+        examples[key] = {"summary": summary, "value": {"detail": detail}}
+    return {
+        "operationId": "markRead",
+        "tags": ["WhatsApp"],
+        "summary": "Mark a received message as read",
+        "description": "Show the contact a received message as read (two blue ticks; WhatsApp "
+        "marks the conversation's earlier messages read too), and, with `typing`, the typing "
+        "indicator while you prepare the answer. The request is recorded and answered at once; "
+        "a worker sends it to WhatsApp in a slot of the sender's rate limit, the one its "
+        "messages take, retrying while WhatsApp is busy or unreachable. Asking again for the "
+        "same message sends nothing more. The Messages tab shows whether it was marked.",
+        "requestBody": {
+            "required": True,
+            "content": {
+                JSON: {
+                    "schema": {"$ref": "#/components/schemas/ReadRequest"},
+                    "examples": {
+                        "read": {
+                            "summary": "Mark as read",
+                            "value": {"message_uuid": EXAMPLE_UUIDS[0]},
+                        },
+                        "typing": {
+                            "summary": "Mark as read and show the typing indicator",
+                            "value": {"message_uuid": EXAMPLE_UUIDS[0], "typing": True},
+                        },
+                    },
+                }
+            },
+        },
+        "responses": {
+            "202": {
+                "description": "Recorded: it is sent shortly (`read` is `queued`).",
+                "content": _json_content(
+                    "ReadResponse", {"queued": ("Queued", answer("queued", True))}
+                ),
+            },
+            "200": {
+                "description": "The message was marked before: the receipt as it is, sent or "
+                "failed. Nothing is sent again.",
+                "content": _json_content(
+                    "ReadResponse", {"sent": ("Marked before", answer("sent", False))}
+                ),
+            },
+            "400": bad,
+            "404": {
+                "description": "No message with this uuid on this stream (unknown, or "
+                "another stream's).",
+                "content": _json_content(
+                    "Error", {"unknown": ("Unknown message", {"detail": send_api.UNKNOWN_MESSAGE})}
+                ),
+            },
+            **common,
+        },
+    }
+
+
 def _bad_request(key: str, noun: str) -> dict:
     n = send_api.MAX_MESSAGES
     return {
@@ -1699,6 +1826,11 @@ message, or by `media.id`, the `media_id` of a file uploaded with `POST {UPLOAD_
 `"fetch": true` beside a `url`, TextPeak fetches the file itself, checks it against \
 WhatsApp's limits and uploads it: WhatsApp's link fetcher, its caching and its rate limits \
 are out of the way, and a file WhatsApp would refuse fails at once with a reason.
+
+## Read receipts
+Mark a message the stream received as read, optionally with the typing indicator, with \
+`{READ_PATH}`. It is recorded at once (`202`) and sent to WhatsApp by the workers, paced \
+with the sender's messages; marking the same message again sends nothing more.
 
 ## Incoming media
 A message the stream receives with a file (image, video, audio, document, sticker) comes with \
@@ -1893,6 +2025,7 @@ def document(request=None) -> dict:
             },
             CONTACTS_PATH: {"post": _contacts_operation(common)},
             UPLOAD_PATH: {"post": _upload_operation(common)},
+            READ_PATH: {"post": _read_operation(common)},
             MEDIA_PATH: {"get": _media_operation(common)},
         },
         "components": {

@@ -1,7 +1,8 @@
-"""The send, status and contacts APIs: JSON in, JSON out, for the stream ``streams.api_auth``
-found."""
+"""The send, status, contacts and read receipt APIs: JSON in, JSON out, for the stream
+``streams.api_auth`` found."""
 
 import logging
+import uuid
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -14,6 +15,7 @@ from textpeak.lib import shape
 from textpeak.lib.shape import Rules
 from whatsapp.outbox import validate
 from whatsapp.outbox.accept import messages_accept
+from whatsapp.outbox.read import NotIncoming, UnknownMessage, read_receipt_request
 from whatsapp.selectors import message_statuses
 from whatsapp.service_window import contact_windows
 
@@ -29,6 +31,21 @@ BAD_CONTACT = (
     "“contacts” must be phone numbers in international format, digits only (for example "
     "4915112345678): {position} is not."
 )
+
+
+BAD_MESSAGE_UUID = "“message_uuid” must be the uuid of a message the stream received."
+
+
+NOT_INCOMING = (
+    "“message_uuid” is a message this stream sent: only a message it received can be marked "
+    "as read."
+)
+
+
+BAD_TYPING = "“typing” must be true or false."
+
+
+UNKNOWN_MESSAGE = "This stream has no message with this uuid."
 
 
 class BadRequest(Exception):
@@ -134,4 +151,39 @@ def contacts(request, data):
                 for number, value in zip(numbers, digits, strict=True)
             ],
         }
+    )
+
+
+@_api_view
+def read(request, data):
+    """POST /api/whatsapp/read/: mark a message the stream received as read at WhatsApp,
+    optionally with the typing indicator; sent by a worker, paced with the sender's messages."""
+    value = data.get("message_uuid")
+    typing = data.get("typing", False)
+    if not isinstance(typing, bool):
+        raise BadRequest(BAD_TYPING)
+    try:
+        message_uuid = uuid.UUID(value) if isinstance(value, str) else None
+    except ValueError:
+        message_uuid = None
+    if message_uuid is None:
+        raise BadRequest(BAD_MESSAGE_UUID)
+    try:
+        receipt = read_receipt_request(
+            stream=request.stream, message_uuid=message_uuid, typing=typing
+        )
+    except UnknownMessage:
+        # Another stream's message too: its existence is not this stream's to know.
+        raise BadRequest(UNKNOWN_MESSAGE, status=404) from None
+    except NotIncoming:
+        raise BadRequest(NOT_INCOMING) from None
+    return JsonResponse(
+        {
+            "status": True,
+            "message_uuid": value,
+            "read": receipt.status,
+            "typing": receipt.typing,
+        },
+        # Accepted while it waits to be sent; a receipt already sent or failed is as it was.
+        status=202 if receipt.status == receipt.Status.QUEUED else 200,
     )

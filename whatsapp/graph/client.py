@@ -528,6 +528,21 @@ class CloudAPIClient:
             raise _unexpected("no media 'id'")
         return media_id
 
+    def mark_read(self, phone_number_id: str, wamid: str, *, typing: bool = False) -> None:
+        """Mark a message the number received as read (and earlier ones of the conversation,
+        as WhatsApp does), with ``typing`` also the typing indicator, which WhatsApp dismisses
+        at the next message or after 25 seconds. Retry on ``error.retryable`` only."""
+        payload: dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "status": "read",
+            "message_id": wamid,
+        }
+        if typing:
+            payload["typing_indicator"] = {"type": "text"}
+        body = self._request("POST", f"{_node(phone_number_id)}/messages", json=payload)
+        if body.get("success") is not True:
+            raise _unexpected("marking as read did not report success")
+
     def media_info(self, media_id: str) -> MediaInfo:
         """Where to download a media file (a customer's image, document, …) and what it is.
 

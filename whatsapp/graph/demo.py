@@ -156,6 +156,9 @@ class DemoGraph:
         a demo send accepts like any other."""
         return f"demo-{uuid.uuid4().hex}"
 
+    def mark_read(self, phone_number_id: str, wamid: str, *, typing: bool = False) -> None:
+        """The demo's simulated contacts see nothing: accepted as WhatsApp would accept it."""
+
     def send_message(self, phone_number_id: str, payload: dict) -> str:
         """Accept the message as WhatsApp would; its statuses follow a moment later."""
 

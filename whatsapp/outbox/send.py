@@ -153,12 +153,32 @@ def _claim_messages(message_ids: list[int]) -> list[Message]:
     )
 
 
+def sender_key(account_id: int, phone_number_id: str) -> str:
+    """The rate-limit key of a sender: everything a sender sends WhatsApp (messages, read
+    receipts) takes a slot of it. A sender is an account's phone number: demo streams of
+    different accounts share the demo number's id, and must not share its limit."""
+    return f"sender:{account_id}:{phone_number_id}"
+
+
+def sender_rates(
+    *, account_ids: set[int], phone_number_ids: set[str]
+) -> dict[tuple[int, str], int]:
+    """The messages per second of these accounts' senders, by (account id, phone number id);
+    a sender missing here sends at WhatsApp's default of 80."""
+    return {
+        (account_id, number): rate
+        for account_id, number, rate in Sender.objects.filter(
+            phone_number_id__in=phone_number_ids,
+            whatsapp_account__stream__account_id__in=account_ids,
+        ).values_list(
+            "whatsapp_account__stream__account_id", "phone_number_id", "messages_per_second"
+        )
+    }
+
+
 def _plan(messages: list[Message], rates: dict[tuple[int, str], int]) -> dict[int, _Turn]:
     """Each message's turn from its sender's rate limit, one reservation per sender for the
-    whole batch, and then from Meta's pair limit (``_space_pairs``).
-
-    A sender is an account's phone number: demo streams of different accounts share the demo
-    number's id, and must not share its limit."""
+    whole batch, and then from Meta's pair limit (``_space_pairs``)."""
     by_sender = defaultdict(list)
     for message in messages:
         by_sender[(message.account_id, message.phone_number_id)].append(message)
@@ -166,7 +186,7 @@ def _plan(messages: list[Message], rates: dict[tuple[int, str], int]) -> dict[in
     for (account_id, number), group in by_sender.items():
         asked = time.monotonic()
         slots = ratelimit.reserve_per_second(
-            f"sender:{account_id}:{number}",
+            sender_key(account_id, number),
             per_second=rates.get((account_id, number), 80),
             count=len(group),
             max_wait=MAX_SLOT_WAIT,
@@ -270,7 +290,7 @@ class _NoAccount:
     NO_ACCOUNT = "The stream has no WhatsApp account: finish its WhatsApp Settings."
 
 
-def _retry_delay(attempts: int) -> float:
+def retry_delay(attempts: int) -> float:
     """Exponential back-off with jitter: about 2, 4, 8 … seconds, at most ten minutes."""
     base = settings.SEND_RETRY_BASE_SECONDS * 2 ** (attempts - 1)
     return min(base, 600.0) * random.uniform(0.5, 1.5)  # noqa: S311 (jitter, not secrecy)
@@ -287,15 +307,10 @@ def messages_send(*, message_ids: list[int]) -> None:
             stream_id__in={m.stream_id for m in messages}
         ).select_related("stream")
     }
-    rates = {
-        (account_id, number): rate
-        for account_id, number, rate in Sender.objects.filter(
-            phone_number_id__in={m.phone_number_id for m in messages},
-            whatsapp_account__stream__account_id__in={m.account_id for m in messages},
-        ).values_list(
-            "whatsapp_account__stream__account_id", "phone_number_id", "messages_per_second"
-        )
-    }
+    rates = sender_rates(
+        account_ids={m.account_id for m in messages},
+        phone_number_ids={m.phone_number_id for m in messages},
+    )
     graphs = {stream_id: graph_for(account) for stream_id, account in accounts.items()}
     missing = [m for m in messages if m.stream_id not in graphs]
     for message in missing:
@@ -483,7 +498,7 @@ def _write_retry(outcomes: list[_Outcome], now: datetime) -> list[MessageEvent]:
     events, later = [], defaultdict(list)
     for outcome in outcomes:
         message = outcome.message
-        delay = _retry_delay(message.attempts)
+        delay = retry_delay(message.attempts)
         message.next_attempt_at = now + timedelta(seconds=delay)
         later[delay].append(message.pk)
         note = f"Attempt {message.attempts} failed; retrying in {delay:.0f} s"

@@ -1,5 +1,5 @@
-"""Sweeping the outbox: overdue messages enqueued again, a re-enabled stream's released, a
-deleted stream's rejected."""
+"""Sweeping the outbox: overdue messages and read receipts enqueued again, a re-enabled
+stream's messages released, a deleted stream's rejected."""
 
 import logging
 from datetime import timedelta
@@ -14,7 +14,8 @@ from streams.models import Stream
 from streams.selectors import sending_streams
 from textpeak import metrics
 from textpeak.lib import outbox
-from whatsapp.models import Message, MessageEvent
+from whatsapp.models import Message, MessageEvent, ReadReceipt
+from whatsapp.outbox.read import read_receipts_enqueue
 from whatsapp.outbox.send import messages_enqueue
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,28 @@ def outbox_sweep() -> int:
     metrics.swept("messages", len(ids))
     if ids:
         logger.info("Outbox sweep enqueued %d overdue messages", len(ids))
+    return len(ids)
+
+
+def read_receipts_sweep() -> int:
+    """Enqueue queued read receipts that are overdue and held by no live worker, as
+    ``outbox_sweep`` does messages; returns how many."""
+    now = timezone.now()
+    overdue = now - timedelta(seconds=settings.OUTBOX_SWEEP_AFTER_SECONDS)
+    ids = outbox.sweep(
+        ReadReceipt.objects.filter(
+            status=ReadReceipt.Status.QUEUED,
+            # A subquery, not a join: the rows are locked, and no message with them.
+            message_id__in=Message.objects.filter(stream__in=sending_streams()).values("id"),
+        ).filter(Q(next_attempt_at__lte=overdue) | Q(attempts__gt=0, next_attempt_at__lte=now)),
+        now=now,
+        limit=settings.OUTBOX_SWEEP_LIMIT,
+        enqueue=read_receipts_enqueue,
+        next_attempt_at=now,
+    )
+    metrics.swept("read_receipts", len(ids))
+    if ids:
+        logger.info("Outbox sweep enqueued %d overdue read receipts", len(ids))
     return len(ids)
 
 
@@ -118,5 +141,7 @@ def messages_reject_unsent(*, stream: Stream) -> None:
 
 @shared_task(name="whatsapp.tasks.sweep_outbox")
 def sweep_outbox() -> None:
-    """Beat: re-enqueue overdue queued messages (broker outage, killed worker)."""
+    """Beat: re-enqueue overdue queued messages and read receipts (broker outage, killed
+    worker)."""
     outbox_sweep()
+    read_receipts_sweep()

@@ -229,6 +229,13 @@ TEMPLATE_PARAM_MISMATCH = ErrorReply(
     details="The number of variable parameter values included in the request did not match the "
     "number of variable parameters defined in the template.",
 )
+# Meta's answer to marking as read a message id that is not one the number received.
+UNKNOWN_MESSAGE_ID = ErrorReply(
+    status=400,
+    code=100,
+    message="(#100) Invalid parameter",
+    details="Invalid message_id: it is not a message received by this phone number.",
+)
 TEMPLATE_NOT_FOUND = ErrorReply(
     status=404,
     code=132001,
@@ -371,6 +378,9 @@ class Business:
     # Callback URLs set on phone numbers themselves, by phone number id: they win over the
     # business's subscription's.
     number_callbacks: dict[str, str] = field(default_factory=dict)
+    # The wamids of messages customers sent, each with the phone number id that received it
+    # (see ``FakeGraph.add_received``): only those can be marked as read.
+    received: dict[str, str] = field(default_factory=dict)
 
     def node(self) -> dict[str, Any]:
         return {
@@ -442,6 +452,16 @@ class SentMessage:
     wamid: str  # the id answered, "wamid.…"
     # time.time() when it arrived: WhatsApp's per-second limits count in the clock's seconds
     at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReadMark:
+    """A read receipt the fake accepted: a ``POST /{phone_number_id}/messages`` with
+    ``"status": "read"``, optionally with the typing indicator."""
+
+    phone_number_id: str
+    payload: dict[str, Any]  # the JSON body as posted
+    at: float  # time.time() when it arrived
 
 
 @dataclass(frozen=True)
@@ -846,6 +866,7 @@ class FakeGraph:
         self._subscriptions: dict[str, Subscription] = {}
         self._requests: list[RecordedRequest] = []
         self._sent: list[SentMessage] = []
+        self._read: list[ReadMark] = []
         self._injected: list[_Injected] = []
         self._shares: list[_Share] = []
         self._wamid_prefix = secrets.token_hex(4)
@@ -997,6 +1018,27 @@ class FakeGraph:
         """Every message accepted so far, oldest first."""
         with self._lock:
             return list(self._sent)
+
+    @property
+    def read(self) -> list[ReadMark]:
+        """Every read receipt accepted so far, oldest first."""
+        with self._lock:
+            return list(self._read)
+
+    def add_received(self, business: Business, *, phone_number_id: str | None = None) -> str:
+        """A new wamid of a message a customer sent to one of ``business``'s numbers (its
+        first unless ``phone_number_id``), which that number may mark as read."""
+        with self._lock:
+            number = phone_number_id or business.phone_numbers[0]["id"]
+            serial = next(self._wamid_serials)
+            wamid = (
+                "wamid."
+                + base64.b64encode(
+                    f"HBgLIN{number}FQIAEhgS{self._wamid_prefix}{serial:016X}".encode()
+                ).decode()
+            )
+            business.received[wamid] = number
+            return wamid
 
     @property
     def sent_count(self) -> int:
@@ -1313,6 +1355,8 @@ class FakeGraph:
         return {"id": media.id}
 
     def _send_message(self, request: RecordedRequest, target: _Target) -> dict[str, Any]:
+        if isinstance(request.json, dict) and "status" in request.json:
+            return self._mark_read(request, target)
         to, kind = _check_message(request.json)
         media_id = request.json[kind].get("id") if kind in _MEDIA_TYPES else None
         if media_id is not None and media_id not in target.business.media:
@@ -1339,6 +1383,34 @@ class FakeGraph:
             "contacts": [{"input": to, "wa_id": to.lstrip("+")}],
             "messages": [{"id": wamid, "message_status": "accepted"}],
         }
+
+    def _mark_read(self, request: RecordedRequest, target: _Target) -> dict[str, Any]:
+        """Meta's read receipt (and typing indicator): the same edge as sends, told apart by
+        its ``status``; only a message the number received can be marked."""
+        number = target.node["id"]
+        wamid = _check_read(request.json)
+        if target.business.received.get(wamid) != number:
+            raise _Rejected(UNKNOWN_MESSAGE_ID)
+        self._read.append(
+            ReadMark(phone_number_id=number, payload=request.json, at=request.arrived)
+        )
+        return {"success": True}
+
+
+def _check_read(payload: dict[str, Any]) -> str:
+    """The wamid of a read receipt Meta would take; else Meta's code 100 error."""
+    receipt = Shape(payload, _PARAMETERS)
+    product = receipt.value("messaging_product", required=True)
+    if product != "whatsapp":
+        raise _one_of("messaging_product", ("whatsapp",), product)
+    if payload["status"] != "read":
+        raise _one_of("status", ("read",), payload["status"])
+    wamid = receipt.string("message_id", required=True)
+    if "typing_indicator" in payload:
+        kind = receipt.object("typing_indicator", required=True).value("type", required=True)
+        if kind != "text":
+            raise _one_of("typing_indicator['type']", ("text",), kind)
+    return wamid
 
 
 def _interrupt(signum: int, frame: Any) -> None:
