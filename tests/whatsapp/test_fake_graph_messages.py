@@ -607,3 +607,57 @@ def test_it_refuses_an_upload_with_another_businesss_token(upload, fake_graph):
 
     assert _error(response)[:2] == (400, 100)
     assert fake_graph.uploads == []
+
+
+# -- read receipts: the same edge, with "status": "read"
+
+
+def _read(wamid, **fields):
+    return {"messaging_product": "whatsapp", "status": "read", "message_id": wamid, **fields}
+
+
+def test_it_marks_a_received_message_read_as_meta_does(fake_graph, business, send):
+    wamid = fake_graph.add_received(business)
+    response = send(_read(wamid))
+    assert (response.status_code, response.json()) == (200, {"success": True})
+    assert [mark.payload for mark in fake_graph.read] == [_read(wamid)]
+    assert fake_graph.sent == []
+
+
+def test_it_takes_the_typing_indicator_with_a_read_receipt(fake_graph, business, send):
+    wamid = fake_graph.add_received(business)
+    body = _read(wamid, typing_indicator={"type": "text"})
+    assert send(body).json() == {"success": True}
+    assert fake_graph.read[-1].payload == body
+
+
+def test_it_refuses_to_mark_read_a_message_the_number_did_not_receive(fake_graph, send):
+    response = send(_read("wamid.HBgLNDkxNTExMjM0NTY3OBUCABIYFjNFQjA0"))
+    assert _error(response) == (400, 100, "(#100) Invalid parameter")
+    assert "message_id" in response.json()["error"]["error_data"]["details"]
+    assert fake_graph.read == []
+
+
+def test_it_refuses_to_mark_read_from_another_number_than_the_one_that_received_it(
+    fake_graph, business, send, phone_number_id
+):
+    other = fake_graph.add_business(phone_numbers=[{"display_phone_number": "+1 555-000-2222"}])
+    wamid = fake_graph.add_received(other)
+    assert _error(send(_read(wamid))) == (400, 100, "(#100) Invalid parameter")
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"message_id": ""}, "(#100) The parameter message_id is required."),
+        ({"status": "delivered"}, '(#100) Param status must be one of {READ} - got "delivered".'),
+        (
+            {"typing_indicator": {"type": "audio"}},
+            "(#100) Param typing_indicator['type'] must be one of {TEXT} - got \"audio\".",
+        ),
+    ],
+    ids=["no-message-id", "other-status", "other-typing"],
+)
+def test_it_checks_a_read_receipt_as_meta_does(fake_graph, business, send, fields, message):
+    wamid = fake_graph.add_received(business)
+    assert _error(send({**_read(wamid), **fields})) == (400, 100, message)

@@ -23,6 +23,7 @@ from whatsapp.api import docs, openapi
 from whatsapp.api.examples import api_examples
 from whatsapp.graph.demo import DEMO_BUSINESS_ID
 from whatsapp.models import Message
+from whatsapp.outbox import read
 from whatsapp.testing.fake_graph import INVALID_TOKEN
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +33,7 @@ STATUS = openapi.STATUS_PATH
 MEDIA = openapi.MEDIA_PATH
 CONTACTS = openapi.CONTACTS_PATH
 UPLOAD = openapi.UPLOAD_PATH
+READ = openapi.READ_PATH
 SENDER = "15550100100"  # the demo sender (whatsapp.graph.demo)
 RECIPIENT = "4915112345678"
 
@@ -138,6 +140,7 @@ BOTH = {
     "messages": [_message()],
     "message_uuids": ["0b7f9f5e-3c1a-4a52-9c3e-6f1d2b8a4e10"],
     "contacts": [RECIPIENT],
+    "message_uuid": "0b7f9f5e-3c1a-4a52-9c3e-6f1d2b8a4e10",
 }
 
 
@@ -151,7 +154,7 @@ def test_document_is_valid_openapi(doc, settings):
     assert doc["servers"] == [{"url": settings.SITE_URL}]
     scheme = doc["components"]["securitySchemes"]["StreamToken"]
     assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Authorization")
-    assert set(doc["paths"]) == {SEND, STATUS, CONTACTS, UPLOAD, MEDIA}
+    assert set(doc["paths"]) == {SEND, STATUS, CONTACTS, UPLOAD, READ, MEDIA}
     assert set(doc["paths"][MEDIA]) == {"get"}
     assert set(doc["paths"][MEDIA]["get"]["responses"]) == {
         "200",
@@ -179,6 +182,16 @@ def test_document_is_valid_openapi(doc, settings):
         "413",
         "429",
         "502",
+    }
+    assert set(doc["paths"][READ]["post"]["responses"]) == {
+        "200",
+        "202",
+        "400",
+        "403",
+        "404",
+        "405",
+        "413",
+        "429",
     }
 
 
@@ -250,7 +263,9 @@ def test_json_and_docs_need_no_login():
 
 def test_the_page_is_rendered_from_the_document():
     context = docs.docs_context(openapi.document())
-    send, status, contacts, upload, media = context["operations"]
+    send, status, contacts, upload, read_receipt, media = context["operations"]
+    assert (read_receipt["method"], read_receipt["path"]) == ("POST", READ)
+    assert [f["name"] for f in read_receipt["fields"]] == ["message_uuid", "typing"]
     assert (send["method"], send["path"], status["path"]) == ("POST", SEND, STATUS)
     assert (contacts["method"], contacts["path"], contacts["types"]) == ("POST", CONTACTS, [])
     [numbers] = contacts["fields"]
@@ -464,7 +479,7 @@ def test_status_api_refuses_uuids_that_are_not_strings(doc, post):
     _check_response(doc, STATUS, response)
 
 
-@pytest.mark.parametrize("path", [SEND, STATUS, CONTACTS])
+@pytest.mark.parametrize("path", [SEND, STATUS, CONTACTS, READ])
 def test_forbidden_answers_as_documented(doc, post, stream, token, path):
     documented = {value["detail"] for value in _example_values(doc, path, 403)}
     seen = set()
@@ -485,7 +500,7 @@ def test_forbidden_answers_as_documented(doc, post, stream, token, path):
     stream.allowed_networks = ["203.0.113.0/24"]
     stream.save()
     assert refused() == "IP address not allowed"
-    assert post(path, BOTH, REMOTE_ADDR="203.0.113.9").status_code == 200
+    assert post(path, BOTH, REMOTE_ADDR="203.0.113.9").status_code in (200, 404)
     stream.ip_acl_enabled = False
     stream.save()
 
@@ -502,7 +517,7 @@ def test_forbidden_answers_as_documented(doc, post, stream, token, path):
     assert seen == documented
 
 
-@pytest.mark.parametrize("path", [SEND, STATUS, CONTACTS])
+@pytest.mark.parametrize("path", [SEND, STATUS, CONTACTS, READ])
 def test_too_large_body(doc, post, settings, path):
     settings.API_MAX_BODY_BYTES = 300
     doc = openapi.document()
@@ -511,7 +526,7 @@ def test_too_large_body(doc, post, settings, path):
     assert _check_response(doc, path, response) == _example_values(doc, path, 413)[0]
 
 
-@pytest.mark.parametrize("path", [SEND, STATUS, CONTACTS])
+@pytest.mark.parametrize("path", [SEND, STATUS, CONTACTS, READ])
 def test_too_many_requests(doc, post, settings, path):
     settings.STREAM_API_REQUESTS_PER_SECOND = 1
     doc = openapi.document()
@@ -521,7 +536,7 @@ def test_too_many_requests(doc, post, settings, path):
     assert int(response["Retry-After"]) >= 1
 
 
-@pytest.mark.parametrize("path", [SEND, STATUS, CONTACTS])
+@pytest.mark.parametrize("path", [SEND, STATUS, CONTACTS, READ])
 def test_too_many_unknown_tokens(doc, post, settings, path):
     settings.UNKNOWN_KEY_MISS_LIMIT = 1
     settings.UNKNOWN_KEY_WINDOW_SECONDS = 6
@@ -532,7 +547,7 @@ def test_too_many_unknown_tokens(doc, post, settings, path):
     assert statuses[1]["Retry-After"] == "6"
 
 
-@pytest.mark.parametrize("path", [SEND, STATUS, CONTACTS])
+@pytest.mark.parametrize("path", [SEND, STATUS, CONTACTS, READ])
 def test_other_methods(doc, client, token, path):
     response = client.get(path, HTTP_AUTHORIZATION=token)
     assert response.status_code == 405
@@ -563,6 +578,27 @@ def test_every_request_example_is_accepted_by_the_api(doc, post, replied):
             response = post(path, example["value"])
             assert response.status_code == 200
             _check_response(doc, path, response)
+
+
+def test_the_read_examples_are_accepted_by_the_api(doc, post, stream):
+    # The message the examples mark read: one the demo stream received.
+    Message.objects.create(
+        uuid=openapi.EXAMPLE_UUIDS[0],
+        stream=stream,
+        direction=Message.Direction.INBOUND,
+        status=Message.Status.RECEIVED,
+        sender_number=SENDER,
+        contact_number=RECIPIENT,
+        type="text",
+        wamid="wamid.DEMOREPLY-example",
+    )
+    request = doc["paths"][READ]["post"]["requestBody"]["content"]["application/json"]
+    assert set(request["examples"]) == {"read", "typing"}
+    for example in request["examples"].values():
+        _check(doc, request["schema"], example["value"])
+        response = post(READ, example["value"])
+        assert response.status_code == 202
+        _check_response(doc, READ, response)
 
 
 def test_console_examples_match_the_document(doc, stream):
@@ -1091,3 +1127,50 @@ def test_the_page_shows_the_upload(client):
     assert "-F sender=15550100100 -F file=@parcel.jpg" in html
     assert "image: <code>image/jpeg</code>, <code>image/png</code>, at most 5 MB" in html
     assert "<code>messages[].media.fetch</code>" in html
+
+
+# Read receipts (a real stream: a message it received, marked read at the fake Graph API)
+
+
+def _received(stream, fake_graph) -> Message:
+    return Message.objects.create(
+        stream=stream,
+        direction=Message.Direction.INBOUND,
+        status=Message.Status.RECEIVED,
+        sender_number="15550001111",
+        phone_number_id=fake_graph.business.phone_numbers[0]["id"],
+        contact_number=RECIPIENT,
+        type="text",
+        wamid=fake_graph.add_received(fake_graph.business),
+    )
+
+
+def test_the_read_api_answers_as_documented(doc, post, live, fake_graph):
+    stream, token = live
+    message = _received(stream, fake_graph)
+    body = {"message_uuid": str(message.uuid), "typing": True}
+    response = post(READ, body, authorization=token)
+    assert response.status_code == 202
+    assert _check_response(doc, READ, response)["read"] == "queued"
+    read.read_receipts_send(receipt_ids=[message.read_receipt.pk])
+    response = post(READ, body, authorization=token)
+    assert response.status_code == 200
+    assert _check_response(doc, READ, response)["read"] == "sent"
+
+
+def test_the_read_apis_refusals_are_the_documented_ones(doc, post, replied):
+    examples = _response(doc, READ, 400)["content"]["application/json"]["examples"]
+    refused = {
+        "not_json": "",
+        "not_object": "[]",
+        "bad_uuid": {"message_uuid": "not a uuid"},
+        "bad_typing": {"message_uuid": str(replied.uuid), "typing": 1},
+        "not_incoming": {"message_uuid": str(replied.uuid)},
+    }
+    for name, body in refused.items():
+        response = post(READ, body)
+        assert response.status_code == 400, name
+        assert _check_response(doc, READ, response) == examples[name]["value"], name
+    response = post(READ, {"message_uuid": "0b7f9f5e-3c1a-4a52-9c3e-6f1d2b8a4e10"})
+    assert response.status_code == 404
+    assert _check_response(doc, READ, response) == _example_values(doc, READ, 404)[0]
