@@ -769,3 +769,30 @@ def test_an_upload_waits_longer_for_meta_than_a_message_does(
         )
 
     assert media_id == fake_graph.uploads[0].id
+
+
+# -- read receipts
+
+
+def test_it_marks_a_received_message_read(client, business, fake_graph, phone_number_id):
+    wamid = fake_graph.add_received(business)
+    assert client.mark_read(phone_number_id, wamid) is None
+    assert fake_graph.read[-1].payload == {
+        "messaging_product": "whatsapp",
+        "status": "read",
+        "message_id": wamid,
+    }
+
+
+def test_it_shows_the_typing_indicator_with_a_read_receipt(
+    client, business, fake_graph, phone_number_id
+):
+    wamid = fake_graph.add_received(business)
+    client.mark_read(phone_number_id, wamid, typing=True)
+    assert fake_graph.read[-1].payload["typing_indicator"] == {"type": "text"}
+
+
+def test_marking_read_a_message_meta_does_not_know_is_an_invalid_parameter(client, phone_number_id):
+    with pytest.raises(InvalidParameter) as caught:
+        client.mark_read(phone_number_id, "wamid.unknown")
+    assert (caught.value.code, caught.value.retryable) == (100, False)
