@@ -21,6 +21,13 @@ Messages sent with ``POST /{phone_number_id}/messages`` are checked as Meta chec
         fake.fail_fraction(0.1, UNDELIVERABLE, path="/messages")        # every tenth send fails
         fake.sent_count, fake.sent[-1].wamid
 
+Read receipts go to the same edge with ``"status": "read"`` (and maybe ``typing_indicator``),
+for messages the number received; Meta's code 100 for any other wamid. They are kept in
+``fake.read``::
+
+        wamid = fake.add_received(business)     # a message a customer sent to its first number
+        fake.read[-1].payload["message_id"]
+
 Media a customer sent (``GET /{media_id}``, then ``GET`` of the URL it answers, with the token)::
 
         media_id = fake.add_media(business, b"\x89PNG...", "image/png")
