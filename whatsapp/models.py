@@ -296,7 +296,8 @@ class Message(models.Model):
     contact_name = models.CharField(max_length=200, blank=True)
     # The business-scoped user id Meta sends when a user hides their phone number.
     contact_user_id = models.CharField(max_length=100, blank=True)
-    error_code = models.CharField(max_length=20, blank=True)
+    # Meta's code, or TextPeak's own for a file it fetched (MEDIA_TYPE_NOT_ALLOWED …).
+    error_code = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
     # What the account is billed for the message, as Meta's latest status carrying them said
     # (``whatsapp.inbound.statuses``): empty until one does, and for incoming messages.
@@ -395,7 +396,7 @@ class MessageEvent(models.Model):
     status = models.CharField(max_length=12, choices=Message.Status.choices)
     # When it happened (Meta's timestamp for statuses it reports), not when it was stored.
     occurred_at = models.DateTimeField(default=timezone.now)
-    error_code = models.CharField(max_length=20, blank=True)
+    error_code = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
     note = models.CharField(max_length=200, blank=True)
 
@@ -533,7 +534,7 @@ class ReadReceipt(models.Model):
     # Show the typing indicator too (WhatsApp dismisses it after 25 s, or at the next message).
     typing = models.BooleanField(default=False)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
-    error_code = models.CharField(max_length=20, blank=True)
+    error_code = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
