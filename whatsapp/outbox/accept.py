@@ -63,25 +63,27 @@ _catalogues = LocalCache()
 
 
 def _catalogue(stream: Stream) -> _Catalogue:
-    return _catalogues.get(
-        stream.pk,
-        lambda: _Catalogue(
-            senders={
-                sender.number: sender.phone_number_id
-                for sender in Sender.objects.filter(whatsapp_account__stream=stream)
-            },
-            templates={
-                (t.name, t.language): _TemplateFacts(t.name, t.is_approved, t.variable_count)
-                for t in Template.objects.filter(whatsapp_account__stream=stream)
-            },
-            send_once=WhatsAppAccount.objects.filter(
-                stream=stream,
-                delivery_guarantee=WhatsAppAccount.DeliveryGuarantee.AT_MOST_ONCE,
-            ).exists(),
-            # A demo stream's windows are always open: no need to ask.
-            window_check=not stream.is_demo
-            and WhatsAppAccount.objects.filter(stream=stream, service_window_check=True).exists(),
-        ),
+    return _catalogues.get(stream.pk, lambda: _load_catalogue(stream))
+
+
+def _load_catalogue(stream: Stream) -> _Catalogue:
+    # The account's two settings in one query; a stream whose settings were never saved has
+    # neither (its messages fail at sending, with the reason).
+    guarantee, window_check = WhatsAppAccount.objects.filter(stream=stream).values_list(
+        "delivery_guarantee", "service_window_check"
+    ).first() or ("", False)
+    return _Catalogue(
+        senders={
+            sender.number: sender.phone_number_id
+            for sender in Sender.objects.filter(whatsapp_account__stream=stream)
+        },
+        templates={
+            (t.name, t.language): _TemplateFacts(t.name, t.is_approved, t.variable_count)
+            for t in Template.objects.filter(whatsapp_account__stream=stream)
+        },
+        send_once=guarantee == WhatsAppAccount.DeliveryGuarantee.AT_MOST_ONCE,
+        # A demo stream's windows are always open: no need to ask.
+        window_check=window_check and not stream.is_demo,
     )
 
 
